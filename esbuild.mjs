@@ -1,0 +1,47 @@
+// Bundles the extension and the CLI (and, on request, the tests and benchmarks) with esbuild.
+//   node esbuild.mjs               development build of dist/
+//   node esbuild.mjs --production  minified, no sourcemaps
+//   node esbuild.mjs --watch       rebuild dist/ on change
+//   node esbuild.mjs --tests       also bundle test/**/*.test.ts into out/
+//   node esbuild.mjs --bench       also bundle bench/*.bench.ts into out/
+import * as esbuild from 'esbuild';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const args = new Set(process.argv.slice(2));
+const production = args.has('--production');
+
+/** @type {esbuild.BuildOptions} */
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  external: ['vscode'],
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+};
+
+const filesUnder = (dir, suffix) =>
+  readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith(suffix))
+    .map((e) => join(e.parentPath ?? e.path, e.name));
+
+const builds = [
+  { ...common, entryPoints: { extension: 'src/extension.ts', cli: 'src/cli.ts' }, outdir: 'dist' },
+];
+if (args.has('--tests')) {
+  builds.push({ ...common, entryPoints: filesUnder('test/unit', '.test.ts'), outbase: '.', outdir: 'out' });
+}
+if (args.has('--bench')) {
+  builds.push({ ...common, entryPoints: filesUnder('bench', '.bench.ts'), outbase: '.', outdir: 'out' });
+}
+
+if (args.has('--watch')) {
+  const ctx = await esbuild.context(builds[0]);
+  await ctx.watch();
+  console.log('watching src/ …');
+} else {
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+}

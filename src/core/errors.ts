@@ -1,0 +1,171 @@
+// Errors are values with a kind. Core turns rclone's exit code and stderr into one of these;
+// the editor maps the kind to a message and action buttons. No raw stack trace reaches a user.
+
+export type ErrorKind =
+  | 'RcloneMissing'
+  | 'RcloneTooOld'
+  | 'RemoteNotFound'
+  | 'AuthFailed'
+  | 'BucketNotFound'
+  | 'NotFound'
+  | 'PermissionDenied'
+  | 'Unreachable'
+  | 'Timeout'
+  | 'TlsError'
+  | 'CaBundle'
+  | 'FuseMissing'
+  | 'AllowOtherNotPermitted'
+  | 'MountPointNotEmpty'
+  | 'ConfigInvalid'
+  | 'Cancelled'
+  | 'Unknown';
+
+export class RcloneError extends Error {
+  override readonly name = 'RcloneError';
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+    /** What the user can do about it, in one sentence. */
+    readonly fix: string,
+    /** The lines of rclone's output that led here, secrets removed. */
+    readonly detail = '',
+  ) {
+    super(message);
+  }
+}
+
+export const isRcloneError = (e: unknown, kind?: ErrorKind): e is RcloneError =>
+  e instanceof RcloneError && (kind === undefined || e.kind === kind);
+
+interface Rule {
+  kind: ErrorKind;
+  test: RegExp;
+  message: (target: string) => string;
+  fix: string;
+}
+
+// Order matters: the first rule whose pattern matches rclone's output wins. More specific
+// causes come before the generic ones they are usually wrapped in (a CA bundle error is also
+// "a request failed"; a missing bucket is also "not found").
+const rules: Rule[] = [
+  {
+    kind: 'CaBundle',
+    test: /LoadCustomCABundleError|failed to load custom CA bundle|unsupported transport/i,
+    message: () => 'rclone could not use the CA bundle named by AWS_CA_BUNDLE.',
+    fix: 'Unset AWS_CA_BUNDLE for rclone, or point rclone at the bundle with --ca-cert (RCLONE_CA_CERT) instead.',
+  },
+  {
+    kind: 'TlsError',
+    test: /x509:|tls: |certificate (?:signed by unknown authority|has expired|is not valid)|server gave HTTP response to HTTPS client|first record does not look like a TLS handshake/i,
+    message: (t) => `The TLS connection to the endpoint of ${t} failed.`,
+    fix: 'Check that the endpoint URL uses the right scheme (http/https); for a private CA, give rclone its bundle with --ca-cert (RCLONE_CA_CERT).',
+  },
+  {
+    kind: 'RemoteNotFound',
+    test: /didn't find section in config file|Failed to create file system for "[^"]*": didn't find section/i,
+    message: (t) => `There is no remote called "${t.split(':')[0]}" in the rclone config.`,
+    fix: 'Add the remote (Rclone: Add Remote) or check the config file in use (`rclone config file`).',
+  },
+  {
+    kind: 'AuthFailed',
+    test: /SignatureDoesNotMatch|InvalidAccessKeyId|InvalidToken|ExpiredToken|InvalidClientTokenId|AuthorizationHeaderMalformed|status code: 401|NoCredentialProviders|no EC2 instance role found|couldn't find credentials/i,
+    message: (t) => `The credentials for ${t} were refused.`,
+    fix: 'Edit the remote and check its access key ID and secret key (and the region, for AWS).',
+  },
+  {
+    kind: 'BucketNotFound',
+    test: /NoSuchBucket|bucket (?:does not exist|not found)|The specified bucket does not exist/i,
+    message: (t) => `The bucket of ${t} does not exist.`,
+    fix: 'Check the bucket name (buckets are case-sensitive), or create it in the provider console.',
+  },
+  {
+    kind: 'PermissionDenied',
+    test: /AccessDenied|permission denied|operation not permitted|status code: 403|Forbidden/i,
+    message: (t) => `Permission denied for ${t}.`,
+    fix: 'Check that the key (or local user) is allowed to read this path; for a bucket, check its policy.',
+  },
+  {
+    kind: 'NotFound',
+    test: /directory not found|object not found|no such file or directory|NoSuchKey|not found/i,
+    message: (t) => `${t} was not found.`,
+    fix: 'Check the path; folders in object storage exist only while something is stored under them.',
+  },
+  {
+    kind: 'Timeout',
+    test: /i\/o timeout|context deadline exceeded|Client\.Timeout exceeded|timeout awaiting response headers|TLS handshake timeout|RequestTimeout/i,
+    message: (t) => `The endpoint of ${t} did not answer in time.`,
+    fix: 'Check the endpoint and the network (firewall, proxy); a slow link may need a longer timeout.',
+  },
+  {
+    kind: 'Unreachable',
+    test: /connection refused|no such host|network is unreachable|no route to host|connection reset by peer|dial tcp|RequestError: send request failed/i,
+    message: (t) => `The endpoint of ${t} cannot be reached.`,
+    fix: 'Check the endpoint URL in the remote (host, port, http/https) and that the server is up.',
+  },
+  {
+    kind: 'AllowOtherNotPermitted',
+    test: /allow_other only allowed if 'user_allow_other' is set/i,
+    message: () => '--allow-other needs user_allow_other in /etc/fuse.conf.',
+    fix: 'Add a line "user_allow_other" to /etc/fuse.conf (as root), or mount without allow-other.',
+  },
+  {
+    kind: 'FuseMissing',
+    test: /fusermount3?: exec|"fusermount3?": executable file not found|\/dev\/fuse|fuse: device not found|failed to mount FUSE fs|no FUSE mount utility found|fusermount.*not found/i,
+    message: () => 'FUSE is not available on this machine.',
+    fix: 'Install FUSE (Debian/Ubuntu: sudo apt-get install fuse3) and make sure /dev/fuse exists (in a container: --device /dev/fuse --cap-add SYS_ADMIN).',
+  },
+  {
+    kind: 'MountPointNotEmpty',
+    test: /Directory is not empty|--allow-non-empty/i,
+    message: (t) => `The mount point ${t} is not empty.`,
+    fix: 'Choose an empty folder as mount point, or allow mounting over existing files in the mount profile.',
+  },
+  {
+    kind: 'ConfigInvalid',
+    test: /couldn't decrypt config file|unable to decrypt configuration|Failed to load config file|config file .* (?:is|was) invalid|unknown backend|Couldn't find backend/i,
+    message: () => 'The rclone config file cannot be read.',
+    fix: 'Open the config file (`rclone config file`) and fix it, or set RCLONE_CONFIG_PASS if it is encrypted.',
+  },
+];
+
+/** Secrets that rclone or the AWS SDK may echo; replaced before any text leaves core. */
+const secretAssignment =
+  /((?:secret_access_key|access_key_id|session_token|password|pass|token|key|sas_url|client_secret|RCLONE_RC_PASS)\s*[=:]\s*)("?)[^\s",]+\2/gi;
+const urlCredentials = /(\/\/[^/:@\s]+:)[^@/\s]+@/g;
+
+export function redact(text: string, secrets: readonly string[] = []): string {
+  let out = text.replace(secretAssignment, '$1$2***$2').replace(urlCredentials, '$1***@');
+  for (const s of secrets) if (s.length >= 4) out = out.split(s).join('***');
+  return out;
+}
+
+/** The lines of rclone output worth showing: its ERROR/Failed lines, or else its last lines. */
+function relevantLines(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trimEnd()).filter(Boolean);
+  const errors = lines.filter((l) => /ERROR|Failed|Fatal|error:|fusermount/i.test(l));
+  return (errors.length ? errors : lines).slice(-6).join('\n');
+}
+
+export interface Failure {
+  /** rclone's exit code; undefined when it was killed. */
+  exitCode?: number;
+  stderr: string;
+  /** What was being worked on, e.g. "remote:bucket/path" or a mount point. */
+  target: string;
+  secrets?: readonly string[];
+}
+
+export function classify(f: Failure): RcloneError {
+  const detail = redact(relevantLines(f.stderr), f.secrets);
+  const text = f.stderr;
+  for (const rule of rules) {
+    if (rule.test.test(text)) return new RcloneError(rule.kind, rule.message(f.target), rule.fix, detail);
+  }
+  const first = detail.split('\n').pop() ?? '';
+  return new RcloneError(
+    'Unknown',
+    `rclone failed on ${f.target}${f.exitCode === undefined ? '' : ` (exit code ${f.exitCode})`}${first ? `: ${first}` : '.'}`,
+    'Show the log for rclone\'s full output.',
+    detail,
+  );
+}

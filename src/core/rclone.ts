@@ -1,0 +1,250 @@
+// The rclone binary: where it is, which version, and how to run it safely. Every call gets a
+// controlled environment, an explicit timeout, bounded retries and an AbortSignal that kills the
+// child. Failures come back as classified RcloneErrors, never as raw process errors.
+import { execa, type Options as ExecaOptions } from 'execa';
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, isAbsolute, join } from 'node:path';
+import { classify, RcloneError } from './errors';
+import { type Logger, silentLogger } from './events';
+
+export interface Version {
+  major: number;
+  minor: number;
+  patch: number;
+  /** As rclone prints it, e.g. "v1.60.1-DEV". */
+  text: string;
+}
+
+export const MIN_VERSION = { major: 1, minor: 60, patch: 0 } as const;
+
+/** Features used only when the installed rclone has them, with the release that added them. */
+export const FEATURES = {
+  /** `vfs/queue` rc call (upload queue listing). */
+  vfsQueue: { major: 1, minor: 68, patch: 0 },
+  /** S3 backend on AWS SDK v2, which honours AWS_CA_BUNDLE instead of failing with "unsupported transport". */
+  awsCaBundle: { major: 1, minor: 69, patch: 0 },
+} as const;
+export type Feature = keyof typeof FEATURES;
+
+type V = Pick<Version, 'major' | 'minor' | 'patch'>;
+export const atLeast = (v: V, min: V): boolean =>
+  v.major !== min.major ? v.major > min.major : v.minor !== min.minor ? v.minor > min.minor : v.patch >= min.patch;
+
+export function parseVersion(output: string): Version | undefined {
+  const m = /^rclone\s+(v?(\d+)\.(\d+)(?:\.(\d+))?\S*)/m.exec(output);
+  if (!m) return undefined;
+  return { text: m[1]!, major: Number(m[2]), minor: Number(m[3]), patch: Number(m[4] ?? 0) };
+}
+
+const versionString = (v: V) => `${v.major}.${v.minor}.${v.patch}`;
+
+export type Env = Record<string, string>;
+
+/**
+ * The environment rclone runs with: the parent's, minus what is known to break it.
+ * rclone before 1.69 (AWS SDK v1) fails every S3 call with "LoadCustomCABundleError: unsupported transport"
+ * when AWS_CA_BUNDLE is set; the same bundle works when handed to rclone as --ca-cert
+ * (RCLONE_CA_CERT), so it is moved there rather than dropped.
+ */
+export function controlledEnv(parent: NodeJS.ProcessEnv, version: V | undefined, log: Logger = silentLogger): Env {
+  const env: Env = {};
+  for (const [k, v] of Object.entries(parent)) if (v !== undefined) env[k] = v;
+
+  const bundle = env.AWS_CA_BUNDLE;
+  if (bundle !== undefined) {
+    if (!readableFile(bundle)) {
+      delete env.AWS_CA_BUNDLE;
+      log.warn(`AWS_CA_BUNDLE=${bundle} is not a readable file; not passing it to rclone.`);
+    } else if (version && !atLeast(version, FEATURES.awsCaBundle)) {
+      delete env.AWS_CA_BUNDLE;
+      env.RCLONE_CA_CERT ??= bundle;
+      log.info(
+        `rclone ${versionString(version)} cannot use AWS_CA_BUNDLE ("unsupported transport"); ` +
+          `passing ${bundle} as RCLONE_CA_CERT instead.`,
+      );
+    }
+  }
+  return env;
+}
+
+function readableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The rclone binary to use: the configured path, or the first `rclone` on PATH. No process is spawned. */
+export function findBinary(configured: string | undefined, env: NodeJS.ProcessEnv): string {
+  if (configured) {
+    if (!isAbsolute(configured) || !executable(configured)) {
+      throw new RcloneError(
+        'RcloneMissing',
+        `The configured rclone path "${configured}" is not an executable file.`,
+        'Fix the setting "rclone.path" (an absolute path), or clear it to use rclone from PATH.',
+      );
+    }
+    return configured;
+  }
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, 'rclone');
+    if (executable(candidate)) return candidate;
+  }
+  throw new RcloneError(
+    'RcloneMissing',
+    'rclone is not installed (not found on PATH).',
+    'Install rclone 1.60 or newer (Debian/Ubuntu: sudo apt-get install rclone; or see rclone.org/install), or set "rclone.path".',
+  );
+}
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  /** Whole-call bound in milliseconds (default 60 s). */
+  timeoutMs?: number;
+  /** Written to rclone's stdin (e.g. a secret for `rclone obscure -`), never put on argv. */
+  input?: string;
+  /** Extra environment for this call only (e.g. RCLONE_CONFIG_<NAME>_* for a probe). */
+  env?: Env;
+  /** What the call works on, for error messages: "remote:bucket/path". */
+  target?: string;
+  /** Values to scrub from any error text. */
+  secrets?: readonly string[];
+  /** rclone's --retries for this call (default 1: the caller decides whether to try again). */
+  retries?: number;
+}
+
+export interface RcloneOptions {
+  /** "rclone.path" setting; empty means PATH. */
+  path?: string;
+  /** Config file to pass as --config; empty means rclone's own choice (RCLONE_CONFIG or default). */
+  configFile?: string;
+  env?: NodeJS.ProcessEnv;
+  log?: Logger;
+  signal?: AbortSignal;
+}
+
+export class Rclone {
+  private constructor(
+    readonly path: string,
+    readonly version: Version,
+    readonly env: Env,
+    readonly configFile: string | undefined,
+    readonly log: Logger,
+  ) {}
+
+  /** Finds rclone, reads its version and refuses one older than 1.60. */
+  static async locate(opts: RcloneOptions = {}): Promise<Rclone> {
+    const parent = opts.env ?? process.env;
+    const log = opts.log ?? silentLogger;
+    const path = findBinary(opts.path, parent);
+    const probe = new Rclone(path, { major: 0, minor: 0, patch: 0, text: '?' }, controlledEnv(parent, undefined, log), undefined, log);
+    const out = await probe.run(['version'], { timeoutMs: 15_000, signal: opts.signal, target: path });
+    const version = parseVersion(out);
+    if (!version) {
+      throw new RcloneError('RcloneMissing', `${path} does not look like rclone (unexpected "rclone version" output).`, 'Point "rclone.path" at the rclone binary.', out.slice(0, 200));
+    }
+    if (!atLeast(version, MIN_VERSION)) {
+      throw new RcloneError(
+        'RcloneTooOld',
+        `rclone ${versionString(version)} is installed at ${path}; Rclone Dev Box needs ${versionString(MIN_VERSION)} or newer.`,
+        'Install a newer rclone (rclone.org/install: curl https://rclone.org/install.sh | sudo bash), or set "rclone.path" to one.',
+      );
+    }
+    log.info(`Using rclone ${version.text} at ${path}.`);
+    return new Rclone(path, version, controlledEnv(parent, version, log), opts.configFile || undefined, log);
+  }
+
+  supports(feature: Feature): boolean {
+    return atLeast(this.version, FEATURES[feature]);
+  }
+
+  /** Flags every call gets: the config file, no password prompt (it would hang), bounded retries. */
+  private argv(args: readonly string[], opts: RunOptions): string[] {
+    const head = this.configFile ? ['--config', this.configFile] : [];
+    return [
+      ...head,
+      '--ask-password=false',
+      '--retries', String(opts.retries ?? 1),
+      '--low-level-retries', '2',
+      '--contimeout', '10s',
+      ...args,
+    ];
+  }
+
+  private execaOptions(opts: RunOptions): ExecaOptions {
+    const timeout = opts.timeoutMs ?? 60_000;
+    return {
+      env: { ...this.env, ...opts.env },
+      extendEnv: false,
+      timeout,
+      cancelSignal: opts.signal,
+      forceKillAfterDelay: 2_000,
+      input: opts.input,
+      stdin: opts.input === undefined ? 'ignore' : 'pipe',
+      reject: false,
+      maxBuffer: 256 * 1024 * 1024,
+    };
+  }
+
+  /** Runs rclone to completion and returns its stdout; throws a classified RcloneError. */
+  async run(args: readonly string[], opts: RunOptions = {}): Promise<string> {
+    const result = await execa(this.path, this.argv(args, opts), { ...this.execaOptions(opts), encoding: 'utf8' });
+    if (result.failed) throw this.failure(result, opts);
+    return String(result.stdout);
+  }
+
+  /**
+   * Runs rclone and yields its stdout line by line as it arrives. Leaving the loop early (break,
+   * return, throw) or aborting the signal kills the child; a failure is thrown after the last line.
+   */
+  async *lines(args: readonly string[], opts: RunOptions = {}): AsyncGenerator<string, void, undefined> {
+    const stop = new AbortController();
+    const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
+    const child = execa(this.path, this.argv(args, opts), {
+      ...this.execaOptions({ ...opts, signal }),
+      buffer: { stdout: false, stderr: true },
+      encoding: 'utf8',
+    });
+    let completed = false;
+    try {
+      for await (const line of child.iterable({ from: 'stdout', preserveNewlines: false })) yield String(line);
+      completed = true;
+    } finally {
+      if (!completed) stop.abort();
+      const result = await child;
+      if (completed && result.failed) throw this.failure(result, opts);
+    }
+  }
+
+  private failure(
+    result: { failed: boolean; isCanceled: boolean; timedOut: boolean; exitCode?: number; stderr?: unknown; code?: string; originalMessage?: string },
+    opts: RunOptions,
+  ): RcloneError {
+    const target = opts.target ?? 'rclone';
+    if (result.code === 'ENOENT' || result.code === 'EACCES') {
+      return new RcloneError('RcloneMissing', `rclone could not be started from ${this.path}.`, 'Install rclone or fix the setting "rclone.path".', result.originalMessage ?? '');
+    }
+    if (result.isCanceled) return new RcloneError('Cancelled', `Cancelled: ${target}.`, '');
+    const stderr = typeof result.stderr === 'string' ? result.stderr : '';
+    if (result.timedOut) {
+      const cause = classify({ stderr, target, secrets: opts.secrets });
+      const seconds = Math.round((opts.timeoutMs ?? 60_000) / 1000);
+      return cause.kind === 'Unknown'
+        ? new RcloneError('Timeout', `rclone did not finish ${target} within ${seconds} s.`, 'Check the endpoint and the network; the remote may be slow or unreachable.', cause.detail)
+        : cause;
+    }
+    return classify({ exitCode: result.exitCode, stderr, target, secrets: opts.secrets });
+  }
+}

@@ -1,0 +1,108 @@
+// Real parts for tests: an S3 server on loopback, an rclone config pointing at it, temp dirs.
+// Everything started here is stopped by its pid in the returned dispose(), which tests call
+// from `after`/`t.after`, so a failing test still cleans up.
+import { execa, type ResultPromise } from 'execa';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Rclone } from '../../src/core/rclone';
+
+export const ROOT = resolve(__dirname, '..', '..', '..'); // out/test/unit -> repo root
+export const ACCESS_KEY = 'S3RVER';
+export const SECRET_KEY = 'S3RVER';
+
+export function tempDir(prefix = 'rdb-'): { path: string; dispose(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, dispose: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export interface S3Server {
+  port: number;
+  endpoint: string;
+  pid: number;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+/** Starts s3rver on 127.0.0.1:<random> in a child process with the given buckets. */
+export async function startS3(buckets: string[] = ['models']): Promise<S3Server> {
+  const data = tempDir('rdb-s3-');
+  const child: ResultPromise = execa(process.execPath, [join(ROOT, 'test/helpers/s3server.cjs'), data.path, ...buckets], {
+    stdin: 'ignore',
+    reject: false,
+    cleanup: true,
+  });
+  const port = await new Promise<number>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error('s3rver did not start within 15 s')), 15_000);
+    createInterface({ input: child.stdout! }).once('line', (line) => {
+      clearTimeout(timer);
+      ok((JSON.parse(line) as { port: number }).port);
+    });
+    child.once('exit', (code) => fail(new Error(`s3rver exited with ${code}`)));
+  });
+  return {
+    port,
+    endpoint: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
+    dataDir: data.path,
+    async stop() {
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 3_000);
+      await child;
+      clearTimeout(t);
+      data.dispose();
+    },
+  };
+}
+
+/** rclone.conf text for an S3 remote on the test server (the secret is the test server's, not a real one). */
+export function s3Remote(name: string, endpoint: string, secret = SECRET_KEY, accessKey = ACCESS_KEY): string {
+  return [
+    `[${name}]`,
+    'type = s3',
+    'provider = Other',
+    `access_key_id = ${accessKey}`,
+    `secret_access_key = ${secret}`,
+    `endpoint = ${endpoint}`,
+    'region = us-east-1',
+    '',
+  ].join('\n');
+}
+
+export interface Box {
+  s3: S3Server;
+  dir: string;
+  configFile: string;
+  rclone: Rclone;
+  dispose(): Promise<void>;
+}
+
+/** An S3 server, a temp dir and an rclone bound to a config with remote "s3" pointing at it. */
+export async function startBox(buckets: string[] = ['models'], extraConfig = ''): Promise<Box> {
+  const s3 = await startS3(buckets);
+  const dir = tempDir();
+  const configFile = join(dir.path, 'rclone.conf');
+  writeFileSync(configFile, s3Remote('s3', s3.endpoint) + extraConfig, { mode: 0o600 });
+  const rclone = await Rclone.locate({ configFile });
+  return {
+    s3,
+    dir: dir.path,
+    configFile,
+    rclone,
+    async dispose() {
+      await s3.stop();
+      dir.dispose();
+    },
+  };
+}
+
+/** Uploads objects through real rclone: `rclone rcat` for each key (content = its text). */
+export async function putObjects(box: Box, bucket: string, objects: Record<string, string>): Promise<void> {
+  const entries = Object.entries(objects);
+  for (let i = 0; i < entries.length; i += 16) {
+    await Promise.all(
+      entries.slice(i, i + 16).map(([key, body]) => box.rclone.run(['rcat', '--', `s3:${bucket}/${key}`], { input: body, timeoutMs: 30_000 })),
+    );
+  }
+}
