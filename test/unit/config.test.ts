@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { locateConfigFile, parseRemotes, RcloneConfig } from '../../src/core/config';
 import { isRcloneError } from '../../src/core/errors';
 import { listBuckets } from '../../src/core/listing';
@@ -44,9 +44,9 @@ describe('rclone.conf', () => {
     s3 = await startS3(['models']);
   });
   after(() => s3.stop());
-  beforeEach(async (t) => {
+  afterEach(() => dir.dispose());
+  beforeEach(async () => {
     dir = tempDir();
-    t.after?.(() => dir.dispose());
     file = join(dir.path, 'rclone.conf');
     writeFileSync(file, original, { mode: 0o600 });
     rclone = await Rclone.locate({ configFile: file });
