@@ -46,7 +46,8 @@ interface Rule {
 
 // Order matters: the first rule whose pattern matches rclone's output wins. More specific
 // causes come before the generic ones they are usually wrapped in (a CA bundle error is also
-// "a request failed"; a missing bucket is also "not found").
+// "a request failed"; a missing fusermount is also "not found"; a refused connection is not a
+// missing directory).
 const rules: Rule[] = [
   {
     kind: 'CaBundle',
@@ -67,40 +68,10 @@ const rules: Rule[] = [
     fix: 'Add the remote (Rclone: Add Remote) or check the config file in use (`rclone config file`).',
   },
   {
-    kind: 'AuthFailed',
-    test: /SignatureDoesNotMatch|InvalidAccessKeyId|InvalidToken|ExpiredToken|InvalidClientTokenId|AuthorizationHeaderMalformed|status code: 401|NoCredentialProviders|no EC2 instance role found|couldn't find credentials/i,
-    message: (t) => `The credentials for ${t} were refused.`,
-    fix: 'Edit the remote and check its access key ID and secret key (and the region, for AWS).',
-  },
-  {
-    kind: 'BucketNotFound',
-    test: /NoSuchBucket|bucket (?:does not exist|not found)|The specified bucket does not exist/i,
-    message: (t) => `The bucket of ${t} does not exist.`,
-    fix: 'Check the bucket name (buckets are case-sensitive), or create it in the provider console.',
-  },
-  {
-    kind: 'PermissionDenied',
-    test: /AccessDenied|permission denied|operation not permitted|status code: 403|Forbidden/i,
-    message: (t) => `Permission denied for ${t}.`,
-    fix: 'Check that the key (or local user) is allowed to read this path; for a bucket, check its policy.',
-  },
-  {
-    kind: 'NotFound',
-    test: /directory not found|object not found|no such file or directory|NoSuchKey|not found/i,
-    message: (t) => `${t} was not found.`,
-    fix: 'Check the path; folders in object storage exist only while something is stored under them.',
-  },
-  {
-    kind: 'Timeout',
-    test: /i\/o timeout|context deadline exceeded|Client\.Timeout exceeded|timeout awaiting response headers|TLS handshake timeout|RequestTimeout/i,
-    message: (t) => `The endpoint of ${t} did not answer in time.`,
-    fix: 'Check the endpoint and the network (firewall, proxy); a slow link may need a longer timeout.',
-  },
-  {
-    kind: 'Unreachable',
-    test: /connection refused|no such host|network is unreachable|no route to host|connection reset by peer|dial tcp|RequestError: send request failed/i,
-    message: (t) => `The endpoint of ${t} cannot be reached.`,
-    fix: 'Check the endpoint URL in the remote (host, port, http/https) and that the server is up.',
+    kind: 'ConfigInvalid',
+    test: /couldn't decrypt config file|unable to decrypt configuration|Failed to load config file|config file .* (?:is|was) invalid|unknown backend|Couldn't find backend/i,
+    message: () => 'The rclone config file cannot be read.',
+    fix: 'Open the config file (`rclone config file`) and fix it, or set RCLONE_CONFIG_PASS if it is encrypted.',
   },
   {
     kind: 'AllowOtherNotPermitted',
@@ -121,10 +92,40 @@ const rules: Rule[] = [
     fix: 'Choose an empty folder as mount point, or allow mounting over existing files in the mount profile.',
   },
   {
-    kind: 'ConfigInvalid',
-    test: /couldn't decrypt config file|unable to decrypt configuration|Failed to load config file|config file .* (?:is|was) invalid|unknown backend|Couldn't find backend/i,
-    message: () => 'The rclone config file cannot be read.',
-    fix: 'Open the config file (`rclone config file`) and fix it, or set RCLONE_CONFIG_PASS if it is encrypted.',
+    kind: 'AuthFailed',
+    test: /SignatureDoesNotMatch|InvalidAccessKeyId|InvalidToken|ExpiredToken|InvalidClientTokenId|AuthorizationHeaderMalformed|status code: 401|NoCredentialProviders|no EC2 instance role found|couldn't find credentials/i,
+    message: (t) => `The credentials for ${t} were refused.`,
+    fix: 'Edit the remote and check its access key ID and secret key (and the region, for AWS).',
+  },
+  {
+    kind: 'BucketNotFound',
+    test: /NoSuchBucket|bucket (?:does not exist|not found)|The specified bucket does not exist/i,
+    message: (t) => `The bucket of ${t} does not exist.`,
+    fix: 'Check the bucket name (buckets are case-sensitive), or create it in the provider console.',
+  },
+  {
+    kind: 'Timeout',
+    test: /i\/o timeout|context deadline exceeded|Client\.Timeout exceeded|timeout awaiting response headers|TLS handshake timeout|RequestTimeout/i,
+    message: (t) => `The endpoint of ${t} did not answer in time.`,
+    fix: 'Check the endpoint and the network (firewall, proxy); a slow link may need a longer timeout.',
+  },
+  {
+    kind: 'Unreachable',
+    test: /connection refused|no such host|network is unreachable|no route to host|connection reset by peer|dial tcp|RequestError: send request failed/i,
+    message: (t) => `The endpoint of ${t} cannot be reached.`,
+    fix: 'Check the endpoint URL in the remote (host, port, http/https) and that the server is up.',
+  },
+  {
+    kind: 'PermissionDenied',
+    test: /AccessDenied|permission denied|operation not permitted|status code: 403|Forbidden/i,
+    message: (t) => `Permission denied for ${t}.`,
+    fix: 'Check that the key (or local user) is allowed to read this path; for a bucket, check its policy.',
+  },
+  {
+    kind: 'NotFound',
+    test: /directory not found|object not found|no such file or directory|NoSuchKey|not found/i,
+    message: (t) => `${t} was not found.`,
+    fix: 'Check the path; folders in object storage exist only while something is stored under them.',
   },
 ];
 

@@ -1,8 +1,8 @@
 // Listing remotes, buckets and folders as fast as rclone allows. `lsjson` is always called with
 // --no-modtime and --no-mimetype: without both, the S3 backend makes one HEAD request per object
 // (minutes instead of a fraction of a second for a few thousand objects over a real link).
-import type { RunOptions } from './rclone';
-import type { Rclone } from './rclone';
+import { isRcloneError, RcloneError } from './errors';
+import type { Rclone, RunOptions } from './rclone';
 
 export interface Entry {
   name: string;
@@ -25,6 +25,13 @@ export interface ListOptions extends Pick<RunOptions, 'signal' | 'timeoutMs'> {
   limit?: number;
   /** Only folders (e.g. buckets) or only files. */
   only?: 'dirs' | 'files';
+  /**
+   * The backend lists recursively in pages (rclone's ListR: S3, GCS, B2, Azure, Swift…): stream the
+   * folder from those pages instead of waiting for the whole folder (see `hasListR`).
+   */
+  listR?: boolean;
+  /** With `listR`: entries below the first level to read before falling back to a plain listing. */
+  deepBudget?: number;
 }
 
 /** "remote:bucket/a b/c" from parts; parts are joined verbatim (no shell ever sees them). */
@@ -60,12 +67,47 @@ function lsjsonArgs(target: string, opts: ListOptions): string[] {
   return [...args, '--', target];
 }
 
-/** Yields the entries of `target` ("remote:bucket/folder") as rclone prints them. */
-export async function* streamFolder(rclone: Rclone, target: string, opts: ListOptions = {}): AsyncGenerator<Entry> {
-  for await (const line of rclone.lines(lsjsonArgs(target, opts), { ...opts, target })) {
+async function* lsjson(rclone: Rclone, args: string[], target: string, opts: ListOptions): AsyncGenerator<Entry> {
+  for await (const line of rclone.lines(args, { ...opts, target })) {
     const entry = parseLsjsonLine(line);
     if (entry) yield entry;
   }
+}
+
+/**
+ * Yields the entries of `target` ("remote:bucket/folder") as they arrive.
+ *
+ * A plain `lsjson` prints nothing until rclone has read the whole folder (it sorts it first): for
+ * 100,000 objects that is 100 S3 pages before the first name. With `listR`, the folder is read
+ * with `lsjson -R --fast-list`, which prints each page as it comes, and the first level is derived
+ * from the keys (`a/b/c.bin` → folder `a`). A folder whose subfolders hold many objects would make
+ * that scan long, so past `deepBudget` deeper keys it switches to the plain listing, skipping the
+ * entries already yielded.
+ */
+export async function* streamFolder(rclone: Rclone, target: string, opts: ListOptions = {}): AsyncGenerator<Entry> {
+  if (!opts.listR || opts.only === 'dirs') {
+    yield* lsjson(rclone, lsjsonArgs(target, opts), target, opts);
+    return;
+  }
+  const budget = opts.deepBudget ?? 5_000;
+  const seen = new Set<string>();
+  let deep = 0;
+  for await (const e of lsjson(rclone, ['lsjson', '-R', '--fast-list', '--no-modtime', '--no-mimetype', '--', target], target, opts)) {
+    const slash = e.path.indexOf('/');
+    const child: Entry = slash < 0 ? { ...e, path: e.name } : { name: e.path.slice(0, slash), path: e.path.slice(0, slash), isDir: true, size: -1 };
+    if (slash >= 0 && ++deep > budget) break;
+    if (seen.has(child.name) || (opts.only === 'files' && child.isDir)) continue;
+    seen.add(child.name);
+    yield child;
+  }
+  if (deep <= budget) return;
+  for await (const e of lsjson(rclone, lsjsonArgs(target, opts), target, opts)) if (!seen.has(e.name)) yield e;
+}
+
+/** Whether the remote's backend can list recursively in pages (rclone's ListR feature). */
+export async function hasListR(rclone: Rclone, remote: string, signal?: AbortSignal): Promise<boolean> {
+  const out = await rclone.run(['backend', 'features', '--', `${remote}:`], { timeoutMs: 15_000, signal, target: `${remote}:` });
+  return (JSON.parse(out) as { Features?: { ListR?: boolean } }).Features?.ListR === true;
 }
 
 /**
@@ -75,12 +117,29 @@ export async function* streamFolder(rclone: Rclone, target: string, opts: ListOp
 export async function listFolder(rclone: Rclone, target: string, opts: ListOptions & { onEntry?: (e: Entry) => void } = {}): Promise<Page> {
   const limit = opts.limit ?? Infinity;
   const entries: Entry[] = [];
-  for await (const entry of streamFolder(rclone, target, opts)) {
-    if (entries.length === limit) return { entries, more: true };
-    entries.push(entry);
-    opts.onEntry?.(entry);
+  try {
+    for await (const entry of streamFolder(rclone, target, opts)) {
+      if (entries.length === limit) return { entries, more: true };
+      entries.push(entry);
+      opts.onEntry?.(entry);
+    }
+  } catch (e) {
+    throw isRcloneError(e, 'NotFound') ? await whichIsMissing(rclone, target, e, opts.signal) : e;
   }
   return { entries, more: false };
+}
+
+/**
+ * Object stores have no folders, so rclone says "directory not found" only when the bucket itself
+ * is missing. One listing of the remote's root tells a missing bucket from a missing folder.
+ */
+async function whichIsMissing(rclone: Rclone, target: string, error: RcloneError, signal?: AbortSignal): Promise<RcloneError> {
+  const colon = target.indexOf(':');
+  const bucket = target.slice(colon + 1).split('/')[0];
+  if (colon < 0 || !bucket) return error;
+  const root = await listFolder(rclone, target.slice(0, colon + 1), { only: 'dirs', timeoutMs: 15_000, signal }).catch(() => undefined);
+  if (!root?.entries.some((e) => e.isBucket) || root.entries.some((e) => e.name === bucket)) return error;
+  return new RcloneError('BucketNotFound', `There is no bucket "${bucket}" on ${target.slice(0, colon)}.`, 'Check the bucket name (buckets are case-sensitive), or create it in the provider console.', error.detail);
 }
 
 /** Buckets of a bucket-based remote (or the top folders of any other remote). */

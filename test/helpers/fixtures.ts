@@ -106,3 +106,20 @@ export async function putObjects(box: Box, bucket: string, objects: Record<strin
     );
   }
 }
+
+/**
+ * Puts `count` small objects named `<prefix>/file-00001.bin`… into a bucket in one `rclone copy`.
+ * s3rver lists a prefix only one level deep, so every top-level folder also gets a `.keep` marker
+ * (see ENVIRONMENT.md); tests that count entries account for it.
+ */
+export async function seedFolder(box: Box, bucket: string, prefix: string, count: number, bytes = 16): Promise<void> {
+  const src = tempDir('rdb-seed-');
+  try {
+    const body = 'x'.repeat(bytes);
+    for (let i = 1; i <= count; i++) writeFileSync(join(src.path, `file-${String(i).padStart(5, '0')}.bin`), body);
+    writeFileSync(join(src.path, '.keep'), '');
+    await box.rclone.run(['copy', '--transfers', '16', '--checkers', '16', '--', src.path, `s3:${bucket}/${prefix}`], { timeoutMs: 300_000 });
+  } finally {
+    src.dispose();
+  }
+}
