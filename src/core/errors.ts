@@ -69,9 +69,9 @@ const rules: Rule[] = [
   },
   {
     kind: 'ConfigInvalid',
-    test: /couldn't decrypt config file|unable to decrypt configuration|Failed to load config file|config file .* (?:is|was) invalid|unknown backend|Couldn't find backend/i,
+    test: /couldn't decrypt config file|unable to decrypt configuration|Failed to load config file|config file .* (?:is|was) invalid|unknown backend|didn't find backend called/i,
     message: () => 'The rclone config file cannot be read.',
-    fix: 'Open the config file (`rclone config file`) and fix it, or set RCLONE_CONFIG_PASS if it is encrypted.',
+    fix: 'Open the config file (`rclone config file`) and fix it (remote types are listed by `rclone help backends`), or set RCLONE_CONFIG_PASS if it is encrypted.',
   },
   {
     kind: 'AllowOtherNotPermitted',

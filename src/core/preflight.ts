@@ -1,0 +1,63 @@
+// Checks made before starting a mount, so the common failures get a precise message and a fix
+// instead of a FUSE error from deep inside rclone (which rclone 1.60 does not even give for a
+// non-empty mount point: it silently mounts over the files).
+import { constants } from 'node:fs';
+import { access, readdir, readFile, stat } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { RcloneError } from './errors';
+
+const fix = {
+  fuse: 'Install FUSE (Debian/Ubuntu: sudo apt-get install fuse3) and make sure /dev/fuse exists (in a container: --device /dev/fuse --cap-add SYS_ADMIN).',
+  allowOther: 'Add a line "user_allow_other" to /etc/fuse.conf (as root), or mount without allow-other.',
+};
+
+/** The FUSE mount helper to use (fusermount3, else fusermount), found on PATH without spawning anything. */
+export async function findFusermount(env: Readonly<Record<string, string | undefined>>, devFuse = '/dev/fuse'): Promise<string> {
+  try {
+    await access(devFuse, constants.F_OK);
+  } catch {
+    throw new RcloneError('FuseMissing', `FUSE is not available: ${devFuse} does not exist.`, fix.fuse);
+  }
+  for (const name of ['fusermount3', 'fusermount']) {
+    for (const dir of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
+      const candidate = join(dir, name);
+      try {
+        await access(candidate, constants.X_OK);
+        return candidate;
+      } catch {
+        // try the next one
+      }
+    }
+  }
+  throw new RcloneError('FuseMissing', 'FUSE is not installed: neither fusermount3 nor fusermount is on PATH.', fix.fuse);
+}
+
+/** `--allow-other` by a user other than root needs `user_allow_other` in /etc/fuse.conf. */
+export async function checkAllowOther(uid: number, fuseConf = '/etc/fuse.conf'): Promise<void> {
+  if (uid === 0) return;
+  const text = await readFile(fuseConf, 'utf8').catch(() => '');
+  if (/^\s*user_allow_other\s*$/m.test(text)) return;
+  throw new RcloneError('AllowOtherNotPermitted', `Mounting with allow-other needs "user_allow_other" in ${fuseConf}.`, fix.allowOther);
+}
+
+/** A mount point must be an empty directory (or missing: the mount creates it), unless the user opts in. */
+export async function checkMountPoint(dir: string, allowNonEmpty = false): Promise<void> {
+  const info = await stat(dir).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return undefined;
+    if (e.code === 'ENOTCONN') return null; // a dead FUSE mount: repairable, reported by the mount registry
+    throw new RcloneError('PermissionDenied', `Cannot inspect the mount point ${dir}.`, 'Check the permissions of its parent folder.', e.message);
+  });
+  if (!info) return;
+  if (!info.isDirectory()) {
+    throw new RcloneError('MountPointNotEmpty', `The mount point ${dir} is a file, not a folder.`, 'Choose a folder as mount point.');
+  }
+  if (allowNonEmpty) return;
+  const entries = await readdir(dir);
+  if (entries.length > 0) {
+    throw new RcloneError(
+      'MountPointNotEmpty',
+      `The mount point ${dir} is not empty (${entries.length} ${entries.length === 1 ? 'entry' : 'entries'}); mounting would hide them.`,
+      'Choose an empty folder as mount point, or allow mounting over existing files in the mount profile.',
+    );
+  }
+}

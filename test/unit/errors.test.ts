@@ -1,0 +1,225 @@
+// Every error kind, provoked for real: real rclone against a real S3 server, real FUSE mounts,
+// real files. Each test checks the kind and that the message says what to do.
+import assert from 'node:assert/strict';
+import { execa } from 'execa';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { classify, type ErrorKind, isRcloneError, redact, RcloneError } from '../../src/core/errors';
+import { listFolder } from '../../src/core/listing';
+import { checkAllowOther, checkMountPoint, findFusermount } from '../../src/core/preflight';
+import { Rclone } from '../../src/core/rclone';
+import { type Box, s3Remote, startBox, tempDir } from '../helpers/fixtures';
+
+const NOBODY = 65534;
+
+function isKind(kind: ErrorKind) {
+  return (e: unknown) => {
+    assert.ok(isRcloneError(e), `expected an RcloneError, got ${String(e)}`);
+    assert.equal(e.kind, kind, `${e.message}\n${e.detail}`);
+    assert.ok(e.fix.length > 10, 'a fix is suggested');
+    return true;
+  };
+}
+
+const mounted = (dir: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === dir);
+
+/** Runs `rclone mount` (foreground) and returns how it failed; never leaves the mount behind. */
+async function mountFailure(rclone: Rclone, args: string[], mountPoint: string, env?: Record<string, string>): Promise<unknown> {
+  try {
+    await rclone.run(['mount', ...args], { timeoutMs: 15_000, env, target: mountPoint });
+    return new Error('rclone mount exited without an error');
+  } catch (e) {
+    return e;
+  } finally {
+    if (mounted(mountPoint)) await execa('fusermount3', ['-uz', mountPoint], { reject: false });
+  }
+}
+
+/** Runs rclone as user nobody (a real non-root user) and classifies what it printed. */
+async function asNobody(rclone: Rclone, args: string[], target: string): Promise<RcloneError> {
+  const r = await execa(rclone.path, args, { uid: NOBODY, gid: NOBODY, env: { ...rclone.env, HOME: '/tmp' }, extendEnv: false, reject: false, timeout: 20_000, stdin: 'ignore' });
+  assert.notEqual(r.exitCode, 0, 'the command was expected to fail');
+  return classify({ exitCode: r.exitCode, stderr: String(r.stderr), target });
+}
+
+describe('errors say what happened and what to do', () => {
+  let box: Box;
+  let blackhole: { port: number; close(): void };
+  before(async () => {
+    box = await startBox(['models']);
+    const sockets = new Set<Socket>();
+    const server = createServer((s) => sockets.add(s)); // accepts, never answers
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    blackhole = {
+      port: (server.address() as { port: number }).port,
+      close: () => {
+        for (const s of sockets) s.destroy();
+        server.close();
+      },
+    };
+  });
+  after(async () => {
+    blackhole.close();
+    await box.dispose();
+  });
+
+  /** An rclone whose config has remote `name` = the test server with some settings changed. */
+  async function remoteWith(name: string, changes: Record<string, string>): Promise<Rclone> {
+    let text = s3Remote(name, box.s3.endpoint);
+    for (const [k, v] of Object.entries(changes)) text = text.replace(new RegExp(`^${k} = .*$`, 'm'), `${k} = ${v}`) + (text.includes(`${k} =`) ? '' : `${k} = ${v}\n`);
+    const file = join(box.dir, `${name}.conf`);
+    writeFileSync(file, text, { mode: 0o600 });
+    return Rclone.locate({ configFile: file });
+  }
+
+  it('AuthFailed: an unknown access key', async () => {
+    const rclone = await remoteWith('bad', { access_key_id: 'NOT-A-KEY' });
+    await assert.rejects(listFolder(rclone, 'bad:models'), isKind('AuthFailed'));
+  });
+
+  // s3rver does not verify V4 signatures; with V2 signing it does, so a wrong secret is refused for real.
+  it('AuthFailed: a wrong secret key, and the secret is not repeated in the error', async () => {
+    const rclone = await remoteWith('bad', { secret_access_key: 'wrong-secret-1234', v2_auth: 'true' });
+    await assert.rejects(listFolder(rclone, 'bad:models'), (e) => isKind('AuthFailed')(e) && !JSON.stringify([(e as RcloneError).message, (e as RcloneError).detail]).includes('wrong-secret-1234'));
+  });
+
+  it('BucketNotFound', async () => {
+    await assert.rejects(listFolder(box.rclone, 's3:no-such-bucket/some/dir'), isKind('BucketNotFound'));
+  });
+
+  it('RemoteNotFound', async () => {
+    await assert.rejects(listFolder(box.rclone, 'nosuchremote:bucket'), isKind('RemoteNotFound'));
+  });
+
+  it('NotFound: a directory that does not exist', async () => {
+    const dir = tempDir();
+    try {
+      await assert.rejects(listFolder(box.rclone, join(dir.path, 'missing', 'dir')), isKind('NotFound'));
+    } finally {
+      dir.dispose();
+    }
+  });
+
+  it('PermissionDenied: a folder the user may not read', async () => {
+    const dir = tempDir();
+    try {
+      const secret = join(dir.path, 'secret');
+      mkdirSync(secret, { mode: 0o700 });
+      chmodSync(dir.path, 0o755);
+      const err = await asNobody(box.rclone, ['--config', '/dev/null', 'lsjson', '--', secret], secret);
+      isKind('PermissionDenied')(err);
+    } finally {
+      dir.dispose();
+    }
+  });
+
+  it('Unreachable: nothing listens at the endpoint', async () => {
+    const closed = createServer();
+    await new Promise<void>((ok) => closed.listen(0, '127.0.0.1', ok));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise((ok) => closed.close(ok));
+    const rclone = await remoteWith('dead', { endpoint: `http://127.0.0.1:${port}` });
+    await assert.rejects(listFolder(rclone, 'dead:models', { timeoutMs: 20_000 }), isKind('Unreachable'));
+  });
+
+  it('Timeout: the endpoint accepts connections but never answers (rclone\'s bound, then ours)', async () => {
+    const rclone = await remoteWith('hole', { endpoint: `http://127.0.0.1:${blackhole.port}` });
+    await assert.rejects(rclone.run(['--timeout', '1s', 'lsjson', '--', 'hole:models'], { timeoutMs: 30_000, target: 'hole:models' }), isKind('Timeout'));
+    await assert.rejects(listFolder(rclone, 'hole:models', { timeoutMs: 1_500 }), isKind('Timeout'));
+  });
+
+  it('TlsError: https spoken to a plain http endpoint', async () => {
+    const rclone = await remoteWith('tls', { endpoint: box.s3.endpoint.replace('http:', 'https:') });
+    await assert.rejects(listFolder(rclone, 'tls:models', { timeoutMs: 20_000 }), isKind('TlsError'));
+  });
+
+  it('CaBundle: AWS_CA_BUNDLE handed to rclone 1.60 unfiltered', async (t) => {
+    if (box.rclone.supports('awsCaBundle')) return t.skip(`rclone ${box.rclone.version.text} honours AWS_CA_BUNDLE`);
+    await assert.rejects(
+      box.rclone.run(['lsjson', '--', 's3:models'], { env: { AWS_CA_BUNDLE: '/etc/ssl/certs/ca-certificates.crt' }, target: 's3:models' }),
+      isKind('CaBundle'),
+    );
+  });
+
+  it('ConfigInvalid: a remote of a type rclone does not know', async () => {
+    const file = join(box.dir, 'unknown.conf');
+    writeFileSync(file, '[w]\ntype = nosuchtype\n');
+    const rclone = await Rclone.locate({ configFile: file });
+    await assert.rejects(listFolder(rclone, 'w:'), isKind('ConfigInvalid'));
+  });
+
+  describe('mounting', () => {
+    it('FuseMissing: rclone mount without a FUSE helper on PATH, and the same caught beforehand', async () => {
+      const dir = tempDir();
+      try {
+        const mp = join(dir.path, 'mnt');
+        mkdirSync(mp);
+        const err = await mountFailure(box.rclone, ['--', 's3:models', mp], mp, { PATH: join(dir.path, 'no-bin') });
+        isKind('FuseMissing')(err);
+        await assert.rejects(findFusermount({ PATH: join(dir.path, 'no-bin') }), isKind('FuseMissing'));
+        await assert.rejects(findFusermount(process.env, join(dir.path, 'no-dev-fuse')), isKind('FuseMissing'));
+        assert.match(await findFusermount(process.env), /fusermount3?$/);
+      } finally {
+        dir.dispose();
+      }
+    });
+
+    it('AllowOtherNotPermitted: --allow-other by a non-root user without user_allow_other', async (t) => {
+      if (/^\s*user_allow_other\s*$/m.test(readFileSync('/etc/fuse.conf', 'utf8'))) return t.skip('/etc/fuse.conf allows allow_other here');
+      if (process.getuid?.() !== 0) return t.skip('needs root to run rclone as another user');
+      const dir = tempDir();
+      const devFuseMode = statSync('/dev/fuse').mode & 0o777;
+      try {
+        const mp = join(dir.path, 'mnt');
+        mkdirSync(mp);
+        chmodSync(dir.path, 0o755);
+        const conf = join(dir.path, 'nobody.conf');
+        writeFileSync(conf, s3Remote('s3', box.s3.endpoint), { mode: 0o644 });
+        await execa('chown', [`${NOBODY}:${NOBODY}`, mp, conf]);
+        chmodSync('/dev/fuse', 0o666); // as on a normal host; containers often make it root-only
+        const err = await asNobody(box.rclone, ['--config', conf, 'mount', '--allow-other', '--', 's3:models', mp], mp);
+        isKind('AllowOtherNotPermitted')(err);
+        await assert.rejects(checkAllowOther(NOBODY, '/etc/fuse.conf'), isKind('AllowOtherNotPermitted'));
+        await checkAllowOther(0, '/etc/fuse.conf'); // root may always
+      } finally {
+        chmodSync('/dev/fuse', devFuseMode);
+        if (mounted(join(dir.path, 'mnt'))) await execa('fusermount3', ['-uz', join(dir.path, 'mnt')], { reject: false });
+        dir.dispose();
+      }
+    });
+
+    it('MountPointNotEmpty: refused before mounting, files left untouched', async () => {
+      const dir = tempDir();
+      try {
+        const mp = join(dir.path, 'cache_hub');
+        mkdirSync(mp);
+        writeFileSync(join(mp, 'local-model.bin'), 'keep me');
+        await assert.rejects(checkMountPoint(mp), isKind('MountPointNotEmpty'));
+        assert.equal(readFileSync(join(mp, 'local-model.bin'), 'utf8'), 'keep me');
+        await checkMountPoint(mp, true); // explicitly allowed
+        await checkMountPoint(join(dir.path, 'does-not-exist-yet'));
+        // newer rclone refuses by itself; its message is classified the same way
+        isKind('MountPointNotEmpty')(classify({ stderr: `Fatal error: Directory is not empty: ${mp} If you want to mount it anyway use: --allow-non-empty option`, target: mp }));
+      } finally {
+        dir.dispose();
+      }
+    });
+  });
+
+  it('Unknown: anything else keeps rclone\'s own last error line', () => {
+    const e = classify({ exitCode: 7, stderr: '2026/11/24 ERROR : something odd happened\n', target: 's3:x' });
+    assert.equal(e.kind, 'Unknown');
+    assert.match(e.message, /exit code 7.*something odd happened/);
+  });
+});
+
+describe('secrets in error text', () => {
+  it('are redacted from key = value pairs, URLs and known values', () => {
+    const text = 'secret_access_key = abc123XYZ\nRCLONE_RC_PASS=hunter2hunter\nhttps://user:pa55word@host/x\ntoken: "tok-42-xyz"';
+    const out = redact(text, ['my-own-secret']);
+    for (const s of ['abc123XYZ', 'hunter2hunter', 'pa55word', 'tok-42-xyz']) assert.ok(!out.includes(s), `${s} leaked: ${out}`);
+    assert.equal(redact('uses my-own-secret here', ['my-own-secret']), 'uses *** here');
+  });
+});
