@@ -2,7 +2,7 @@
 //   node esbuild.mjs               development build of dist/
 //   node esbuild.mjs --production  minified, no sourcemaps
 //   node esbuild.mjs --watch       rebuild dist/ on change
-//   node esbuild.mjs --tests       also bundle test/**/*.test.ts into out/
+//   node esbuild.mjs --tests       also bundle test/unit/*.test.ts and test/demo.ts into out/
 //   node esbuild.mjs --bench       also bundle bench/*.bench.ts into out/
 import * as esbuild from 'esbuild';
 import { readdirSync } from 'node:fs';
@@ -32,7 +32,7 @@ const builds = [
   { ...common, entryPoints: { extension: 'src/extension.ts', cli: 'src/cli.ts' }, outdir: 'dist' },
 ];
 if (args.has('--tests')) {
-  builds.push({ ...common, entryPoints: filesUnder('test/unit', '.test.ts'), outbase: '.', outdir: 'out' });
+  builds.push({ ...common, entryPoints: [...filesUnder('test/unit', '.test.ts'), 'test/demo.ts'], outbase: '.', outdir: 'out' });
 }
 if (args.has('--bench')) {
   builds.push({ ...common, entryPoints: filesUnder('bench', '.bench.ts'), outbase: '.', outdir: 'out' });

@@ -4,7 +4,7 @@
 import { RcloneConfig } from './core/config';
 import { isRcloneError } from './core/errors';
 import type { Logger } from './core/events';
-import { listFolder } from './core/listing';
+import { hasListR, listFolder } from './core/listing';
 import { Rclone } from './core/rclone';
 
 const usage = `usage: rclone-devbox <command>
@@ -36,10 +36,13 @@ async function main(argv: string[]): Promise<number> {
       const limitAt = rest.indexOf('--limit');
       const limit = limitAt >= 0 ? Number(rest[limitAt + 1]) : undefined;
       if (!target || (limit !== undefined && !(limit > 0))) break;
+      const remote = target.slice(0, Math.max(0, target.indexOf(':')));
+      const listR = remote !== '' && (await hasListR(rclone, remote, ac.signal).catch(() => false));
       const page = await listFolder(rclone, target, {
         limit,
+        listR,
         signal: ac.signal,
-        onEntry: (e) => process.stdout.write(`${e.isDir ? `${e.name}/` : e.name}\t${e.size}\n`),
+        onEntry: (e) => process.stdout.write(e.isDir ? `${e.name}/\t-\n` : `${e.name}\t${e.size}\n`),
       });
       if (page.more) process.stderr.write(`… more entries after the first ${page.entries.length}\n`);
       return 0;

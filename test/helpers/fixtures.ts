@@ -2,13 +2,18 @@
 // Everything started here is stopped by its pid in the returned dispose(), which tests call
 // from `after`/`t.after`, so a failing test still cleans up.
 import { execa, type ResultPromise } from 'execa';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Rclone } from '../../src/core/rclone';
 
-export const ROOT = resolve(__dirname, '..', '..', '..'); // out/test/unit -> repo root
+/** The repository root, found from wherever esbuild put the bundle (out/test/unit, out/bench…). */
+export const ROOT = (() => {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+})();
 export const ACCESS_KEY = 'S3RVER';
 export const SECRET_KEY = 'S3RVER';
 
