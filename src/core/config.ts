@@ -25,11 +25,9 @@ export interface Remote {
 /** Remote names rclone accepts: letters, digits, `_ . - + @` and inner spaces, not starting with `-`. */
 export function checkRemoteName(name: string): void {
   if (!/^[A-Za-z0-9_.+@][A-Za-z0-9_.+@ -]*$/.test(name) || name.endsWith(' ')) {
-    throw new RcloneError(
-      'ConfigInvalid',
-      `"${name}" is not a valid remote name.`,
-      'Use letters, digits, "_", ".", "-", "+", "@" and inner spaces; do not start with "-".',
-    );
+    throw new RcloneError('ConfigInvalid', `"${name}" is not a valid remote name.`, {
+      fix: 'Use letters, digits, "_", ".", "-", "+", "@" and inner spaces; do not start with "-".',
+    });
   }
 }
 
@@ -82,7 +80,7 @@ export async function locateConfigFile(rclone: Rclone, signal?: AbortSignal): Pr
   const out = await rclone.run(['config', 'file'], { timeoutMs: 15_000, signal, target: 'config file' });
   const path = out.split('\n').map((l) => l.trim()).filter(Boolean).pop();
   if (!path?.startsWith('/')) {
-    throw new RcloneError('ConfigInvalid', 'rclone did not say where its config file is.', 'Set "rclone.configFile".', out);
+    throw new RcloneError('ConfigInvalid', 'rclone did not say where its config file is.', { fix: 'Set "rclone.configFile".', detail: out });
   }
   return path;
 }
@@ -102,6 +100,7 @@ export class RcloneConfig implements Disposable {
   /** Fires when the file changes, whoever changed it. */
   readonly onDidChange: Event<void> = this.changed.event;
   private watcher: FSWatcher | undefined;
+  private watching = false;
   private debounce: NodeJS.Timeout | undefined;
   private writes: Promise<unknown> = Promise.resolve();
   private backends: Promise<Backend[]> | undefined;
@@ -121,7 +120,7 @@ export class RcloneConfig implements Disposable {
       return await readFile(this.path, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return '';
-      throw new RcloneError('PermissionDenied', `Cannot read ${this.path}.`, 'Check the file\'s owner and permissions.', String((e as Error).message));
+      throw new RcloneError('PermissionDenied', `Cannot read ${this.path}.`, { fix: "Check the file's owner and permissions.", detail: (e as Error).message });
     }
   }
 
@@ -157,7 +156,7 @@ export class RcloneConfig implements Disposable {
     checkRemoteName(name);
     const backend = (await this.backendList(signal)).find((b) => b.Prefix === type || b.Name === type);
     if (!backend) {
-      throw new RcloneError('ConfigInvalid', `rclone ${this.rclone.version.text} has no backend "${type}".`, 'Pick a type listed by `rclone help backends`.');
+      throw new RcloneError('ConfigInvalid', `rclone ${this.rclone.version.text} has no backend "${type}".`, { fix: 'Pick a type listed by `rclone help backends`.' });
     }
     const stored: Record<string, string | undefined> = { type: backend.Prefix };
     const secrets = Object.values(values).filter((v): v is string => !!v);
@@ -182,10 +181,12 @@ export class RcloneConfig implements Disposable {
     const next = this.writes.then(async () => {
       const before = await this.text();
       if (ENCRYPTED.test(before)) {
-        throw new RcloneError('ConfigInvalid', `${this.path} is encrypted; Rclone Dev Box does not edit encrypted configs.`, 'Edit it with `rclone config`.');
+        throw new RcloneError('ConfigInvalid', `${this.path} is encrypted; Rclone Dev Box does not edit encrypted configs.`, { fix: 'Edit it with `rclone config`.' });
       }
       const after = change(before);
-      if (after !== before) await writeAtomically(this.path, after);
+      if (after === before) return;
+      await writeAtomically(this.path, after);
+      if (this.watching && !this.watcher) this.watch(); // the folder may only now exist
     });
     this.writes = next.catch(() => undefined);
     return next;
@@ -193,6 +194,7 @@ export class RcloneConfig implements Disposable {
 
   /** Starts noticing changes to the file by any program. Watches the folder: an atomic replace swaps the inode. */
   watch(): this {
+    this.watching = true;
     if (this.watcher) return this;
     const name = basename(this.path);
     try {
@@ -209,6 +211,7 @@ export class RcloneConfig implements Disposable {
   }
 
   private stopWatching(): void {
+    this.watching = false;
     this.watcher?.close();
     this.watcher = undefined;
     clearTimeout(this.debounce);
@@ -234,11 +237,9 @@ async function writeAtomically(path: string, text: string): Promise<void> {
     await file.close().catch(() => undefined);
     await rm(tmp, { force: true });
     const code = (e as NodeJS.ErrnoException).code;
-    throw new RcloneError(
-      code === 'ENOSPC' ? 'Unknown' : 'PermissionDenied',
-      code === 'ENOSPC' ? `The disk holding ${path} is full; the config was not changed.` : `Cannot write ${path}; the config was not changed.`,
-      code === 'ENOSPC' ? 'Free some space and try again.' : 'Check the permissions of the folder holding the config file.',
-      String((e as Error).message),
-    );
+    const detail = (e as Error).message;
+    throw code === 'ENOSPC'
+      ? new RcloneError('Unknown', `The disk holding ${path} is full; the config was not changed.`, { fix: 'Free some space and try again.', detail })
+      : new RcloneError('PermissionDenied', `Cannot write ${path}; the config was not changed.`, { fix: 'Check the permissions of the folder holding the config file.', detail });
   }
 }

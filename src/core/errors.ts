@@ -20,17 +20,38 @@ export type ErrorKind =
   | 'Cancelled'
   | 'Unknown';
 
+/** What the user can do about each kind of error, in one sentence (a call site may say more). */
+export const FIXES: Record<ErrorKind, string> = {
+  RcloneMissing: 'Install rclone 1.60 or newer (Debian/Ubuntu: sudo apt-get install rclone; or see rclone.org/install), or set "rclone.path".',
+  RcloneTooOld: 'Install a newer rclone (rclone.org/install: curl https://rclone.org/install.sh | sudo bash), or set "rclone.path" to one.',
+  RemoteNotFound: 'Add the remote (Rclone: Add Remote) or check the config file in use (`rclone config file`).',
+  AuthFailed: 'Edit the remote and check its access key ID and secret key (and the region, for AWS).',
+  BucketNotFound: 'Check the bucket name (buckets are case-sensitive), or create it in the provider console.',
+  NotFound: 'Check the path; folders in object storage exist only while something is stored under them.',
+  PermissionDenied: 'Check that the key (or local user) is allowed to read this path; for a bucket, check its policy.',
+  Unreachable: 'Check the endpoint URL in the remote (host, port, http/https) and that the server is up.',
+  Timeout: 'Check the endpoint and the network (firewall, proxy); a slow link may need a longer timeout.',
+  TlsError: 'Check that the endpoint URL uses the right scheme (http/https); for a private CA, give rclone its bundle with --ca-cert (RCLONE_CA_CERT).',
+  CaBundle: 'Unset AWS_CA_BUNDLE for rclone, or point rclone at the bundle with --ca-cert (RCLONE_CA_CERT) instead.',
+  FuseMissing: 'Install FUSE (Debian/Ubuntu: sudo apt-get install fuse3) and make sure /dev/fuse exists (in a container: --device /dev/fuse --cap-add SYS_ADMIN).',
+  AllowOtherNotPermitted: 'Add a line "user_allow_other" to /etc/fuse.conf (as root), or mount without allow-other.',
+  MountPointNotEmpty: 'Choose an empty folder as mount point, or allow mounting over existing files in the mount profile.',
+  ConfigInvalid: 'Open the config file (`rclone config file`) and fix it (remote types are listed by `rclone help backends`), or set RCLONE_CONFIG_PASS if it is encrypted.',
+  Cancelled: '',
+  Unknown: "Show the log for rclone's full output.",
+};
+
 export class RcloneError extends Error {
   override readonly name = 'RcloneError';
-  constructor(
-    readonly kind: ErrorKind,
-    message: string,
-    /** What the user can do about it, in one sentence. */
-    readonly fix: string,
-    /** The lines of rclone's output that led here, secrets removed. */
-    readonly detail = '',
-  ) {
+  /** What the user can do about it, in one sentence. */
+  readonly fix: string;
+  /** The lines of rclone's output that led here, secrets removed. */
+  readonly detail: string;
+
+  constructor(readonly kind: ErrorKind, message: string, more: { fix?: string; detail?: string } = {}) {
     super(message);
+    this.fix = more.fix ?? FIXES[kind];
+    this.detail = more.detail ?? '';
   }
 }
 
@@ -41,7 +62,6 @@ interface Rule {
   kind: ErrorKind;
   test: RegExp;
   message: (target: string) => string;
-  fix: string;
 }
 
 // Order matters: the first rule whose pattern matches rclone's output wins. More specific
@@ -53,79 +73,66 @@ const rules: Rule[] = [
     kind: 'CaBundle',
     test: /LoadCustomCABundleError|failed to load custom CA bundle|unsupported transport/i,
     message: () => 'rclone could not use the CA bundle named by AWS_CA_BUNDLE.',
-    fix: 'Unset AWS_CA_BUNDLE for rclone, or point rclone at the bundle with --ca-cert (RCLONE_CA_CERT) instead.',
   },
   {
     kind: 'TlsError',
     test: /x509:|tls: |certificate (?:signed by unknown authority|has expired|is not valid)|server gave HTTP response to HTTPS client|first record does not look like a TLS handshake/i,
     message: (t) => `The TLS connection to the endpoint of ${t} failed.`,
-    fix: 'Check that the endpoint URL uses the right scheme (http/https); for a private CA, give rclone its bundle with --ca-cert (RCLONE_CA_CERT).',
   },
   {
     kind: 'RemoteNotFound',
     test: /didn't find section in config file|Failed to create file system for "[^"]*": didn't find section/i,
     message: (t) => `There is no remote called "${t.split(':')[0]}" in the rclone config.`,
-    fix: 'Add the remote (Rclone: Add Remote) or check the config file in use (`rclone config file`).',
   },
   {
     kind: 'ConfigInvalid',
     test: /couldn't decrypt config file|unable to decrypt configuration|Failed to load config file|config file .* (?:is|was) invalid|unknown backend|didn't find backend called/i,
     message: () => 'The rclone config file cannot be read.',
-    fix: 'Open the config file (`rclone config file`) and fix it (remote types are listed by `rclone help backends`), or set RCLONE_CONFIG_PASS if it is encrypted.',
   },
   {
     kind: 'AllowOtherNotPermitted',
     test: /allow_other only allowed if 'user_allow_other' is set/i,
     message: () => '--allow-other needs user_allow_other in /etc/fuse.conf.',
-    fix: 'Add a line "user_allow_other" to /etc/fuse.conf (as root), or mount without allow-other.',
   },
   {
     kind: 'FuseMissing',
     test: /fusermount3?: exec|"fusermount3?": executable file not found|\/dev\/fuse|fuse: device not found|failed to mount FUSE fs|no FUSE mount utility found|fusermount.*not found/i,
     message: () => 'FUSE is not available on this machine.',
-    fix: 'Install FUSE (Debian/Ubuntu: sudo apt-get install fuse3) and make sure /dev/fuse exists (in a container: --device /dev/fuse --cap-add SYS_ADMIN).',
   },
   {
     kind: 'MountPointNotEmpty',
     test: /Directory is not empty|--allow-non-empty/i,
     message: (t) => `The mount point ${t} is not empty.`,
-    fix: 'Choose an empty folder as mount point, or allow mounting over existing files in the mount profile.',
   },
   {
     kind: 'AuthFailed',
     test: /SignatureDoesNotMatch|InvalidAccessKeyId|InvalidToken|ExpiredToken|InvalidClientTokenId|AuthorizationHeaderMalformed|status code: 401|NoCredentialProviders|no EC2 instance role found|couldn't find credentials/i,
     message: (t) => `The credentials for ${t} were refused.`,
-    fix: 'Edit the remote and check its access key ID and secret key (and the region, for AWS).',
   },
   {
     kind: 'BucketNotFound',
     test: /NoSuchBucket|bucket (?:does not exist|not found)|The specified bucket does not exist/i,
     message: (t) => `The bucket of ${t} does not exist.`,
-    fix: 'Check the bucket name (buckets are case-sensitive), or create it in the provider console.',
   },
   {
     kind: 'Timeout',
     test: /i\/o timeout|context deadline exceeded|Client\.Timeout exceeded|timeout awaiting response headers|TLS handshake timeout|RequestTimeout/i,
     message: (t) => `The endpoint of ${t} did not answer in time.`,
-    fix: 'Check the endpoint and the network (firewall, proxy); a slow link may need a longer timeout.',
   },
   {
     kind: 'Unreachable',
     test: /connection refused|no such host|network is unreachable|no route to host|connection reset by peer|dial tcp|RequestError: send request failed/i,
     message: (t) => `The endpoint of ${t} cannot be reached.`,
-    fix: 'Check the endpoint URL in the remote (host, port, http/https) and that the server is up.',
   },
   {
     kind: 'PermissionDenied',
     test: /AccessDenied|permission denied|operation not permitted|status code: 403|Forbidden/i,
     message: (t) => `Permission denied for ${t}.`,
-    fix: 'Check that the key (or local user) is allowed to read this path; for a bucket, check its policy.',
   },
   {
     kind: 'NotFound',
     test: /directory not found|object not found|no such file or directory|NoSuchKey|not found/i,
     message: (t) => `${t} was not found.`,
-    fix: 'Check the path; folders in object storage exist only while something is stored under them.',
   },
 ];
 
@@ -160,13 +167,12 @@ export function classify(f: Failure): RcloneError {
   const detail = redact(relevantLines(f.stderr), f.secrets);
   const text = f.stderr;
   for (const rule of rules) {
-    if (rule.test.test(text)) return new RcloneError(rule.kind, rule.message(f.target), rule.fix, detail);
+    if (rule.test.test(text)) return new RcloneError(rule.kind, rule.message(f.target), { detail });
   }
   const first = detail.split('\n').pop() ?? '';
   return new RcloneError(
     'Unknown',
     `rclone failed on ${f.target}${f.exitCode === undefined ? '' : ` (exit code ${f.exitCode})`}${first ? `: ${first}` : '.'}`,
-    'Show the log for rclone\'s full output.',
-    detail,
+    { detail },
   );
 }

@@ -139,7 +139,7 @@ async function whichIsMissing(rclone: Rclone, target: string, error: RcloneError
   if (colon < 0 || !bucket) return error;
   const root = await listFolder(rclone, target.slice(0, colon + 1), { only: 'dirs', timeoutMs: 15_000, signal }).catch(() => undefined);
   if (!root?.entries.some((e) => e.isBucket) || root.entries.some((e) => e.name === bucket)) return error;
-  return new RcloneError('BucketNotFound', `There is no bucket "${bucket}" on ${target.slice(0, colon)}.`, 'Check the bucket name (buckets are case-sensitive), or create it in the provider console.', error.detail);
+  return new RcloneError('BucketNotFound', `There is no bucket "${bucket}" on ${target.slice(0, colon)}.`, { detail: error.detail });
 }
 
 /** Buckets of a bucket-based remote (or the top folders of any other remote). */

@@ -6,17 +6,12 @@ import { access, readdir, readFile, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { RcloneError } from './errors';
 
-const fix = {
-  fuse: 'Install FUSE (Debian/Ubuntu: sudo apt-get install fuse3) and make sure /dev/fuse exists (in a container: --device /dev/fuse --cap-add SYS_ADMIN).',
-  allowOther: 'Add a line "user_allow_other" to /etc/fuse.conf (as root), or mount without allow-other.',
-};
-
 /** The FUSE mount helper to use (fusermount3, else fusermount), found on PATH without spawning anything. */
 export async function findFusermount(env: Readonly<Record<string, string | undefined>>, devFuse = '/dev/fuse'): Promise<string> {
   try {
     await access(devFuse, constants.F_OK);
   } catch {
-    throw new RcloneError('FuseMissing', `FUSE is not available: ${devFuse} does not exist.`, fix.fuse);
+    throw new RcloneError('FuseMissing', `FUSE is not available: ${devFuse} does not exist.`);
   }
   for (const name of ['fusermount3', 'fusermount']) {
     for (const dir of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
@@ -29,7 +24,7 @@ export async function findFusermount(env: Readonly<Record<string, string | undef
       }
     }
   }
-  throw new RcloneError('FuseMissing', 'FUSE is not installed: neither fusermount3 nor fusermount is on PATH.', fix.fuse);
+  throw new RcloneError('FuseMissing', 'FUSE is not installed: neither fusermount3 nor fusermount is on PATH.');
 }
 
 /** `--allow-other` by a user other than root needs `user_allow_other` in /etc/fuse.conf. */
@@ -37,7 +32,7 @@ export async function checkAllowOther(uid: number, fuseConf = '/etc/fuse.conf'):
   if (uid === 0) return;
   const text = await readFile(fuseConf, 'utf8').catch(() => '');
   if (/^\s*user_allow_other\s*$/m.test(text)) return;
-  throw new RcloneError('AllowOtherNotPermitted', `Mounting with allow-other needs "user_allow_other" in ${fuseConf}.`, fix.allowOther);
+  throw new RcloneError('AllowOtherNotPermitted', `Mounting with allow-other needs "user_allow_other" in ${fuseConf}.`);
 }
 
 /** A mount point must be an empty directory (or missing: the mount creates it), unless the user opts in. */
@@ -45,11 +40,11 @@ export async function checkMountPoint(dir: string, allowNonEmpty = false): Promi
   const info = await stat(dir).catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') return undefined;
     if (e.code === 'ENOTCONN') return null; // a dead FUSE mount: repairable, reported by the mount registry
-    throw new RcloneError('PermissionDenied', `Cannot inspect the mount point ${dir}.`, 'Check the permissions of its parent folder.', e.message);
+    throw new RcloneError('PermissionDenied', `Cannot inspect the mount point ${dir}.`, { fix: 'Check the permissions of its parent folder.', detail: e.message });
   });
   if (!info) return;
   if (!info.isDirectory()) {
-    throw new RcloneError('MountPointNotEmpty', `The mount point ${dir} is a file, not a folder.`, 'Choose a folder as mount point.');
+    throw new RcloneError('MountPointNotEmpty', `The mount point ${dir} is a file, not a folder.`, { fix: 'Choose a folder as mount point.' });
   }
   if (allowNonEmpty) return;
   const entries = await readdir(dir);
@@ -57,7 +52,6 @@ export async function checkMountPoint(dir: string, allowNonEmpty = false): Promi
     throw new RcloneError(
       'MountPointNotEmpty',
       `The mount point ${dir} is not empty (${entries.length} ${entries.length === 1 ? 'entry' : 'entries'}); mounting would hide them.`,
-      'Choose an empty folder as mount point, or allow mounting over existing files in the mount profile.',
     );
   }
 }

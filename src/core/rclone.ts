@@ -89,11 +89,9 @@ function executable(path: string): boolean {
 export function findBinary(configured: string | undefined, env: NodeJS.ProcessEnv): string {
   if (configured) {
     if (!isAbsolute(configured) || !executable(configured)) {
-      throw new RcloneError(
-        'RcloneMissing',
-        `The configured rclone path "${configured}" is not an executable file.`,
-        'Fix the setting "rclone.path" (an absolute path), or clear it to use rclone from PATH.',
-      );
+      throw new RcloneError('RcloneMissing', `The configured rclone path "${configured}" is not an executable file.`, {
+        fix: 'Fix the setting "rclone.path" (an absolute path), or clear it to use rclone from PATH.',
+      });
     }
     return configured;
   }
@@ -102,11 +100,7 @@ export function findBinary(configured: string | undefined, env: NodeJS.ProcessEn
     const candidate = join(dir, 'rclone');
     if (executable(candidate)) return candidate;
   }
-  throw new RcloneError(
-    'RcloneMissing',
-    'rclone is not installed (not found on PATH).',
-    'Install rclone 1.60 or newer (Debian/Ubuntu: sudo apt-get install rclone; or see rclone.org/install), or set "rclone.path".',
-  );
+  throw new RcloneError('RcloneMissing', 'rclone is not installed (not found on PATH).');
 }
 
 export interface RunOptions {
@@ -153,14 +147,10 @@ export class Rclone {
     const out = await probe.run(['version'], { timeoutMs: 15_000, signal: opts.signal, target: path });
     const version = parseVersion(out);
     if (!version) {
-      throw new RcloneError('RcloneMissing', `${path} does not look like rclone (unexpected "rclone version" output).`, 'Point "rclone.path" at the rclone binary.', out.slice(0, 200));
+      throw new RcloneError('RcloneMissing', `${path} does not look like rclone (unexpected "rclone version" output).`, { fix: 'Point "rclone.path" at the rclone binary.', detail: out.slice(0, 200) });
     }
     if (!atLeast(version, MIN_VERSION)) {
-      throw new RcloneError(
-        'RcloneTooOld',
-        `rclone ${versionString(version)} is installed at ${path}; Rclone Dev Box needs ${versionString(MIN_VERSION)} or newer.`,
-        'Install a newer rclone (rclone.org/install: curl https://rclone.org/install.sh | sudo bash), or set "rclone.path" to one.',
-      );
+      throw new RcloneError('RcloneTooOld', `rclone ${versionString(version)} is installed at ${path}; Rclone Dev Box needs ${versionString(MIN_VERSION)} or newer.`);
     }
     log.info(`Using rclone ${version.text} at ${path}.`);
     return new Rclone(path, version, controlledEnv(parent, version, log), opts.configFile || undefined, log);
@@ -234,15 +224,15 @@ export class Rclone {
   ): RcloneError {
     const target = opts.target ?? 'rclone';
     if (result.code === 'ENOENT' || result.code === 'EACCES') {
-      return new RcloneError('RcloneMissing', `rclone could not be started from ${this.path}.`, 'Install rclone or fix the setting "rclone.path".', result.originalMessage ?? '');
+      return new RcloneError('RcloneMissing', `rclone could not be started from ${this.path}.`, { detail: result.originalMessage ?? '' });
     }
-    if (result.isCanceled) return new RcloneError('Cancelled', `Cancelled: ${target}.`, '');
+    if (result.isCanceled) return new RcloneError('Cancelled', `Cancelled: ${target}.`);
     const stderr = typeof result.stderr === 'string' ? result.stderr : '';
     if (result.timedOut) {
       const cause = classify({ stderr, target, secrets: opts.secrets });
       const seconds = Math.round((opts.timeoutMs ?? 60_000) / 1000);
       return cause.kind === 'Unknown'
-        ? new RcloneError('Timeout', `rclone did not finish ${target} within ${seconds} s.`, 'Check the endpoint and the network; the remote may be slow or unreachable.', cause.detail)
+        ? new RcloneError('Timeout', `rclone did not finish ${target} within ${seconds} s.`, { detail: cause.detail })
         : cause;
     }
     return classify({ exitCode: result.exitCode, stderr, target, secrets: opts.secrets });

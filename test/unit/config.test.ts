@@ -159,6 +159,21 @@ describe('rclone.conf', () => {
     }
   });
 
+  it('keeps watching a config whose folder is created by the first remote added', async () => {
+    const fresh = join(dir.path, 'not-yet', 'rclone.conf');
+    const config = new RcloneConfig(rclone, fresh).watch();
+    try {
+      await config.setRemote('first', 'local', {});
+      assert.equal(statSync(join(dir.path, 'not-yet')).mode & 0o777, 0o700);
+      const changed = new Promise<void>((ok) => config.onDidChange(() => ok()));
+      writeFileSync(fresh, readFileSync(fresh, 'utf8') + '\n[second]\ntype = local\n');
+      await Promise.race([changed, new Promise((_, no) => setTimeout(() => no(new Error('no change event within 5 s')), 5_000))]);
+      assert.deepEqual((await config.remotes()).map((r) => r.name), ['first', 'second']);
+    } finally {
+      config.dispose();
+    }
+  });
+
   it('parses config text alone, as a pure function', () => {
     assert.deepEqual(parseRemotes('[a]\ntype = drive\n\n[b]\ntype = s3\nprovider = TencentCOS\n'), [
       { name: 'a', type: 'drive', source: 'file' },
