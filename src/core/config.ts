@@ -2,13 +2,13 @@
 // Secrets are never read into memory by listing, never put on argv when writing, and the file
 // is replaced atomically with mode 0600.
 import { parse as parseIni } from 'ini';
-import { randomBytes } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import { removeRemote, upsertRemote } from './confText';
 import { RcloneError } from './errors';
 import { type Disposable, Emitter, type Event } from './events';
+import { writeAtomically } from './files';
 import type { Rclone } from './rclone';
 
 export interface Remote {
@@ -220,26 +220,5 @@ export class RcloneConfig implements Disposable {
   dispose(): void {
     this.stopWatching();
     this.changed.dispose();
-  }
-}
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const file = await open(tmp, 'wx', 0o600);
-  try {
-    await file.writeFile(text, 'utf8');
-    await file.sync();
-    await file.close();
-    await chmod(tmp, 0o600);
-    await rename(tmp, path);
-  } catch (e) {
-    await file.close().catch(() => undefined);
-    await rm(tmp, { force: true });
-    const code = (e as NodeJS.ErrnoException).code;
-    const detail = (e as Error).message;
-    throw code === 'ENOSPC'
-      ? new RcloneError('Unknown', `The disk holding ${path} is full; the config was not changed.`, { fix: 'Free some space and try again.', detail })
-      : new RcloneError('PermissionDenied', `Cannot write ${path}; the config was not changed.`, { fix: 'Check the permissions of the folder holding the config file.', detail });
   }
 }

@@ -17,6 +17,10 @@ export type ErrorKind =
   | 'AllowOtherNotPermitted'
   | 'MountPointNotEmpty'
   | 'ConfigInvalid'
+  | 'AlreadyMounted'
+  | 'Stale'
+  | 'UploadsPending'
+  | 'MountBusy'
   | 'Cancelled'
   | 'Unknown';
 
@@ -37,6 +41,10 @@ export const FIXES: Record<ErrorKind, string> = {
   AllowOtherNotPermitted: 'Add a line "user_allow_other" to /etc/fuse.conf (as root), or mount without allow-other.',
   MountPointNotEmpty: 'Choose an empty folder as mount point, or allow mounting over existing files in the mount profile.',
   ConfigInvalid: 'Open the config file (`rclone config file`) and fix it (remote types are listed by `rclone help backends`), or set RCLONE_CONFIG_PASS if it is encrypted.',
+  AlreadyMounted: 'Unmount it first, or choose another mount point.',
+  Stale: 'Repair the mount (a lazy unmount of the dead mount point), then mount again.',
+  UploadsPending: 'Wait for the uploads to finish, or unmount anyway (the files stay in the VFS cache and are uploaded at the next mount of the same remote).',
+  MountBusy: 'Close what uses files under the mount point (terminals cd\'d into it, webui.py, editors), then try again.',
   Cancelled: '',
   Unknown: "Show the log for rclone's full output.",
 };

@@ -124,7 +124,7 @@ export async function listFolder(rclone: Rclone, target: string, opts: ListOptio
       opts.onEntry?.(entry);
     }
   } catch (e) {
-    throw isRcloneError(e, 'NotFound') ? await whichIsMissing(rclone, target, e, opts.signal) : e;
+    throw isRcloneError(e, 'NotFound') ? await explainNotFound(rclone, target, e, opts.signal) : e;
   }
   return { entries, more: false };
 }
@@ -133,7 +133,7 @@ export async function listFolder(rclone: Rclone, target: string, opts: ListOptio
  * Object stores have no folders, so rclone says "directory not found" only when the bucket itself
  * is missing. One listing of the remote's root tells a missing bucket from a missing folder.
  */
-async function whichIsMissing(rclone: Rclone, target: string, error: RcloneError, signal?: AbortSignal): Promise<RcloneError> {
+export async function explainNotFound(rclone: Rclone, target: string, error: RcloneError, signal?: AbortSignal): Promise<RcloneError> {
   const colon = target.indexOf(':');
   const bucket = target.slice(colon + 1).split('/')[0];
   if (colon < 0 || !bucket) return error;

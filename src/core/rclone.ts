@@ -218,6 +218,27 @@ export class Rclone {
     }
   }
 
+  /**
+   * Starts a long-lived rclone (a mount) in its own session, detached from us, so it outlives the
+   * editor window. Returns its pid and a promise of its exit code (undefined if killed by a signal);
+   * the caller watches its log file for what it says.
+   */
+  spawnDetached(args: readonly string[], env: Env = {}): { pid: number; exited: Promise<number | undefined> } {
+    const head = this.configFile ? ['--config', this.configFile] : [];
+    const child = execa(this.path, [...head, '--ask-password=false', ...args], {
+      env: { ...this.env, ...env },
+      extendEnv: false,
+      detached: true,
+      cleanup: false,
+      stdio: 'ignore',
+      buffer: false,
+      reject: false,
+    });
+    child.unref();
+    if (child.pid === undefined) throw new RcloneError('RcloneMissing', `rclone could not be started from ${this.path}.`);
+    return { pid: child.pid, exited: child.then((r) => (r.signal ? undefined : r.exitCode)) };
+  }
+
   private failure(
     result: { failed: boolean; isCanceled: boolean; timedOut: boolean; exitCode?: number; stderr?: unknown; code?: string; originalMessage?: string },
     opts: RunOptions,
