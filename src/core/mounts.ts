@@ -8,10 +8,10 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { execa } from 'execa';
-import { classify, isRcloneError, RcloneError } from './errors';
+import { classify, type ErrorKind, isRcloneError, RcloneError } from './errors';
 import { Emitter, type Disposable, type Event, type Logger, silentLogger } from './events';
 import { writeAtomically } from './files';
-import { explainNotFound } from './listing';
+import { explainNotFound, listFolder } from './listing';
 import { withLock } from './lock';
 import { readRcloneMounts } from './mountinfo';
 import { checkAllowOther, checkMountPoint, findFusermount } from './preflight';
@@ -60,6 +60,14 @@ export interface UnmountOptions {
 
 /** Where the state file, logs and locks live: $XDG_STATE_HOME/rclone-devbox. */
 export const defaultStateDir = (env = process.env) => join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'rclone-devbox');
+
+/** Not ready after this long: ask a separate, bounded rclone why (see waitUntilReady). */
+const DIAGNOSE_AFTER_MS = 2_000;
+/** Errors that mean the mount cannot work, as opposed to "slow" or "not allowed to list buckets". */
+const DECISIVE = new Set<ErrorKind>(['Unreachable', 'TlsError', 'CaBundle', 'AuthFailed', 'BucketNotFound', 'RemoteNotFound', 'ConfigInvalid']);
+
+/** How long a zero upload count must hold before an unmount trusts it (see waitForUploads). */
+const SETTLE_MS = 300;
 
 const slug = (path: string) => path.replace(/^\/+/, '').replace(/[^A-Za-z0-9._-]+/g, '_') || 'root';
 
@@ -189,30 +197,53 @@ export class MountRegistry implements Disposable {
     });
   }
 
-  /** Ready = the kernel shows the FUSE mount and its root can be listed. Failure = rclone exits or logs a decisive error. */
+  /**
+   * Ready = the kernel shows the FUSE mount and its root can be listed. Failure = rclone exits, or
+   * logs a decisive error, or (when not ready after a moment) a bounded listing of the same path
+   * by a separate rclone fails decisively: a mount retrying a dead endpoint says nothing at INFO
+   * level until its retries run out.
+   */
   private async waitUntilReady(r: Record_, exited: Promise<number | undefined>, logStart: number, opts: MountOptions): Promise<void> {
-    const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+    const started = Date.now();
+    const deadline = started + (opts.timeoutMs ?? 30_000);
     let exitCode: number | undefined | null = null;
     void exited.then((code) => (exitCode = code));
-    let listing: Promise<true | Error> | undefined;
-    let outcome: true | Error | undefined;
+    let listing: Promise<string[] | Error> | undefined;
+    let outcome: string[] | Error | undefined;
+    let diagnosis: RcloneError | undefined;
+    let diagnosing = false;
     for (let wait = 5; ; wait = Math.min(wait * 2, 50)) {
       if (opts.signal?.aborted) throw new RcloneError('Cancelled', `Mounting ${r.remote} was cancelled.`);
       if (exitCode !== null) throw await this.failureFromLog(r, logStart, `rclone exited${exitCode === undefined ? '' : ` with code ${exitCode}`} before the mount was ready.`);
       if (!listing && (await readRcloneMounts(this.opts.mountinfo)).some((e) => e.mountPoint === r.mountPoint)) {
-        listing = readdir(r.mountPoint).then(() => true as const, (e: Error) => e);
+        listing = readdir(r.mountPoint).then((names) => names, (e: Error) => e);
         void listing.then((o) => (outcome = o));
       }
-      if (outcome === true) return;
-      if (outcome) throw await this.failureFromLog(r, logStart, `The mount's root cannot be listed: ${outcome.message}`);
+      if (outcome instanceof Error) throw await this.failureFromLog(r, logStart, `The mount's root cannot be listed: ${outcome.message}`);
+      if (outcome) return outcome.length ? undefined : this.checkBucketExists(r, opts.signal);
       const early = await this.failureFromLog(r, logStart, '');
       if (early.kind !== 'Unknown') throw early;
+      if (diagnosis) throw diagnosis;
+      if (!diagnosing && Date.now() - started > DIAGNOSE_AFTER_MS) {
+        diagnosing = true;
+        void listFolder(this.rclone, r.remote, { limit: 1, timeoutMs: Math.max(1_000, deadline - Date.now()), signal: opts.signal }).catch((e: unknown) => {
+          if (isRcloneError(e) && DECISIVE.has(e.kind)) diagnosis = e;
+        });
+      }
       if (Date.now() > deadline) {
-        const why = await this.failureFromLog(r, logStart, '');
-        throw new RcloneError('Timeout', `${r.remote} was not ready on ${r.mountPoint} within ${Math.round((opts.timeoutMs ?? 30_000) / 1000)} s.`, { detail: why.detail });
+        throw new RcloneError('Timeout', `${r.remote} was not ready on ${r.mountPoint} within ${Math.round((opts.timeoutMs ?? 30_000) / 1000)} s.`, { detail: early.detail });
       }
       await delay(wait);
     }
+  }
+
+  /**
+   * rclone mounts a bucket that does not exist as an empty folder (and creates it on the first
+   * write): a typo would look like an empty bucket. An empty root is checked against the bucket list.
+   */
+  private async checkBucketExists(r: Record_, signal?: AbortSignal): Promise<void> {
+    const why = await explainNotFound(this.rclone, r.remote, new RcloneError('NotFound', `${r.remote} was not found.`), signal);
+    if (why.kind === 'BucketNotFound') throw why;
   }
 
   /** Classifies what rclone wrote to its log since this mount started. */
@@ -258,13 +289,23 @@ export class MountRegistry implements Disposable {
     });
   }
 
+  /**
+   * The kernel tells rclone a file was closed (FUSE RELEASE) only after close() has returned, so a
+   * file closed just before the unmount may not be queued yet: zero counts only when it holds
+   * across a short settle.
+   */
   private async waitForUploads(mountPoint: string, rc: RcClient, opts: UnmountOptions): Promise<void> {
     const deadline = Date.now() + (opts.waitMs ?? 600_000);
-    for (;;) {
+    for (let zeros = 0; ; ) {
       const s = await rc.vfsStats({ signal: opts.signal });
       const pending = s.uploadsInProgress + s.uploadsQueued;
       opts.onProgress?.(pending);
-      if (pending === 0) return;
+      zeros = pending === 0 ? zeros + 1 : 0;
+      if (zeros === 2) return;
+      if (zeros === 1) {
+        await delay(SETTLE_MS);
+        continue;
+      }
       if (opts.signal?.aborted) throw new RcloneError('Cancelled', `Unmounting ${mountPoint} was cancelled; it is still mounted.`);
       if (Date.now() >= deadline) {
         throw new RcloneError('UploadsPending', `${pending} ${pending === 1 ? 'file is' : 'files are'} still uploading from ${mountPoint}; it stays mounted.`);
@@ -339,7 +380,7 @@ async function answers(dir: string): Promise<boolean | undefined> {
   const timeout = new Promise<false>((ok) => (timer = setTimeout(() => ok(false), 2_000)));
   const probe = stat(dir).then(
     () => true,
-    (e: NodeJS.ErrnoException) => (e.code === 'ENOTCONN' || e.code === 'EIO' ? false : undefined),
+    (e: NodeJS.ErrnoException) => (['ENOTCONN', 'ECONNABORTED', 'EIO'].includes(e.code ?? '') ? false : undefined),
   );
   return Promise.race([probe, timeout]).finally(() => clearTimeout(timer));
 }
