@@ -3,7 +3,8 @@
 // loopback link with 15 ms added to every request.
 //   npm run bench
 import { execa } from 'execa';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { readRcloneMounts } from '../src/core/mountinfo';
@@ -45,7 +46,8 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       const child = execa(rclone.path, ['--config', file, 'mount', '--vfs-cache-mode', 'writes', '--', profile.remote, mnt], { env: rclone.env, extendEnv: false, reject: false });
       for (;;) {
-        if ((await isMounted()) && (() => { try { return readdirSync(mnt).length > 0; } catch { return false; } })()) break; // tight loop: no sleep at all
+        // Tight loop, no sleep. The listing must be async: the slowed link is served by this process.
+        if ((await isMounted()) && (await readdir(mnt).catch(() => [])).length > 0) break;
       }
       floor.push(performance.now() - t0);
       await execa('fusermount3', ['-u', mnt]);
