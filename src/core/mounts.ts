@@ -80,12 +80,20 @@ export class MountRegistry implements Disposable {
   private readonly stateFile: string;
   private readonly log: Logger;
 
+  /**
+   * `rclone` may be a function that finds it on first need: reading state never needs rclone, so
+   * an editor can show mounts without spawning anything.
+   */
   constructor(
-    private readonly rclone: Rclone,
+    private readonly rcloneSource: Rclone | (() => Promise<Rclone>),
     private readonly opts: { stateDir?: string; log?: Logger; mountinfo?: string } = {},
   ) {
     this.stateFile = join(this.stateDir, 'mounts.json');
     this.log = opts.log ?? silentLogger;
+  }
+
+  private rclone(): Promise<Rclone> {
+    return typeof this.rcloneSource === 'function' ? this.rcloneSource() : Promise.resolve(this.rcloneSource);
   }
 
   get stateDir(): string {
@@ -172,7 +180,8 @@ export class MountRegistry implements Disposable {
       if (current?.state === 'stale') {
         throw new RcloneError('Stale', `${mountPoint} is a dead mount (its rclone is gone): "Transport endpoint is not connected".`);
       }
-      await findFusermount(this.rclone.env);
+      const rclone = await this.rclone();
+      await findFusermount(rclone.env);
       if (profile.allowOther) await checkAllowOther(process.getuid?.() ?? 0);
       await checkMountPoint(mountPoint, profile.allowNonEmpty);
       const created = await mkdir(mountPoint, { recursive: true });
@@ -183,7 +192,7 @@ export class MountRegistry implements Disposable {
       const rc: RcEndpoint = { port: await freePort(), user: 'rclone-devbox', pass: randomBytes(18).toString('base64url') };
       const args = mountArgs(profile, { rcPort: rc.port, logFile, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
       this.log.info(`Mounting ${profile.remote} on ${mountPoint}: rclone ${args.join(' ')}`);
-      const child = this.rclone.spawnDetached(args, { RCLONE_RC_USER: rc.user, RCLONE_RC_PASS: rc.pass });
+      const child = rclone.spawnDetached(args, { RCLONE_RC_USER: rc.user, RCLONE_RC_PASS: rc.pass });
       const record: Record_ = { ...rc, mountPoint, remote: profile.remote, pid: child.pid, logFile, profile };
       await this.writeRecords([...(await this.readRecords()).filter((r) => r.mountPoint !== mountPoint), record]);
       try {
@@ -204,6 +213,7 @@ export class MountRegistry implements Disposable {
    * level until its retries run out.
    */
   private async waitUntilReady(r: Record_, exited: Promise<number | undefined>, logStart: number, opts: MountOptions): Promise<void> {
+    const rclone = await this.rclone();
     const started = Date.now();
     const deadline = started + (opts.timeoutMs ?? 30_000);
     let exitCode: number | undefined | null = null;
@@ -226,7 +236,7 @@ export class MountRegistry implements Disposable {
       if (diagnosis) throw diagnosis;
       if (!diagnosing && Date.now() - started > DIAGNOSE_AFTER_MS) {
         diagnosing = true;
-        void listFolder(this.rclone, r.remote, { limit: 1, timeoutMs: Math.max(1_000, deadline - Date.now()), signal: opts.signal }).catch((e: unknown) => {
+        void listFolder(rclone, r.remote, { limit: 1, timeoutMs: Math.max(1_000, deadline - Date.now()), signal: opts.signal }).catch((e: unknown) => {
           if (isRcloneError(e) && DECISIVE.has(e.kind)) diagnosis = e;
         });
       }
@@ -242,7 +252,7 @@ export class MountRegistry implements Disposable {
    * write): a typo would look like an empty bucket. An empty root is checked against the bucket list.
    */
   private async checkBucketExists(r: Record_, signal?: AbortSignal): Promise<void> {
-    const why = await explainNotFound(this.rclone, r.remote, new RcloneError('NotFound', `${r.remote} was not found.`), signal);
+    const why = await explainNotFound(await this.rclone(), r.remote, new RcloneError('NotFound', `${r.remote} was not found.`), signal);
     if (why.kind === 'BucketNotFound') throw why;
   }
 
@@ -250,7 +260,7 @@ export class MountRegistry implements Disposable {
   private async failureFromLog(r: Record_, logStart: number, fallback: string): Promise<RcloneError> {
     const text = await readFile(r.logFile, 'utf8').then((t) => t.slice(logStart), () => '');
     const error = classify({ stderr: text.split('\n').filter((l) => /ERROR|Fatal|Failed|error/.test(l)).join('\n'), target: r.remote, secrets: [r.pass] });
-    if (error.kind === 'NotFound') return explainNotFound(this.rclone, r.remote, error);
+    if (error.kind === 'NotFound') return explainNotFound(await this.rclone(), r.remote, error);
     if (error.kind === 'Unknown' && fallback) return new RcloneError('Unknown', fallback, { detail: error.detail, fix: `See the mount's log: ${r.logFile}` });
     return error;
   }
@@ -315,8 +325,9 @@ export class MountRegistry implements Disposable {
   }
 
   private async fusermount(mountPoint: string, flag: '-u' | '-uz'): Promise<void> {
-    const helper = await findFusermount(this.rclone.env);
-    const r = await execa(helper, [flag, '--', mountPoint], { reject: false, timeout: 15_000, env: this.rclone.env, extendEnv: false, stdin: 'ignore' });
+    const { env } = await this.rclone();
+    const helper = await findFusermount(env);
+    const r = await execa(helper, [flag, '--', mountPoint], { reject: false, timeout: 15_000, env, extendEnv: false, stdin: 'ignore' });
     if (r.exitCode === 0) return;
     const stderr = String(r.stderr);
     if (/busy/i.test(stderr)) throw new RcloneError('MountBusy', `${mountPoint} is in use and was not unmounted.`, { detail: stderr });

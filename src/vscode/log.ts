@@ -1,0 +1,39 @@
+// The extension's log: a LogOutputChannel ("Rclone Dev Box" in the Output view) that scrubs
+// secrets from every line, including the ones typed into this window (a new key being added).
+import * as vscode from 'vscode';
+import { redact } from '../core/errors';
+import type { Logger } from '../core/events';
+
+export class Log implements Logger, vscode.Disposable {
+  readonly channel = vscode.window.createOutputChannel('Rclone Dev Box', { log: true });
+  private readonly secrets = new Set<string>();
+
+  /** Never let this value appear in the log, whatever logs it. */
+  forget(secret: string): void {
+    if (secret) this.secrets.add(secret);
+  }
+
+  private clean(message: string): string {
+    return redact(message, [...this.secrets]);
+  }
+
+  info(message: string): void {
+    this.channel.info(this.clean(message));
+  }
+
+  warn(message: string): void {
+    this.channel.warn(this.clean(message));
+  }
+
+  error(message: string): void {
+    this.channel.error(this.clean(message));
+  }
+
+  show(): void {
+    this.channel.show(true);
+  }
+
+  dispose(): void {
+    this.channel.dispose();
+  }
+}

@@ -1,0 +1,212 @@
+// Mount…, Unmount, Remount / Repair, Open in Terminal, Reveal in Explorer, Show Log.
+// Long work runs under a cancellable progress notification; failures show the classified message.
+import { basename, isAbsolute } from 'node:path';
+import * as vscode from 'vscode';
+import { isRcloneError } from '../core/errors';
+import { listBuckets, location } from '../core/listing';
+import type { Mount } from '../core/mounts';
+import type { MountProfile } from '../core/profile';
+import { showFailure } from './failures';
+import { mountAt, plural } from './mountState';
+import type { Services } from './services';
+import { sameRemote } from './settings';
+import { PathNode } from './tree';
+
+const LAST_MOUNT = 'rclone.lastMount';
+
+/** What a mount command was invoked on: a tree row, a mount point, a profile, or nothing (palette). */
+type Target = PathNode | string | Partial<MountProfile> | undefined;
+
+export class MountCommands {
+  /** Mount points this window mounted (for `rclone.unmountOnExit`). */
+  readonly started = new Set<string>();
+
+  constructor(private readonly svc: Services) {}
+
+  register(subscriptions: vscode.Disposable[]): void {
+    const command = (id: string, run: (arg?: never) => unknown) => vscode.commands.registerCommand(id, run);
+    subscriptions.push(
+      command('rclone.mount', (t?: Target) => this.mount(t)),
+      command('rclone.unmount', (t?: Target) => this.unmount(t)),
+      command('rclone.remount', (t?: Target) => this.remount(t)),
+      command('rclone.openTerminal', async (t?: Target) => {
+        const m = await this.chooseMount(t, 'Open which mount in a terminal?', (x) => x.state === 'mounted');
+        if (m) vscode.window.createTerminal({ name: `rclone: ${basename(m.mountPoint)}`, cwd: m.mountPoint }).show();
+      }),
+      command('rclone.revealMount', (t?: Target) => this.reveal(t)),
+      command('rclone.showLog', async (t?: Target) => {
+        const m = t === undefined ? undefined : await this.chooseMount(t, '');
+        if (m?.logFile) await vscode.window.showTextDocument(vscode.Uri.file(m.logFile), { preview: true });
+        else this.svc.log.show();
+      }),
+    );
+  }
+
+  /** The mount the status bar follows: the first profile, else the last one mounted here. */
+  get followed(): { remote: string; mountPoint: string } | undefined {
+    return this.svc.settings.profiles[0] ?? this.svc.context.globalState.get(LAST_MOUNT);
+  }
+
+  async mount(target?: Target): Promise<Mount | undefined> {
+    const profile = await this.chooseProfile(target);
+    if (!profile) return undefined;
+    const { svc } = this;
+    const remoteName = profile.remote.slice(0, profile.remote.indexOf(':'));
+    try {
+      const mount = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Mounting ${profile.remote} on ${profile.mountPoint}`, cancellable: true },
+        (_progress, token) => svc.whileBusy(profile.mountPoint, profile.remote, 'mounting', () => svc.registry.mount(profile, { signal: abortOn(token) })),
+      );
+      this.started.add(mount.mountPoint);
+      await svc.context.globalState.update(LAST_MOUNT, { remote: profile.remote, mountPoint: profile.mountPoint });
+      svc.ui.notify('info', `Mounted ${profile.remote} on ${mount.mountPoint}.`, [
+        { title: 'Open in Terminal', run: () => vscode.commands.executeCommand('rclone.openTerminal', mount.mountPoint) },
+        { title: 'Reveal in Explorer', run: () => vscode.commands.executeCommand('rclone.revealMount', mount.mountPoint) },
+      ]);
+      return mount;
+    } catch (e) {
+      showFailure(svc, e, { remote: remoteName, mountPoint: profile.mountPoint });
+      return undefined;
+    }
+  }
+
+  async unmount(target?: Target, force = false): Promise<boolean> {
+    const m = await this.chooseMount(target, 'Unmount which mount?');
+    if (!m) return false;
+    const { svc } = this;
+    try {
+      await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Unmounting ${m.mountPoint}`, cancellable: true },
+        (progress, token) =>
+          svc.whileBusy(m.mountPoint, m.remote, 'unmounting', () =>
+            svc.registry.unmount(m.mountPoint, {
+              force,
+              signal: abortOn(token),
+              onProgress: (n) => progress.report({ message: n ? `waiting for ${plural(n, 'file')} to upload` : 'uploads done' }),
+            }),
+          ),
+      );
+      this.started.delete(m.mountPoint);
+      return true;
+    } catch (e) {
+      const anyway = isRcloneError(e, 'UploadsPending') ? [{ title: 'Unmount Anyway', run: () => this.unmount(m.mountPoint, true) }] : [];
+      showFailure(svc, e, { mountPoint: m.mountPoint, logFile: m.logFile }, anyway);
+      return false;
+    }
+  }
+
+  /** Repairs a stale mount and mounts it again (or just remounts a live one). */
+  async remount(target?: Target): Promise<Mount | undefined> {
+    const m = await this.chooseMount(target, 'Remount or repair which mount?');
+    if (!m) return undefined;
+    const { svc } = this;
+    const profile = m.profile ?? svc.settings.profiles.find((p) => p.mountPoint === m.mountPoint);
+    try {
+      return await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Repairing ${m.mountPoint}`, cancellable: true }, async (_p, token) => {
+        if (!profile) {
+          await svc.whileBusy(m.mountPoint, m.remote, 'repairing', () => svc.registry.repair(m.mountPoint));
+          svc.ui.notify('info', `Cleaned the dead mount at ${m.mountPoint}.`, [{ title: 'Mount Again', run: () => this.mount({ remote: m.remote, mountPoint: m.mountPoint }) }]);
+          return undefined;
+        }
+        if (m.state === 'mounted') await svc.whileBusy(m.mountPoint, m.remote, 'unmounting', () => svc.registry.unmount(m.mountPoint, { signal: abortOn(token), waitMs: 60_000 }));
+        return svc.whileBusy(m.mountPoint, m.remote, 'repairing', () => svc.registry.remount(profile, { signal: abortOn(token) }));
+      });
+    } catch (e) {
+      showFailure(svc, e, { remote: m.remote.slice(0, m.remote.indexOf(':')), mountPoint: m.mountPoint, logFile: m.logFile });
+      return undefined;
+    }
+  }
+
+  private async reveal(target?: Target): Promise<void> {
+    const m = await this.chooseMount(target, 'Reveal which mount?', (x) => x.state === 'mounted');
+    if (!m) return;
+    const uri = vscode.Uri.file(m.mountPoint);
+    if (vscode.workspace.getWorkspaceFolder(uri)) {
+      await vscode.commands.executeCommand('revealInExplorer', uri);
+      return;
+    }
+    const add = 'Add as Workspace Folder';
+    const choice = await this.svc.ui.pick([{ label: add }, { label: 'Open in New Window' }], { title: `${m.mountPoint} is not in this workspace` });
+    if (choice?.label === add) {
+      vscode.workspace.updateWorkspaceFolders(vscode.workspace.workspaceFolders?.length ?? 0, 0, { uri, name: `${m.remote} (mount)` });
+    } else if (choice) await vscode.commands.executeCommand('vscode.openFolder', uri, { forceNewWindow: true });
+  }
+
+  /** A profile to mount: from settings when one matches, else the remote and a mount point asked for. */
+  private async chooseProfile(target: Target): Promise<MountProfile | undefined> {
+    const { settings } = this.svc;
+    let remote: string | undefined;
+    if (target instanceof PathNode) remote = target.location;
+    else if (typeof target === 'string') remote = target;
+    else if (target?.remote) {
+      if (target.mountPoint) return { ...(settings.profileFor(target.remote) ?? { cacheMode: settings.defaultCacheMode }), ...target } as MountProfile;
+      remote = target.remote;
+    } else remote = (await this.svc.ui.pick(this.mountables(), { title: 'Mount', placeHolder: 'What to mount (remote:bucket)', matchOnDescription: true }))?.label;
+    if (!remote) return undefined;
+    const configured = settings.profileFor(remote);
+    if (configured) return configured;
+    const name = remote.slice(remote.indexOf(':') + 1).split('/').filter(Boolean).pop() ?? remote.slice(0, remote.indexOf(':'));
+    const mountPoint = await this.svc.ui.input({
+      title: `Mount ${remote}`,
+      prompt: 'Mount point (an empty or new folder; a profile in "rclone.mounts" skips this question)',
+      value: `${settings.mountRoot.replace(/\/+$/, '')}/${name}`,
+      validateInput: (v) => (isAbsolute(v) ? undefined : 'Give an absolute path, e.g. /mnt/index-tts-storage'),
+    });
+    return mountPoint ? { remote, mountPoint, cacheMode: settings.defaultCacheMode } : undefined;
+  }
+
+  /** Profiles first, then every bucket of every remote (listed while the pick is open). */
+  private async mountables(): Promise<vscode.QuickPickItem[]> {
+    const items: vscode.QuickPickItem[] = this.svc.settings.profiles.map((p) => ({ label: p.remote, description: p.mountPoint, detail: 'mount profile' }));
+    const rclone = await this.svc.rclone();
+    const remotes = await (await this.svc.config()).remotes();
+    const lists = await Promise.all(remotes.map((r) => listBuckets(rclone, r.name, { timeoutMs: 20_000, limit: 200 }).catch(() => [])));
+    remotes.forEach((r, i) => {
+      for (const b of lists[i]!) {
+        const label = location(r.name, b.name);
+        if (!items.some((x) => x.label === label)) items.push({ label, description: r.provider ?? r.type });
+      }
+    });
+    return items;
+  }
+
+  /** The mount a command is about; asks when there are several and none was given. */
+  private async chooseMount(target: Target, question: string, fits: (m: Mount) => boolean = () => true): Promise<Mount | undefined> {
+    const { registry } = this.svc;
+    await registry.refresh();
+    if (target instanceof PathNode) return mountAt(this.svc, target.location)?.mount;
+    if (typeof target === 'string') return registry.find(target) ?? registry.mounts.find((m) => sameRemote(m.remote, target));
+    if (target?.mountPoint) return registry.find(target.mountPoint);
+    const candidates = registry.mounts.filter(fits);
+    if (candidates.length <= 1 || !question) {
+      if (!candidates.length) this.svc.ui.notify('info', 'Nothing is mounted.', [{ title: 'Mount…', run: () => this.mount() }]);
+      return candidates[0];
+    }
+    const picked = await this.svc.ui.pick(
+      candidates.map((m) => ({ label: m.mountPoint, description: `${m.remote}${m.state === 'mounted' ? '' : ` (${m.state})`}`, mount: m })),
+      { title: question },
+    );
+    return picked?.mount;
+  }
+
+  /** Mounts the profiles with `rclone.autoMount` on; called after activation, never during it. */
+  async autoMount(): Promise<void> {
+    if (!this.svc.settings.autoMount) return;
+    await this.svc.registry.refresh();
+    for (const p of this.svc.settings.profiles) if (!this.svc.registry.find(p.mountPoint)) await this.mount(p);
+  }
+
+  /** With `rclone.unmountOnExit`: unmounts what this window mounted, never with uploads pending. */
+  async unmountStarted(): Promise<void> {
+    if (!this.svc.settings.unmountOnExit) return;
+    await Promise.all([...this.started].map((mp) => this.svc.registry.unmount(mp, { waitMs: 0 }).catch((e: Error) => this.svc.log.warn(`Left ${mp} mounted: ${e.message}`))));
+  }
+}
+
+/** An AbortSignal that follows a VS Code cancellation token. */
+export function abortOn(token: vscode.CancellationToken): AbortSignal {
+  const controller = new AbortController();
+  if (token.isCancellationRequested) controller.abort();
+  token.onCancellationRequested(() => controller.abort());
+  return controller.signal;
+}

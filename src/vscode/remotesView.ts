@@ -1,0 +1,97 @@
+// The Remotes view and its own commands: Refresh, Load more, Filter, Go to path, Copy path.
+import * as vscode from 'vscode';
+import { checkRemoteName } from '../core/config';
+import { RcloneError } from '../core/errors';
+import { listFolder } from '../core/listing';
+import { showFailure } from './failures';
+import { localPath } from './mountState';
+import type { Services } from './services';
+import { type Node, PathNode, RemoteNode, RemotesTree } from './tree';
+
+export interface RemotesView {
+  tree: RemotesTree;
+  view: vscode.TreeView<Node>;
+  goToPath(target: string): Promise<Node | undefined>;
+}
+
+export function registerRemotesView(svc: Services, subscriptions: vscode.Disposable[]): RemotesView {
+  const tree = new RemotesTree(svc);
+  const view = vscode.window.createTreeView('rclone.remotes', { treeDataProvider: tree, showCollapseAll: true });
+  const folderOf = (n: Node | undefined) => (n instanceof RemoteNode || (n instanceof PathNode && n.kind !== 'file') ? n : undefined);
+
+  /** Opens the tree at `target` ("remote:bucket/deep/path"), whatever page its steps are on. */
+  async function goToPath(target: string): Promise<Node | undefined> {
+    const colon = target.indexOf(':');
+    const name = target.slice(0, colon);
+    checkRemoteName(name);
+    const remote = (await (await svc.config()).remotes()).find((r) => r.name === name);
+    if (!remote) throw new RcloneError('RemoteNotFound', `There is no remote "${name}".`);
+    const steps = target.slice(colon + 1).split('/').filter(Boolean);
+    let node: RemoteNode | PathNode = tree.node(remote);
+    if (steps.length) {
+      // One listing of the target says whether it exists, and whether it is a file.
+      const page = await listFolder(await svc.rclone(), target.replace(/\/+$/, ''), { limit: 2, timeoutMs: 30_000 });
+      const last = steps[steps.length - 1]!;
+      const isFile = page.entries.length === 1 && !page.entries[0]!.isDir && page.entries[0]!.name === last;
+      if (!page.entries.length) throw new RcloneError('NotFound', `${target} was not found (or is an empty folder).`);
+      for (let i = 0; i < steps.length; i++) {
+        const kind = i === steps.length - 1 && isFile ? 'file' : i === 0 && remote.type === 's3' ? 'bucket' : 'folder';
+        tree.state(node).pinned.add(steps[i]!);
+        node = tree.node(node, { path: steps.slice(0, i + 1).join('/'), kind });
+      }
+    }
+    tree.refresh();
+    await view.reveal(node, { select: true, focus: true, expand: true });
+    return node;
+  }
+
+  const command = (id: string, run: (...args: never[]) => unknown) => vscode.commands.registerCommand(id, run);
+  subscriptions.push(
+    tree,
+    view,
+    command('rclone.refresh', async () => {
+      tree.refresh();
+      await svc.registry.refresh();
+    }),
+    command('rclone.loadMore', (folder: Node) => {
+      const f = folderOf(folder);
+      if (f) tree.loadMore(f);
+    }),
+    command('rclone.filter', async (n?: Node) => {
+      const folder = folderOf(n ?? view.selection[0]);
+      if (!folder) return;
+      const filter = await svc.ui.input({ title: `Filter ${folder.location}`, prompt: 'Show only names that contain this text (case-insensitive). Empty: show all.', value: tree.state(folder).filter });
+      if (filter !== undefined) tree.setFilter(folder, filter);
+    }),
+    command('rclone.clearFilter', (n?: Node) => {
+      const folder = folderOf(n ?? view.selection[0]);
+      if (folder) tree.setFilter(folder, undefined);
+    }),
+    command('rclone.goToPath', async (given?: string) => {
+      const target =
+        typeof given === 'string'
+          ? given
+          : await svc.ui.input({
+              title: 'Go to Path',
+              prompt: 'remote:bucket/some/deep/path',
+              placeHolder: 'compshare:index-tts-data/cache_hub',
+              validateInput: (v) => (/^[^:/]+:/.test(v) ? undefined : 'Write it as remote:bucket/path'),
+            });
+      if (!target) return undefined;
+      try {
+        return await vscode.window.withProgress({ location: { viewId: 'rclone.remotes' }, title: `Opening ${target}` }, () => goToPath(target));
+      } catch (e) {
+        showFailure(svc, e, { remote: target.slice(0, target.indexOf(':')) });
+        return undefined;
+      }
+    }),
+    command('rclone.copyPath', async (n?: Node) => {
+      const node = n ?? view.selection[0];
+      if (!(node instanceof PathNode) && !(node instanceof RemoteNode)) return;
+      const text = localPath(svc, node.location) ?? node.location;
+      await vscode.env.clipboard.writeText(text);
+      vscode.window.setStatusBarMessage(`Copied ${text}`, 3_000);
+    }),
+  );
+  return { tree, view, goToPath };
+}

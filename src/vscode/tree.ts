@@ -1,0 +1,310 @@
+// The "Remotes" view: remote → bucket → folder → file, listed lazily, a page at a time.
+// One class per kind of row; ids are the rclone location, so a refresh keeps what was expanded.
+// Listings are cached per folder and redone only on Refresh, Load more or a filter; mount state
+// changes repaint rows without listing anything again.
+import * as vscode from 'vscode';
+import type { Remote } from '../core/config';
+import { type RcloneError, isRcloneError } from '../core/errors';
+import { type Entry, hasListR, location, streamFolder } from '../core/listing';
+import { showFailure } from './failures';
+import { localPath, mountAt, plural } from './mountState';
+import type { Services } from './services';
+
+const REMOTE_ICONS: Record<string, string> = { s3: 'cloud', b2: 'cloud', gcs: 'cloud', azureblob: 'cloud', swift: 'cloud', sftp: 'terminal', ftp: 'server', local: 'device-desktop', crypt: 'lock', drive: 'drive', onedrive: 'drive', webdav: 'globe', http: 'globe' };
+const LISTING_TIMEOUT_MS = 60_000;
+
+export class RemoteNode {
+  readonly kind = 'remote';
+  readonly parent = undefined;
+  constructor(readonly remote: Remote) {}
+  get id(): string {
+    return `${this.remote.name}:`;
+  }
+  get location(): string {
+    return `${this.remote.name}:`;
+  }
+}
+
+export class PathNode {
+  constructor(
+    readonly parent: RemoteNode | PathNode,
+    readonly remote: string,
+    /** Path below the remote's root: "bucket/folder/file". */
+    readonly path: string,
+    readonly kind: 'bucket' | 'folder' | 'file',
+    readonly size = -1,
+  ) {}
+  get id(): string {
+    return this.location;
+  }
+  get location(): string {
+    return location(this.remote, this.path);
+  }
+  get name(): string {
+    return this.path.slice(this.path.lastIndexOf('/') + 1);
+  }
+}
+
+/** "Load more…", "No matches", or an error with its action. */
+export class MessageNode {
+  readonly kind = 'message';
+  constructor(
+    readonly parent: RemoteNode | PathNode,
+    readonly label: string,
+    readonly command?: vscode.Command,
+    readonly icon = 'info',
+    readonly tooltip?: string,
+  ) {}
+  get id(): string {
+    return `${this.parent.id}\u0000${this.label}`;
+  }
+}
+
+export type Node = RemoteNode | PathNode | MessageNode;
+type Folder = RemoteNode | PathNode;
+
+interface FolderState {
+  limit: number;
+  filter?: string;
+  /** Names shown even when beyond the page: the steps of a "Go to path". */
+  pinned: Set<string>;
+  listing?: Promise<{ entries: Entry[]; more: boolean }>;
+}
+
+export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<Node | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly nodes = new Map<string, Node>();
+  private readonly folders = new Map<string, FolderState>();
+  private readonly listR = new Map<string, Promise<boolean>>();
+  private remotes: Promise<Remote[]> | undefined;
+  private readonly subscriptions: vscode.Disposable[];
+
+  constructor(private readonly svc: Services) {
+    this.subscriptions = [
+      this.changed,
+      svc.onDidChangeRemotes(() => this.refresh()),
+      svc.registry.onDidChange(() => this.repaintMounts()),
+      svc.onDidChangeBusy(() => this.repaintMounts()),
+      svc.settings.onDidChange(() => this.refresh()),
+    ];
+  }
+
+  /** Lists everything again (keeps expansion: ids are stable). */
+  refresh(node?: Folder): void {
+    if (!node) {
+      this.remotes = undefined;
+      this.listR.clear();
+      for (const state of this.folders.values()) state.listing = undefined;
+    } else this.state(node).listing = undefined;
+    this.changed.fire(node);
+  }
+
+  /** Repaints the rows whose mount state is shown, without listing again. */
+  private repaintMounts(): void {
+    for (const n of this.nodes.values()) if (n instanceof PathNode && n.kind !== 'file') this.changed.fire(n);
+  }
+
+  state(folder: Folder): FolderState {
+    let s = this.folders.get(folder.id);
+    if (!s) this.folders.set(folder.id, (s = { limit: this.svc.settings.pageSize, pinned: new Set() }));
+    return s;
+  }
+
+  loadMore(folder: Folder): void {
+    const s = this.state(folder);
+    s.limit += this.svc.settings.pageSize;
+    this.refresh(folder);
+  }
+
+  setFilter(folder: Folder, filter: string | undefined): void {
+    const s = this.state(folder);
+    s.filter = filter || undefined;
+    s.limit = this.svc.settings.pageSize;
+    this.refresh(folder);
+  }
+
+  /** The same object for the same id, so the view (and reveal) can match rows to nodes. */
+  private intern<T extends Node>(node: T): T {
+    const known = this.nodes.get(node.id);
+    if (known && known.constructor === node.constructor && (!(known instanceof PathNode) || known.kind === (node as PathNode).kind)) return known as T;
+    this.nodes.set(node.id, node);
+    return node;
+  }
+
+  node(remote: Remote): RemoteNode;
+  node(parent: Folder, entry: { path: string; kind: PathNode['kind']; size?: number }): PathNode;
+  node(a: Remote | Folder, entry?: { path: string; kind: PathNode['kind']; size?: number }): Node {
+    if (!entry) return this.intern(new RemoteNode(a as Remote));
+    const parent = a as Folder;
+    const remote = parent instanceof RemoteNode ? parent.remote.name : parent.remote;
+    return this.intern(new PathNode(parent, remote, entry.path, entry.kind, entry.size));
+  }
+
+  getParent(node: Node): Node | undefined {
+    return node.parent;
+  }
+
+  async getChildren(node?: Node): Promise<Node[]> {
+    if (!node) return this.roots();
+    if (node instanceof MessageNode || (node instanceof PathNode && node.kind === 'file')) return [];
+    try {
+      return await this.folderChildren(node);
+    } catch (e) {
+      return [this.errorRow(node, e)];
+    }
+  }
+
+  private async roots(): Promise<Node[]> {
+    try {
+      this.remotes ??= this.svc.config().then((c) => c.remotes());
+      const remotes = await this.remotes;
+      await this.svc.setViewState(remotes.length ? 'ready' : 'noRemotes');
+      return remotes.map((r) => this.node(r));
+    } catch (e) {
+      this.remotes = undefined;
+      if (isRcloneError(e, 'RcloneMissing') || isRcloneError(e, 'RcloneTooOld')) {
+        await this.svc.setViewState('missing');
+        return [];
+      }
+      showFailure(this.svc, e);
+      return [];
+    }
+  }
+
+  private async folderChildren(folder: Folder): Promise<Node[]> {
+    const s = this.state(folder);
+    s.listing ??= this.list(folder, s);
+    const { entries, more } = await s.listing;
+    const remoteName = folder instanceof RemoteNode ? folder.remote.name : folder.remote;
+    const base = folder instanceof RemoteNode ? '' : `${folder.path}/`;
+    const rows: Node[] = entries.map((e) =>
+      this.node(folder, { path: base + e.name, kind: e.isBucket || (folder instanceof RemoteNode && e.isDir && isBucketRemote(folder)) ? 'bucket' : e.isDir ? 'folder' : 'file', size: e.size }),
+    );
+    for (const name of s.pinned) {
+      if (!entries.some((e) => e.name === name)) rows.push(this.nodes.get(location(remoteName, base + name)) ?? this.node(folder, { path: base + name, kind: 'folder' }));
+    }
+    if (more) rows.push(new MessageNode(folder, 'Load more…', { command: 'rclone.loadMore', title: 'Load more', arguments: [folder] }, 'ellipsis', `Shows the next ${this.svc.settings.pageSize} entries`));
+    if (!rows.length) rows.push(new MessageNode(folder, s.filter ? `No names contain "${s.filter}"` : 'Empty', undefined, s.filter ? 'filter' : 'info'));
+    return rows;
+  }
+
+  /** The first `limit` entries (matching the filter, if any), streamed and cut off there. */
+  private async list(folder: Folder, s: FolderState): Promise<{ entries: Entry[]; more: boolean }> {
+    const rclone = await this.svc.rclone();
+    const remoteName = folder instanceof RemoteNode ? folder.remote.name : folder.remote;
+    if (!this.listR.has(remoteName)) this.listR.set(remoteName, hasListR(rclone, remoteName).catch(() => false));
+    const listR = folder instanceof PathNode && (await this.listR.get(remoteName)!);
+    const needle = s.filter?.toLocaleLowerCase();
+    const entries: Entry[] = [];
+    for await (const e of streamFolder(rclone, folder.location, { listR, timeoutMs: LISTING_TIMEOUT_MS })) {
+      if (needle && !e.name.toLocaleLowerCase().includes(needle)) continue;
+      if (entries.length === s.limit) return { entries, more: true };
+      entries.push(e);
+    }
+    return { entries, more: false };
+  }
+
+  private errorRow(folder: Folder, e: unknown): MessageNode {
+    this.state(folder).listing = undefined; // expanding again tries again
+    const remote = folder instanceof RemoteNode ? folder.remote.name : folder.remote;
+    if (!isRcloneError(e)) return new MessageNode(folder, `Listing failed: ${(e as Error).message}`, { command: 'rclone.showLog', title: 'Show Log' }, 'error');
+    const action = rowAction(e, remote);
+    return new MessageNode(folder, `${e.message}${action ? ` — ${action.title}…` : ''}`, action, 'error', `${e.fix}${e.detail ? `\n\n${e.detail}` : ''}`);
+  }
+
+  getTreeItem(node: Node): vscode.TreeItem {
+    if (node instanceof RemoteNode) return remoteItem(node, this.state(node));
+    if (node instanceof MessageNode) {
+      const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
+      item.id = node.id;
+      item.iconPath = new vscode.ThemeIcon(node.icon, node.icon === 'error' ? new vscode.ThemeColor('errorForeground') : undefined);
+      item.command = node.command;
+      item.tooltip = node.tooltip;
+      item.contextValue = node.icon === 'error' ? 'error' : 'message';
+      return item;
+    }
+    return this.pathItem(node);
+  }
+
+  private pathItem(node: PathNode): vscode.TreeItem {
+    const item = new vscode.TreeItem(node.name, node.kind === 'file' ? vscode.TreeItemCollapsibleState.None : vscode.TreeItemCollapsibleState.Collapsed);
+    item.id = node.id;
+    const tips = [`**${node.location}**`, node.kind === 'file' ? `File, ${formatSize(node.size)}` : node.kind === 'bucket' ? 'Bucket' : 'Folder'];
+    let suffix = '';
+    if (node.kind === 'file') {
+      item.iconPath = vscode.ThemeIcon.File;
+      item.resourceUri = vscode.Uri.file(`/${node.name}`); // lets the file icon theme pick by name
+      item.description = formatSize(node.size);
+      const local = localPath(this.svc, node.location);
+      if (local) item.command = { command: 'vscode.open', title: 'Open', arguments: [vscode.Uri.file(local)] };
+    } else {
+      item.iconPath = node.kind === 'bucket' ? new vscode.ThemeIcon('database') : vscode.ThemeIcon.Folder;
+      const shown = mountAt(this.svc, node.location);
+      if (shown) {
+        const { state, mountPoint, pendingUploads } = shown;
+        const busy = state === 'mounting' || state === 'unmounting' || state === 'repairing';
+        item.iconPath = busy
+          ? new vscode.ThemeIcon('sync~spin')
+          : state === 'stale'
+            ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'))
+            : new vscode.ThemeIcon('pass-filled', new vscode.ThemeColor('testing.iconPassed'));
+        item.description = busy ? `${state}… ${mountPoint}` : state === 'stale' ? `stale — ${mountPoint}` : pendingUploads ? `${mountPoint} · ${pendingUploads} uploading` : mountPoint;
+        suffix = state === 'stale' ? '.stale' : busy ? '.busy' : '.mounted';
+        tips.push(`Mounted on \`${mountPoint}\`${state === 'stale' ? ' — **stale**: its rclone is gone; Remount / Repair' : ''}`);
+        if (shown.mount?.profile?.cacheMode) tips.push(`Cache mode: ${shown.mount.profile.cacheMode}`);
+        if (pendingUploads) tips.push(plural(pendingUploads, 'upload') + ' pending');
+        if (shown.mount?.external) tips.push('Mounted by another tool');
+      }
+      const filter = this.folders.get(node.id)?.filter;
+      if (filter) item.description = `${item.description ? `${String(item.description)} · ` : ''}filter: ${filter}`;
+    }
+    item.contextValue = `${node.kind}${suffix}${this.folders.get(node.id)?.filter ? ' filtered' : ''}`;
+    item.tooltip = new vscode.MarkdownString(tips.join('\n\n'));
+    return item;
+  }
+
+  dispose(): void {
+    vscode.Disposable.from(...this.subscriptions).dispose();
+  }
+}
+
+function isBucketRemote(node: RemoteNode): boolean {
+  return ['s3', 'gcs', 'b2', 'azureblob', 'swift', 'oos', 'qingstor'].includes(node.remote.type);
+}
+
+function remoteItem(node: RemoteNode, s: FolderState): vscode.TreeItem {
+  const { remote } = node;
+  const item = new vscode.TreeItem(remote.name, vscode.TreeItemCollapsibleState.Collapsed);
+  item.id = node.id;
+  item.iconPath = new vscode.ThemeIcon(REMOTE_ICONS[remote.type] ?? 'cloud');
+  const flavour = remote.provider ? `${remote.type} · ${remote.provider}` : remote.type;
+  item.description = s.filter ? `${flavour} · filter: ${s.filter}` : flavour;
+  const lines = [`**${remote.name}** — ${flavour}`];
+  if (remote.endpoint) lines.push(`Endpoint: ${remote.endpoint}`);
+  if (remote.region) lines.push(`Region: ${remote.region}`);
+  lines.push(remote.source === 'env' ? 'Defined by RCLONE_CONFIG_* variables' : 'Defined in the rclone config file');
+  item.tooltip = new vscode.MarkdownString(lines.join('\n\n'));
+  item.contextValue = `remote.${remote.source === 'env' ? 'env' : 'file'}${s.filter ? ' filtered' : ''}`;
+  return item;
+}
+
+function rowAction(e: RcloneError, remote: string): vscode.Command | undefined {
+  if (['AuthFailed', 'BucketNotFound', 'Unreachable', 'TlsError', 'ConfigInvalid', 'PermissionDenied'].includes(e.kind)) {
+    return { command: 'rclone.editRemote', title: 'Edit remote', arguments: [remote] };
+  }
+  if (e.kind === 'RcloneMissing' || e.kind === 'RcloneTooOld') return { command: 'vscode.open', title: 'Install rclone', arguments: [vscode.Uri.parse('https://rclone.org/install/')] };
+  return { command: 'rclone.showLog', title: 'Show log' };
+}
+
+export function formatSize(bytes: number): string {
+  if (bytes < 0) return '';
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let n = bytes;
+  let u = 0;
+  while (n >= 1024 && u < units.length - 1) {
+    n /= 1024;
+    u++;
+  }
+  return `${u === 0 ? n : n.toFixed(n < 10 ? 1 : 0)} ${units[u]}`;
+}
