@@ -2,7 +2,9 @@
 //   node esbuild.mjs               development build of dist/
 //   node esbuild.mjs --production  minified, no sourcemaps
 //   node esbuild.mjs --watch       rebuild dist/ on change
-//   node esbuild.mjs --tests       also bundle test/unit/*.test.ts and test/demo.ts into out/
+//   node esbuild.mjs --tests       also bundle into out/: test/unit/*.test.ts, test/demo.ts, the
+//                                  integration tests entry (test/integration/index.ts, run by VS Code's
+//                                  extension host) and its runners test/vscode-server.ts, test/electron.ts
 //   node esbuild.mjs --bench       also bundle bench/*.bench.ts into out/
 import * as esbuild from 'esbuild';
 import { readdirSync } from 'node:fs';
@@ -32,7 +34,15 @@ const builds = [
   { ...common, entryPoints: { extension: 'src/extension.ts', cli: 'src/cli.ts' }, outdir: 'dist' },
 ];
 if (args.has('--tests')) {
-  builds.push({ ...common, entryPoints: [...filesUnder('test/unit', '.test.ts'), 'test/demo.ts'], outbase: '.', outdir: 'out' });
+  // playwright-core is never imported statically: the runner loads it from .cache/ at run time.
+  const entryPoints = [
+    ...filesUnder('test/unit', '.test.ts'),
+    'test/demo.ts',
+    'test/integration/index.ts',
+    'test/vscode-server.ts',
+    'test/electron.ts',
+  ];
+  builds.push({ ...common, entryPoints, outbase: '.', outdir: 'out' });
 }
 if (args.has('--bench')) {
   builds.push({ ...common, entryPoints: filesUnder('bench', '.bench.ts'), outbase: '.', outdir: 'out' });

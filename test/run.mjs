@@ -1,13 +1,16 @@
-// The test command: bundle the TypeScript tests with esbuild, then run them with Node's own runner.
-//   node test/run.mjs            all unit tests
-//   node test/run.mjs listing    only test files whose name contains "listing"
+// The test command: bundle the TypeScript tests with esbuild, run the unit tests with Node's own
+// runner, then the integration suites and the UI smoke test inside a real VS Code (the VS Code
+// server in headless Chromium, see test/vscode-server.ts).
+//   node test/run.mjs            all unit tests, then the VS Code tests
+//   node test/run.mjs listing    only unit test files whose name contains "listing" (no VS Code tests)
+//   RCLONE_DEVBOX_SKIP_VSCODE=1 node test/run.mjs    unit tests only
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const filter = process.argv[2] ?? '';
-const run = (cmd, args) => {
-  const r = spawnSync(cmd, args, { stdio: 'inherit' });
+const run = (cmd, args, options = {}) => {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', ...options });
   if (r.status !== 0) process.exit(r.status ?? 1);
 };
 
@@ -16,3 +19,8 @@ const files = readdirSync('out/test/unit')
   .filter((f) => f.endsWith('.test.js') && f.includes(filter))
   .map((f) => join('out/test/unit', f));
 run(process.execPath, ['--enable-source-maps', '--test', '--test-reporter=spec', '--test-timeout=120000', ...files]);
+
+if (!filter && process.env.RCLONE_DEVBOX_SKIP_VSCODE !== '1') {
+  // The runner bounds each of its waits; this outer bound sends SIGINT, on which it still cleans up.
+  run(process.execPath, ['out/test/vscode-server.js'], { timeout: 60 * 60_000, killSignal: 'SIGINT' });
+}

@@ -73,7 +73,12 @@ export class Services implements vscode.Disposable {
     return this.opened;
   }
 
+  /** The last state handed to the welcome view (undefined until the tree first loads). */
+  viewState: ViewState | undefined;
+
   async setViewState(state: ViewState): Promise<void> {
+    if (state === this.viewState) return;
+    this.viewState = state;
     await vscode.commands.executeCommand('setContext', 'rclone.state', state);
   }
 

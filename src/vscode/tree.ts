@@ -77,6 +77,8 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   private readonly nodes = new Map<string, Node>();
   private readonly folders = new Map<string, FolderState>();
   private readonly listR = new Map<string, Promise<boolean>>();
+  /** The mount state each row was last drawn with. */
+  private readonly painted = new Map<string, string>();
   private remotes: Promise<Remote[]> | undefined;
   private readonly subscriptions: vscode.Disposable[];
 
@@ -100,9 +102,14 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     this.changed.fire(node);
   }
 
-  /** Repaints the rows whose mount state is shown, without listing again. */
+  /** Repaints the rows whose mount state changed, without listing again. */
   private repaintMounts(): void {
-    for (const n of this.nodes.values()) if (n instanceof PathNode && n.kind !== 'file') this.changed.fire(n);
+    for (const n of this.nodes.values()) {
+      if (!(n instanceof PathNode) || n.kind === 'file') continue;
+      const shown = mountAt(this.svc, n.location);
+      const now = shown ? `${shown.state} ${shown.mountPoint} ${shown.pendingUploads}` : '';
+      if ((this.painted.get(n.id) ?? '') !== now) this.changed.fire(n);
+    }
   }
 
   state(folder: Folder): FolderState {
@@ -241,6 +248,7 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     } else {
       item.iconPath = node.kind === 'bucket' ? new vscode.ThemeIcon('database') : vscode.ThemeIcon.Folder;
       const shown = mountAt(this.svc, node.location);
+      this.painted.set(node.id, shown ? `${shown.state} ${shown.mountPoint} ${shown.pendingUploads}` : '');
       if (shown) {
         const { state, mountPoint, pendingUploads } = shown;
         const busy = state === 'mounting' || state === 'unmounting' || state === 'repairing';

@@ -1,0 +1,95 @@
+// Add, edit and remove remotes through the commands, and the log: the secret typed into the
+// password box never shows up in the extension's log or in any other file of the window's logs.
+import * as assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import * as vscode from 'vscode';
+import { boxInfo } from './boxInfo';
+import { after, before, describe, it } from './harness';
+import { api, ScriptedUi, waitFor, withUi } from './util';
+
+/** s3rver knows the access key S3RVER but does not check v4 signatures: a unique secret to look for. */
+const SECRET = `sekrit-${randomBytes(8).toString('hex')}`;
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .map((f) => join(dir, f))
+    .filter((f) => statSync(f).isFile());
+}
+
+describe('Remotes: add, edit, remove', () => {
+  let original: string;
+
+  before(async () => {
+    original = await readFile(boxInfo().configFile, 'utf8');
+  });
+
+  after(async () => {
+    await writeFile(boxInfo().configFile, original);
+  });
+
+  it('Add Remote asks name, provider, endpoint and keys (secret in a password box), saves and tries it', async () => {
+    const ui = new ScriptedUi(['minio-test', 'MinIO', boxInfo().endpoint, 'S3RVER', SECRET]);
+    const name = await withUi(ui, () => vscode.commands.executeCommand('rclone.addRemote'));
+    assert.equal(name, 'minio-test', JSON.stringify(ui.notes));
+    assert.deepEqual(ui.asked.map((a) => a.kind), ['input', 'pick', 'input', 'input', 'input']);
+    assert.ok(ui.asked[1]!.items!.includes('CompShare / UCloud US3') && ui.asked[1]!.items!.includes('Aliyun OSS') && ui.asked[1]!.items!.includes('Tencent COS'));
+    assert.equal(ui.asked[4]!.password, true, 'the secret is typed into a password box');
+    assert.equal(ui.asked[3]!.password, undefined);
+    const text = await readFile(boxInfo().configFile, 'utf8');
+    assert.ok(text.startsWith(original), 'the other remotes are left byte for byte');
+    assert.match(text, /\[minio-test\]\ntype = s3\nprovider = Minio\nendpoint = http:\/\/127\.0\.0\.1:\d+\naccess_key_id = S3RVER\nsecret_access_key = sekrit-/);
+    assert.deepEqual(ui.notes.map((n) => n.message), ['Added remote minio-test: 2 buckets found.']);
+    const { remotes } = await api();
+    await waitFor('the new remote in the tree', async () => (await remotes.tree.getChildren()).some((n) => n.id === 'minio-test:'));
+  });
+
+  it('refuses a name that exists or that rclone would not accept', async () => {
+    const ui = new ScriptedUi(['s3']);
+    await withUi(ui, () => vscode.commands.executeCommand('rclone.addRemote'));
+    assert.match(ui.errors()[0]?.message ?? '', /already a remote "s3"/);
+    const bad = new ScriptedUi(['-bad name']);
+    await withUi(bad, () => vscode.commands.executeCommand('rclone.addRemote'));
+    assert.match(bad.errors()[0]?.message ?? '', /not a valid remote name/);
+  });
+
+  it('Edit Remote keeps the keys when left empty, and changes the endpoint', async () => {
+    const before = await readFile(boxInfo().configFile, 'utf8');
+    const ui = new ScriptedUi(['http://127.0.0.1:9', '', '']);
+    await withUi(ui, () => vscode.commands.executeCommand('rclone.editRemote', 'minio-test'));
+    assert.equal(ui.asked[0]!.value, boxInfo().endpoint, 'the current endpoint is proposed');
+    const text = await readFile(boxInfo().configFile, 'utf8');
+    assert.equal(text, before.replace(boxInfo().endpoint + '\naccess_key_id = S3RVER', 'http://127.0.0.1:9\naccess_key_id = S3RVER'));
+    assert.ok(text.includes(`secret_access_key = ${SECRET}`));
+    // The new endpoint is dead: the save says so, with the way back.
+    const [error] = ui.errors();
+    assert.match(error?.message ?? '', /cannot be reached|did not answer/);
+    assert.ok(error!.actions.includes('Edit Remote'));
+  });
+
+  it('Remove Remote asks first, then removes only that remote', async () => {
+    const no = new ScriptedUi([false]);
+    await withUi(no, () => vscode.commands.executeCommand('rclone.removeRemote', 'minio-test'));
+    assert.match(await readFile(boxInfo().configFile, 'utf8'), /\[minio-test\]/);
+    const yes = new ScriptedUi([true]);
+    const removed = await withUi(yes, () => vscode.commands.executeCommand('rclone.removeRemote', 'minio-test'));
+    assert.equal(removed, true);
+    assert.equal(await readFile(boxInfo().configFile, 'utf8'), original);
+  });
+
+  it('no secret reaches the log: the secret typed into the password box', async () => {
+    const { svc } = await api();
+    svc.log.info(`a line that carries the typed secret ${SECRET} must be scrubbed`);
+    const logsDir = dirname(svc.context.logUri.fsPath); // this window's extension host logs
+    const files = await waitFor('the log file of the Rclone Dev Box channel', () => {
+      const all = filesUnder(logsDir);
+      return all.some((f) => readFileSync(f, 'utf8').includes('Added remote minio-test')) ? all : undefined;
+    });
+    for (const f of files) {
+      const text = readFileSync(f, 'utf8');
+      assert.ok(!text.includes(SECRET), `${f} holds the secret`);
+    }
+  });
+});

@@ -1,0 +1,163 @@
+// The Remotes view, through its TreeDataProvider and the commands a user runs on it, against the
+// real S3 server and real rclone.
+import * as assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { Rclone } from '../../src/core/rclone';
+import type { Node } from '../../src/vscode/tree';
+import { boxInfo } from './boxInfo';
+import { after, before, describe, it } from './harness';
+import { api, ScriptedUi, setSetting, waitFor, withUi } from './util';
+
+const labelOf = (item: vscode.TreeItem) => (typeof item.label === 'string' ? item.label : (item.label?.label ?? ''));
+
+async function rows(node?: Node): Promise<{ node: Node; item: vscode.TreeItem; label: string }[]> {
+  const { tree } = (await api()).remotes;
+  const nodes = await tree.getChildren(node);
+  return nodes.map((n) => {
+    const item = tree.getTreeItem(n);
+    return { node: n, item, label: labelOf(item) };
+  });
+}
+
+/** The row at `labels` (e.g. ["s3", "index-tts-data", "cache_hub"]), expanding along the way. */
+async function rowAt(...labels: string[]): Promise<{ node: Node; item: vscode.TreeItem; label: string }> {
+  let parent: Node | undefined;
+  let found: Awaited<ReturnType<typeof rows>>[number] | undefined;
+  for (const l of labels) {
+    const list = await rows(parent);
+    found = list.find((r) => r.label === l);
+    if (!found) throw new Error(`No row "${l}" under ${labels.slice(0, labels.indexOf(l)).join(' › ') || 'the root'}: ${list.map((r) => r.label).join(', ')}`);
+    parent = found.node;
+  }
+  return found!;
+}
+
+const MANY = Array.from({ length: 25 }, (_, i) => `file-${String(i + 1).padStart(2, '0')}.txt`);
+
+describe('Remotes tree', () => {
+  const restore: Array<() => Promise<void>> = [];
+
+  before(async () => {
+    // 25 objects in one folder, for paging and filtering; uploaded with rclone itself.
+    const dir = mkdtempSync(join(tmpdir(), 'rdb-many-'));
+    for (const name of MANY) writeFileSync(join(dir, name), name);
+    const rclone = await Rclone.locate({ configFile: boxInfo().configFile });
+    await rclone.run(['copy', dir, 's3:other-bucket/many'], { timeoutMs: 60_000 });
+  });
+
+  after(async () => {
+    for (const r of restore.reverse()) await r();
+    (await api()).remotes.tree.refresh();
+  });
+
+  it('lists the configured remote with its type and provider', async () => {
+    const s3 = await rowAt('s3');
+    assert.equal(s3.item.description, 's3 · Other');
+    assert.equal(s3.item.contextValue, 'remote.file');
+    assert.equal(s3.item.collapsibleState, vscode.TreeItemCollapsibleState.Collapsed);
+    assert.match(String((s3.item.tooltip as vscode.MarkdownString).value), new RegExp(boxInfo().endpoint.replace(/[.]/g, '\\.')));
+    assert.equal((await api()).svc.viewState, 'ready');
+  });
+
+  it('shows buckets, then folders and files, each with its own kind', async () => {
+    const buckets = await rows((await rowAt('s3')).node);
+    assert.deepEqual(buckets.map((b) => b.label).sort(), Object.keys(boxInfo().buckets).sort());
+    assert.ok(buckets.every((b) => b.item.contextValue === 'bucket' && (b.item.iconPath as vscode.ThemeIcon).id === 'database'));
+    const inside = await rows((await rowAt('s3', 'index-tts-data')).node);
+    const kinds = Object.fromEntries(inside.map((r) => [r.label, r.item.contextValue]));
+    assert.deepEqual(kinds, { cache_hub: 'folder', cache_hub_v23: 'folder', 'webui.py': 'file' });
+    const file = await rowAt('s3', 'index-tts-data', 'cache_hub', 'gpt.pth');
+    assert.equal(file.item.description, '4.0 KB');
+    assert.equal(file.item.id, 's3:index-tts-data/cache_hub/gpt.pth');
+  });
+
+  it('keeps ids stable across a refresh, so expansion survives', async () => {
+    const before = (await rows((await rowAt('s3', 'index-tts-data')).node)).map((r) => r.item.id);
+    await vscode.commands.executeCommand('rclone.refresh');
+    const after = (await rows((await rowAt('s3', 'index-tts-data')).node)).map((r) => r.item.id);
+    assert.deepEqual(after, before);
+  });
+
+  it('shows a page of a big folder and a "Load more…" row that loads the next page', async () => {
+    restore.push(await setSetting('pageSize', 10));
+    const many = (await rowAt('s3', 'other-bucket', 'many')).node;
+    const { tree } = (await api()).remotes;
+    tree.refresh(many as never);
+    let list = await rows(many);
+    assert.equal(list.length, 11);
+    assert.equal(list.at(-1)!.label, 'Load more…');
+    await vscode.commands.executeCommand('rclone.loadMore', many);
+    list = await rows(many);
+    assert.equal(list.length, 21);
+    await vscode.commands.executeCommand('rclone.loadMore', many);
+    list = await rows(many);
+    assert.deepEqual(list.map((r) => r.label), MANY);
+  });
+
+  it('narrows a folder with a filter, and clears it', async () => {
+    const many = (await rowAt('s3', 'other-bucket', 'many')).node;
+    const ui = new ScriptedUi(['-2']);
+    await withUi(ui, () => vscode.commands.executeCommand('rclone.filter', many));
+    const expected = MANY.filter((n) => n.includes('-2'));
+    assert.deepEqual((await rows(many)).map((r) => r.label), expected);
+    const item = (await api()).remotes.tree.getTreeItem(many);
+    assert.match(String(item.description), /filter: -2/);
+    assert.match(String(item.contextValue), / filtered$/);
+    await vscode.commands.executeCommand('rclone.clearFilter', many);
+    assert.ok((await rows(many)).length > expected.length);
+  });
+
+  it('goes to a deep path beyond the first page and selects it', async () => {
+    restore.push(await setSetting('pageSize', 10));
+    const node = (await vscode.commands.executeCommand('rclone.goToPath', 's3:other-bucket/many/file-25.txt')) as Node | undefined;
+    assert.ok(node, 'goToPath returned nothing');
+    const { view } = (await api()).remotes;
+    await waitFor('the selection to reach file-25.txt', () => view.selection[0]?.id === 's3:other-bucket/many/file-25.txt');
+    const list = await rows((await rowAt('s3', 'other-bucket', 'many')).node);
+    assert.ok(list.some((r) => r.label === 'file-25.txt'), 'the target is listed in its folder even beyond the page');
+  });
+
+  it('shows a listing error as a row with its action, not as an exception', async () => {
+    const { configFile } = boxInfo();
+    const original = await readFile(configFile, 'utf8');
+    restore.push(() => writeFile(configFile, original));
+    // v2 signatures: s3rver checks those, so a wrong secret is refused as it would be by a real service.
+    await writeFile(configFile, `${original}\n[badkey]\ntype = s3\nprovider = Other\naccess_key_id = S3RVER\nsecret_access_key = wrong-secret\nendpoint = ${boxInfo().endpoint}\nv2_auth = true\n`);
+    const badkey = await waitFor('the new remote to appear', async () => (await rows()).find((r) => r.label === 'badkey'));
+    const children = await rows(badkey.node);
+    assert.equal(children.length, 1);
+    const row = children[0]!;
+    assert.match(row.label, /credentials.*refused.*— Edit remote…$/i);
+    assert.equal(row.item.command?.command, 'rclone.editRemote');
+    assert.deepEqual(row.item.command?.arguments, ['badkey']);
+    assert.ok(!row.label.includes('wrong-secret'));
+  });
+
+  it('says so when there are no remotes, and when rclone is missing (welcome views)', async () => {
+    const { svc, remotes } = await api();
+    const empty = join(mkdtempSync(join(tmpdir(), 'rdb-empty-')), 'rclone.conf');
+    await writeFile(empty, '');
+    const putBack = await setSetting('configFile', empty);
+    try {
+      await waitFor('an empty tree', async () => (await remotes.tree.getChildren()).length === 0 && svc.viewState === 'noRemotes');
+    } finally {
+      await putBack();
+    }
+    const ui = new ScriptedUi([true]); // approve the workspace's rclone.path
+    await withUi(ui, async () => {
+      const putBackPath = await setSetting('path', '/nonexistent/rclone');
+      try {
+        await waitFor('the "rclone missing" welcome', async () => (await remotes.tree.getChildren()).length === 0 && svc.viewState === 'missing');
+        assert.equal(ui.asked[0]?.kind, 'confirm');
+        assert.match(ui.asked[0]!.title!, /\/nonexistent\/rclone/);
+      } finally {
+        await putBackPath();
+      }
+    });
+    await waitFor('the remotes again', async () => (await remotes.tree.getChildren()).length > 0 && svc.viewState === 'ready');
+  });
+});

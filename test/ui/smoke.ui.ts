@@ -1,0 +1,174 @@
+// UI smoke test: Playwright drives the real web UI of an Extension Development Host window of the
+// VS Code server, as a user would: open the Rclone view, browse s3 → index-tts-data, mount the
+// bucket from the command palette, see the status bar say so, screenshot, unmount.
+// The UI strings used here ("Rclone", "Rclone: Mount…", "s3:index-tts-data", "mounted",
+// "not mounted", "mounting") are the contract with the extension. Every wait is bounded; the
+// first failing step ends the test, is named in the report, and leaves out/ui-failure.png.
+import { mkdirSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Report, TestResult } from '../integration/harness';
+import type { Locator, Page } from './playwright';
+
+export interface UiSmokeOptions {
+  /** Where the README screenshot goes (media/screenshot.png). */
+  screenshot: string;
+  /** Where the page is captured when a step fails (out/ui-failure.png). */
+  failureScreenshot: string;
+  /** Returns why the window is gone (server exited, page crashed), to stop waiting at once. */
+  problem(): string | undefined;
+}
+
+const SUITE = 'UI smoke';
+const REMOTE = 's3';
+const BUCKET = 'index-tts-data';
+const FOLDER = 'cache_hub';
+const MOUNT_PICK = `${REMOTE}:${BUCKET}`;
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** Matches an element whose whole text is `label` (VS Code pads labels with whitespace sometimes). */
+const exactly = (label: string) => new RegExp(`^\\s*${escapeRe(label)}\\s*$`);
+
+/** A row of the side bar's trees (the Rclone view), by its label. */
+const sideBarRow = (page: Page, label: string): Locator =>
+  page.locator('.part.sidebar .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exactly(label) }) });
+
+const quickInputBox = (page: Page): Locator => page.locator('.quick-input-widget .quick-input-box input');
+/** A row of the open quick pick, by its label. */
+const quickPickRow = (page: Page, label: string | RegExp): Locator =>
+  page
+    .locator('.quick-input-widget .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: typeof label === 'string' ? exactly(label) : label }) });
+
+async function statusBarTexts(page: Page): Promise<string[]> {
+  return (await page.locator('.statusbar-item').allTextContents()).map((t) => t.replace(/\s+/g, ' ').trim()).filter(Boolean);
+}
+
+const isMounted = (t: string) => /mounted/i.test(t) && !/not mounted/i.test(t) && !/mounting/i.test(t);
+const isNotMounted = (t: string) => /not mounted/i.test(t);
+
+/** Expands a tree row unless it is already expanded, by its twistie (a click on the label may open instead). */
+async function expand(row: Locator, label: string, timeoutMs: number): Promise<void> {
+  await row.first().waitFor({ state: 'visible', timeout: timeoutMs });
+  if ((await row.first().getAttribute('aria-expanded')) === 'true') return;
+  await row.first().locator('.monaco-tl-twistie').click({ timeout: 5_000 });
+  await waitUntil(async () => (await row.first().getAttribute('aria-expanded')) === 'true', timeoutMs, `row "${label}" to expand`);
+}
+
+async function waitUntil(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** F1, type `typed`, choose the command whose label matches. */
+async function runCommand(page: Page, typed: string, label: string | RegExp): Promise<void> {
+  await page.keyboard.press('F1');
+  await quickInputBox(page).waitFor({ state: 'visible', timeout: 10_000 });
+  // F1 opens the palette with ">" already in the box: typing appends to it.
+  await page.keyboard.type(typed);
+  await quickPickRow(page, label).first().click({ timeout: 15_000 });
+}
+
+type Step = [name: string, timeoutMs: number, fn: () => Promise<void>];
+
+function steps(page: Page, opts: UiSmokeOptions): Step[] {
+  return [
+    ['the workbench is up', 60_000, () => page.locator('.monaco-workbench .part.activitybar').waitFor({ state: 'visible', timeout: 60_000 })],
+    ['open the Rclone view from the activity bar', 15_000, async () => {
+      await page.locator('.part.activitybar .action-item a[aria-label^="Rclone"]').first().click({ timeout: 15_000 });
+      await page.locator('.part.sidebar').waitFor({ state: 'visible', timeout: 10_000 });
+    }],
+    [`tree row "${REMOTE}" appears`, 30_000, () => sideBarRow(page, REMOTE).first().waitFor({ state: 'visible', timeout: 30_000 })],
+    [`expand "${REMOTE}", row "${BUCKET}" appears`, 30_000, async () => {
+      await expand(sideBarRow(page, REMOTE), REMOTE, 10_000);
+      await sideBarRow(page, BUCKET).first().waitFor({ state: 'visible', timeout: 20_000 });
+    }],
+    [`expand "${BUCKET}", row "${FOLDER}" appears`, 30_000, async () => {
+      await expand(sideBarRow(page, BUCKET), BUCKET, 10_000);
+      await sideBarRow(page, FOLDER).first().waitFor({ state: 'visible', timeout: 20_000 });
+    }],
+    ['command palette: "Rclone: Mount…"', 20_000, () => runCommand(page, 'Rclone: Mount', 'Rclone: Mount…')],
+    [`pick "${MOUNT_PICK}"`, 30_000, async () => {
+      await quickPickRow(page, MOUNT_PICK).first().waitFor({ state: 'visible', timeout: 20_000 });
+      await page.keyboard.type(MOUNT_PICK);
+      // Enter takes the focused row: make sure filtering put ours there, not a longer match.
+      await quickPickRow(page, MOUNT_PICK).and(page.locator('.focused')).first().waitFor({ state: 'visible', timeout: 5_000 });
+      await page.keyboard.press('Enter');
+    }],
+    ['accept the prefilled mount point', 20_000, async () => {
+      // The same widget showed the pick a moment ago (with "s3:index-tts-data" typed in): wait for a path.
+      const box = quickInputBox(page);
+      await waitUntil(async () => (await box.isVisible()) && (await box.inputValue()).startsWith('/'), 15_000, 'the mount point input box, prefilled with a path');
+      await page.keyboard.press('Enter');
+    }],
+    ['status bar shows "mounted"', 60_000, () => waitUntil(async () => (await statusBarTexts(page)).some(isMounted), 60_000, 'a status bar item saying "mounted"')],
+    ['screenshot for the README', 15_000, async () => {
+      // A wider side bar, so the bucket row shows its whole mount point.
+      const bar = await page.locator('.part.sidebar').boundingBox();
+      if (bar) {
+        const x = bar.x + bar.width + 1;
+        await page.mouse.move(x, bar.y + bar.height / 2);
+        await page.mouse.down();
+        await page.mouse.move(x + 260, bar.y + bar.height / 2, { steps: 5 });
+        await page.mouse.up();
+        await page.mouse.move(x + 600, bar.y + bar.height - 20); // off the sash, which is drawn highlighted under the pointer
+      }
+      mkdirSync(dirname(opts.screenshot), { recursive: true });
+      await page.screenshot({ path: opts.screenshot, timeout: 15_000 });
+    }],
+    ['command palette: "Rclone: Unmount"', 20_000, () => runCommand(page, 'Rclone: Unmount', /^\s*Rclone: Unmount…?\s*$/)],
+    ['unmounted: the only mount goes at once, or the one picked', 60_000, () =>
+      // The command unmounts the only mount at once, or asks which one: whichever shows first.
+      waitUntil(async () => {
+        const row = quickPickRow(page, new RegExp(escapeRe(BUCKET))).first();
+        if (await row.isVisible()) await row.click({ timeout: 5_000 });
+        return (await statusBarTexts(page)).some(isNotMounted);
+      }, 60_000, 'a status bar item saying "not mounted"'),
+    ],
+  ];
+}
+
+/** Runs one step bounded by its timeout and by the window's death; rejects with the step's name. */
+async function runStep(timeoutMs: number, fn: () => Promise<void>, problem: () => string | undefined): Promise<void> {
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const watchdog = new Promise<never>((_, fail) => {
+    const deadline = Date.now() + timeoutMs + 5_000; // the step's own waits come first; this catches a hung call
+    timer = setInterval(() => {
+      const dead = problem();
+      if (dead) fail(new Error(dead));
+      else if (Date.now() > deadline) fail(new Error(`step did not finish within ${timeoutMs / 1000} s`));
+    }, 250);
+  });
+  try {
+    await Promise.race([fn(), watchdog]);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Playwright colours its call logs; the report is read as plain text. */
+const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
+
+export async function runUiSmoke(page: Page, opts: UiSmokeOptions): Promise<Report> {
+  rmSync(opts.failureScreenshot, { force: true }); // a stale one from an earlier run would mislead
+  const tests: TestResult[] = [];
+  for (const [name, timeoutMs, fn] of steps(page, opts)) {
+    const start = Date.now();
+    try {
+      await runStep(timeoutMs, fn, opts.problem);
+      tests.push({ suite: SUITE, name, ok: true, ms: Date.now() - start });
+    } catch (e) {
+      const err = e as Error;
+      const status = await statusBarTexts(page).catch(() => []);
+      const message = `UI step "${name}" failed: ${plain(err.message.split('\n')[0] ?? '')}\n  status bar: ${JSON.stringify(status)}\n  screenshot: ${opts.failureScreenshot}`;
+      tests.push({ suite: SUITE, name, ok: false, ms: Date.now() - start, error: { message, ...(err.stack ? { stack: plain(err.stack) } : {}) } });
+      mkdirSync(dirname(opts.failureScreenshot), { recursive: true });
+      await page.screenshot({ path: opts.failureScreenshot, timeout: 10_000 }).catch(() => undefined);
+      break;
+    }
+  }
+  const passed = tests.filter((t) => t.ok).length;
+  return { passed, failed: tests.length - passed, tests };
+}

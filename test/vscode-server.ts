@@ -1,0 +1,273 @@
+// Runs the integration suites (test/integration/) inside a real VS Code: the VS Code server that
+// code-server bundles, opened in headless Chromium. The suites run in the server's remote extension
+// host, which is where the extension runs under Remote-SSH. Then a Playwright UI smoke test drives
+// the same web UI. Bundled to out/test/vscode-server.js; runs with plain Node 20.
+//   node out/test/vscode-server.js                    integration suites, then (if green) the UI test
+//                                                     (each with its own S3 server, VS Code server and window)
+//   node out/test/vscode-server.js --only-integration
+//   node out/test/vscode-server.js --only-ui
+//   node out/test/vscode-server.js --ui               run the UI test even when the suites failed
+//   node out/test/vscode-server.js --grep <text>      only tests whose "suite › name" contains <text>
+//   node out/test/vscode-server.js --keep             keep the temp dir (logs, settings, report) for debugging
+// The server, Node 24 and playwright-core are installed from npm into .cache/vscode-server on first
+// use (~2 min); RCLONE_DEVBOX_VSCODE_CACHE=<dir> puts them elsewhere. Chromium: /usr/bin/chromium.
+// Everything started here (S3 server, VS Code server, Chromium, rclone mounts) is stopped by pid in
+// a finally block, also on failure and on Ctrl-C. Exit code 0 only when every test passed.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { readRcloneMounts } from '../src/core/mountinfo';
+import { ROOT } from './helpers/fixtures';
+import { disposeTestBox, processesMentioning, startTestBox, writeSettings, type TestBox } from './integration/box';
+import { GREP_ENV, startedMarker } from './integration/boxInfo';
+import { formatReport, type Report } from './integration/harness';
+import { runUiSmoke } from './ui/smoke.ui';
+import { CHROMIUM_ARGS, type Browser, type Page } from './ui/playwright';
+import { startServer, type VscodeServer } from './runner/server';
+import { Cleanup, once, phase, printTail, printTimings, waitFor } from './runner/util';
+import { ensureVscodeServer, loadPlaywright, type VscodeServerInstall } from './runner/vscodeCache';
+
+process.setSourceMapsEnabled(true);
+
+const CHROMIUM = '/usr/bin/chromium';
+const VIEWPORT = { width: 1280, height: 800 };
+/** The whole integration run, from opening the window to the report. */
+const SUITE_TIMEOUT_MS = 15 * 60_000;
+/** Closing a browser context (a window) normally takes milliseconds; a hung one must not stall the run. */
+const CLOSE_TIMEOUT_MS = 10_000;
+/** From opening the window until the tests entry's run() has started (window, extension host, bundle load). */
+const START_TIMEOUT_MS = 3 * 60_000;
+
+const { values: opts } = parseArgs({
+  options: {
+    'only-integration': { type: 'boolean', default: false },
+    'only-ui': { type: 'boolean', default: false },
+    ui: { type: 'boolean', default: false },
+    grep: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+
+/** Everything started is registered here as it starts, and released in the finally of main() or on Ctrl-C. */
+const cleanup = new Cleanup();
+
+/** A window of the server in a fresh browser context; the payload makes it an Extension Development Host. */
+function windowUrl(server: VscodeServer, tb: TestBox, withTests: boolean): string {
+  const remote = (path: string) => `vscode-remote://127.0.0.1:${server.port}${path}`;
+  const payload: Array<[string, string]> = [['extensionDevelopmentPath', remote(ROOT)]];
+  if (withTests) payload.push(['extensionTestsPath', remote(join(ROOT, 'out/test/integration/index.js'))]);
+  const query = new URLSearchParams({ folder: tb.info.workspace, payload: JSON.stringify(payload) });
+  return `${server.origin}/?${query}`;
+}
+
+/** A window: its page, its console output, why it died (if it did), and how to close it. */
+interface WatchedPage {
+  page: Page;
+  console: string[];
+  problem(): string | undefined;
+  close(): Promise<void>;
+}
+
+async function openWindow(browser: Browser, url: string, server: VscodeServer): Promise<WatchedPage> {
+  const context = await browser.newContext({ viewport: VIEWPORT });
+  const page = await context.newPage();
+  const lines: string[] = [];
+  let dead: string | undefined;
+  // Only problems: the workbench logs a lot of info (and, offline, gallery lookups that fail).
+  page.on('console', (m) => {
+    // First line only: the workbench's errors come with long minified stacks.
+    if (m.type() === 'error' || m.type() === 'warning') lines.push(`[${m.type()}] ${m.text().split('\n')[0]}`);
+  });
+  page.on('pageerror', (e) => lines.push(`[pageerror] ${e.message}`));
+  page.on('crash', () => (dead = 'the page crashed'));
+  page.on('close', () => (dead ??= 'the page was closed'));
+  browser.on('disconnected', () => (dead ??= 'Chromium exited'));
+  console.log(`  ${url}`);
+  const close = async () => {
+    const closed = await Promise.race([context.close().then(() => true, () => true), delay(CLOSE_TIMEOUT_MS, false, { ref: false })]);
+    if (!closed) console.error(`  the window did not close within ${CLOSE_TIMEOUT_MS / 1000} s; left to browser.close()`);
+  };
+  try {
+    await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60_000 });
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { page, console: lines, problem: () => server.exited() ?? dead, close };
+}
+
+function readReport(file: string): Report | undefined {
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, 'utf8')) as Report;
+}
+
+function printDiagnostics(server: VscodeServer, watched: WatchedPage | undefined): void {
+  if (cleanup.started) return; // interrupted: the logs are being removed, and the failure is ours
+  const logs = server.extensionHostLogs();
+  if (!logs.length) console.log('\n(no extension host log found under the server data dir)');
+  for (const log of logs) printTail('extension host log', log);
+  printTail('VS Code server stdout/stderr', server.logFile);
+  if (watched?.console.length) {
+    console.log(`\n----- browser console errors and warnings: last 60 of ${watched.console.length} -----`);
+    console.log(watched.console.slice(-60).join('\n'));
+    console.log('----- end -----');
+  }
+}
+
+async function runIntegration(browser: Browser, server: VscodeServer, tb: TestBox): Promise<boolean> {
+  let watched: WatchedPage | undefined;
+  try {
+    const opened = Date.now();
+    watched = await openWindow(browser, windowUrl(server, tb, true), server);
+    const w = watched;
+    await waitFor(() => (existsSync(startedMarker(tb.reportFile)) ? true : undefined), {
+      what: 'the extension host to start the tests entry (out/test/integration/index.js)',
+      timeoutMs: START_TIMEOUT_MS,
+      failFast: w.problem,
+    });
+    console.log(`  tests started in the extension host ${((Date.now() - opened) / 1000).toFixed(1)} s after opening the window`);
+    const report = await waitFor(() => readReport(tb.reportFile), {
+      what: `the test report ${tb.reportFile}`,
+      timeoutMs: Math.max(0, SUITE_TIMEOUT_MS - (Date.now() - opened)),
+      intervalMs: 500,
+      failFast: w.problem,
+    });
+    console.log(formatReport(report));
+    if (report.failed === 0 && report.tests.length > 0) return true;
+    if (!report.tests.length) console.log('  no test ran (nothing registered, or --grep matched nothing)');
+    printDiagnostics(server, watched);
+    return false;
+  } catch (e) {
+    console.log(`  ✖ ${(e as Error).message}`);
+    printDiagnostics(server, watched);
+    return false;
+  } finally {
+    await watched?.close();
+  }
+}
+
+async function runUi(browser: Browser, server: VscodeServer, tb: TestBox): Promise<boolean> {
+  let watched: WatchedPage | undefined;
+  try {
+    watched = await openWindow(browser, windowUrl(server, tb, false), server);
+    const report = await runUiSmoke(watched.page, {
+      screenshot: join(ROOT, 'media', 'screenshot.png'),
+      failureScreenshot: join(ROOT, 'out', 'ui-failure.png'),
+      problem: watched.problem,
+    });
+    console.log(formatReport(report));
+    if (report.failed === 0) return true;
+    printDiagnostics(server, watched);
+    return false;
+  } catch (e) {
+    console.log(`  ✖ ${(e as Error).message}`);
+    printDiagnostics(server, watched);
+    return false;
+  } finally {
+    await watched?.close();
+  }
+}
+
+/** After cleanup: says loudly if anything of ours survived (processes, mounts). */
+async function checkNothingLeft(dir: string): Promise<void> {
+  const pids = processesMentioning(dir);
+  const mounts = (await readRcloneMounts()).filter((m) => m.mountPoint.startsWith(`${dir}/`));
+  if (pids.length) console.error(`✖ still running after cleanup: ${pids.join(', ')}`);
+  if (mounts.length) console.error(`✖ still mounted after cleanup: ${mounts.map((m) => m.mountPoint).join(', ')}`);
+}
+
+interface Session {
+  box: TestBox;
+  server: VscodeServer;
+  /** Stops the server and releases the box now (they are on the cleanup stack too, for failures and Ctrl-C). */
+  end(): Promise<void>;
+}
+
+/**
+ * A fresh box (S3 server, seeded buckets, settings) and VS Code server. The UI test gets its own,
+ * so what the suites left behind (objects, mounts, state) cannot change what it sees or shoots.
+ */
+async function startSession(label: string, install: VscodeServerInstall, dirs: string[]): Promise<Session> {
+  const box = await phase(`${label}: test box (S3, seed, settings)`, () => startTestBox('vscode-server'));
+  dirs.push(box.dir);
+  const releaseBox = once(() => disposeTestBox(box, opts.keep));
+  cleanup.add(`${label}: test box`, releaseBox, 60_000);
+  if (opts.grep) box.env[GREP_ENV] = opts.grep;
+  for (const file of writeSettings(box.dataDir, box.settings, ['User', 'Machine'])) console.log(`  settings: ${file}`);
+  console.log(`  box: ${box.dir} (S3 at ${box.info.endpoint})`);
+  const server = await phase(`${label}: VS Code server start`, () => startServer(install, box));
+  const stopServer = once(() => server.stop());
+  cleanup.add(`${label}: VS Code server`, stopServer);
+  console.log(`  server pid ${server.pid} on ${server.origin}`);
+  return {
+    box,
+    server,
+    end: () => phase(`${label}: stop server, release box`, async () => {
+      await stopServer();
+      await releaseBox();
+    }),
+  };
+}
+
+async function main(): Promise<boolean> {
+  const runSuites = !opts['only-ui'];
+  const runUiTest = !opts['only-integration'];
+  const dirs: string[] = [];
+  let ok = true;
+  try {
+    const install = await phase('VS Code server install', ensureVscodeServer);
+    const browser = await phase('Chromium launch', () =>
+      loadPlaywright().chromium.launch({
+        executablePath: CHROMIUM,
+        headless: true,
+        args: CHROMIUM_ARGS,
+        timeout: 60_000,
+        // Playwright would close the browser and exit(130) on these itself, before our cleanup ran.
+        handleSIGINT: false,
+        handleSIGTERM: false,
+        handleSIGHUP: false,
+      }),
+    );
+    cleanup.add('Chromium', () => browser.close(), 15_000);
+
+    if (runSuites) {
+      const s = await startSession('integration', install, dirs);
+      try {
+        ok = await phase('integration suites in the extension host', () => runIntegration(browser, s.server, s.box));
+      } finally {
+        await s.end();
+      }
+    }
+    if (runUiTest && (ok || opts.ui)) {
+      mkdirSync(join(ROOT, 'out'), { recursive: true });
+      const s = await startSession('UI', install, dirs);
+      try {
+        ok = (await phase('UI smoke test (Playwright)', () => runUi(browser, s.server, s.box))) && ok;
+      } finally {
+        await s.end();
+      }
+    } else if (runUiTest) {
+      console.log('\nUI smoke test skipped: the integration suites failed (--ui runs it anyway)');
+    }
+  } catch (e) {
+    console.error(`\n✖ ${(e as Error).stack ?? e}`);
+    ok = false;
+  } finally {
+    await phase('cleanup', () => cleanup.run());
+    for (const dir of dirs) await checkNothingLeft(dir);
+    printTimings();
+  }
+  return ok;
+}
+
+main().then(
+  (ok) => {
+    console.log(ok ? '\nVS Code tests passed' : '\nVS Code tests FAILED');
+    process.exit(ok ? 0 : 1);
+  },
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
