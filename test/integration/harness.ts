@@ -22,6 +22,8 @@ export interface Report {
   passed: number;
   failed: number;
   tests: TestResult[];
+  /** Figures measured along the way (e.g. activation time), printed after the results. */
+  notes?: Record<string, string>;
 }
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
@@ -218,5 +220,6 @@ export function formatReport(report: Report, indent = '  '): string {
     }
   }
   lines.push(`${indent}${report.passed} passed, ${report.failed} failed`);
+  for (const [k, v] of Object.entries(report.notes ?? {})) lines.push(`${indent}${k}: ${v}`);
   return lines.join('\n');
 }

@@ -7,6 +7,7 @@ import './remotes.test';
 import './mounts.test';
 
 import { renameSync, writeFileSync } from 'node:fs';
+import * as vscode from 'vscode';
 import { formatReport, runAll, type Report } from './harness';
 import { GREP_ENV, REPORT_ENV, startedMarker } from './boxInfo';
 
@@ -27,6 +28,8 @@ export async function run(): Promise<void> {
     ...(grep ? { grep } : {}),
     onResult: (r) => console.log(`  ${r.ok ? '✔' : '✖'} ${r.suite ? `${r.suite} › ` : ''}${r.name} (${r.ms} ms)`),
   });
+  const ext = vscode.extensions.getExtension<{ activationMs: number } | undefined>('rclone-devbox.rclone-devbox');
+  if (ext?.isActive && ext.exports) report.notes = { 'activate() of the extension took': `${ext.exports.activationMs.toFixed(1)} ms` };
   // Progress was printed test by test; the summary repeats only the failures, with their errors.
   console.log(formatReport({ ...report, tests: report.tests.filter((t) => !t.ok) }));
   if (reportFile) writeAtomically(reportFile, JSON.stringify(report, null, 2));
