@@ -59,9 +59,13 @@ function missing(): string[] {
 
 async function npmInstall(specs: string[], env: Record<string, string>): Promise<void> {
   console.log(`  npm install ${specs.join(' ')}   (in ${CACHE_DIR})`);
-  const r = await execa('npm', ['install', '--no-audit', '--no-fund', '--save-exact', ...specs], {
+  // No install scripts: code-server 4.139.1 runs without them, and its postinstall refuses any Node
+  // but 24 (the one running npm may be older). Explicit, because npm's own default for scripts of
+  // dependencies differs between versions and with the npm_config_* of an enclosing `npm test`.
+  const r = await execa('npm', ['install', '--no-audit', '--no-fund', '--save-exact', '--ignore-scripts', ...specs], {
     cwd: CACHE_DIR,
     env,
+    extendEnv: false,
     stdin: 'ignore',
     stdout: 'inherit',
     stderr: 'inherit',
@@ -75,7 +79,7 @@ async function npmInstall(specs: string[], env: Record<string, string>): Promise
  * Makes sure the pinned packages are in .cache/vscode-server, installing what is missing.
  * Node 24 comes first: code-server's native modules must be built against its headers, and
  * ~/.npmrc may point npm at another Node's headers (nodedir=/usr), hence npm_config_nodedir.
- * npm 11 skips dependencies' install scripts; code-server 4.139.1 works without them.
+ * Install scripts are skipped (--ignore-scripts); code-server 4.139.1 works without them.
  */
 export async function ensureVscodeServer(): Promise<VscodeServerInstall> {
   const todo = missing();
@@ -107,8 +111,9 @@ export async function ensureVscodeServer(): Promise<VscodeServerInstall> {
   return paths();
 }
 
+/** The environment without undefined values and without the npm_* settings of an enclosing npm run. */
 function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && !/^npm_/i.test(e[0])));
 }
 
 /**
