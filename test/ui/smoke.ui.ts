@@ -114,6 +114,7 @@ function steps(page: Page, opts: UiSmokeOptions): Step[] {
         await page.mouse.move(x + 260, bar.y + bar.height / 2, { steps: 5 });
         await page.mouse.up();
         await page.mouse.move(x + 600, bar.y + bar.height - 20); // off the sash, which is drawn highlighted under the pointer
+        await waitUntil(async () => (await page.locator('.monaco-sash.hover, .monaco-sash.active').count()) === 0, 5_000, 'the sash highlight to fade').catch(() => undefined);
       }
       mkdirSync(dirname(opts.screenshot), { recursive: true });
       await page.screenshot({ path: opts.screenshot, timeout: 15_000 });
