@@ -202,4 +202,17 @@ describe('Mounting from the editor', () => {
       }
     }
   });
+
+  it('auto-mount mounts the profiles not mounted yet; unmount-on-exit unmounts what this window mounted', async () => {
+    const { mounts, svc } = await api();
+    await withUi(new ScriptedUi(), () => vscode.commands.executeCommand('rclone.unmount', mountPoint));
+    assert.equal(svc.registry.find(mountPoint), undefined);
+    await mounts.autoMount();
+    assert.equal(svc.registry.find(mountPoint), undefined, 'auto-mount is off by default');
+    restore.push(await setSetting('autoMount', true), await setSetting('unmountOnExit', true));
+    await withUi(new ScriptedUi(), () => mounts.autoMount());
+    assert.equal(svc.registry.find(mountPoint)?.state, 'mounted');
+    await mounts.unmountStarted(); // what deactivate() runs
+    assert.equal((await svc.registry.refresh()).find((m) => m.mountPoint === mountPoint), undefined);
+  });
 });
