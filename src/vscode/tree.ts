@@ -134,7 +134,11 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   /** The same object for the same id, so the view (and reveal) can match rows to nodes. */
   private intern<T extends Node>(node: T): T {
     const known = this.nodes.get(node.id);
-    if (known && known.constructor === node.constructor && (!(known instanceof PathNode) || known.kind === (node as PathNode).kind)) return known as T;
+    const same =
+      known instanceof PathNode ? node instanceof PathNode && known.kind === node.kind
+      : known instanceof RemoteNode ? node instanceof RemoteNode && JSON.stringify(known.remote) === JSON.stringify(node.remote) // an edit changes the tooltip
+      : false;
+    if (same) return known as T;
     this.nodes.set(node.id, node);
     return node;
   }
