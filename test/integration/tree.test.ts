@@ -1,7 +1,7 @@
 // The Remotes view, through its TreeDataProvider and the commands a user runs on it, against the
 // real S3 server and real rclone.
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +44,7 @@ describe('Remotes tree', () => {
   before(async () => {
     // 25 objects in one folder, for paging and filtering; uploaded with rclone itself.
     const dir = mkdtempSync(join(tmpdir(), 'rdb-many-'));
+    restore.push(async () => rmSync(dir, { recursive: true, force: true }));
     for (const name of MANY) writeFileSync(join(dir, name), name);
     const rclone = await Rclone.locate({ configFile: boxInfo().configFile });
     await rclone.run(['copy', dir, 's3:other-bucket/many'], { timeoutMs: 60_000 });
@@ -139,7 +140,9 @@ describe('Remotes tree', () => {
 
   it('says so when there are no remotes, and when rclone is missing (welcome views)', async () => {
     const { svc, remotes } = await api();
-    const empty = join(mkdtempSync(join(tmpdir(), 'rdb-empty-')), 'rclone.conf');
+    const emptyDir = mkdtempSync(join(tmpdir(), 'rdb-empty-'));
+    restore.push(async () => rmSync(emptyDir, { recursive: true, force: true }));
+    const empty = join(emptyDir, 'rclone.conf');
     await writeFile(empty, '');
     const putBack = await setSetting('configFile', empty);
     try {
