@@ -7,7 +7,7 @@ import { listBuckets, location } from '../core/listing';
 import type { Mount } from '../core/mounts';
 import type { MountProfile } from '../core/profile';
 import { showFailure } from './failures';
-import { mountAt, plural } from './mountState';
+import { plural } from './mountState';
 import type { Services } from './services';
 import { sameRemote } from './settings';
 import { PathNode } from './tree';
@@ -174,9 +174,15 @@ export class MountCommands {
   private async chooseMount(target: Target, question: string, fits: (m: Mount) => boolean = () => true): Promise<Mount | undefined> {
     const { registry } = this.svc;
     await registry.refresh();
-    if (target instanceof PathNode) return mountAt(this.svc, target.location)?.mount;
-    if (typeof target === 'string') return registry.find(target) ?? registry.mounts.find((m) => sameRemote(m.remote, target));
-    if (target?.mountPoint) return registry.find(target.mountPoint);
+    const given =
+      target instanceof PathNode ? target.location
+      : typeof target === 'string' ? target
+      : target?.mountPoint;
+    if (given !== undefined) {
+      const found = registry.find(given) ?? registry.mounts.find((m) => sameRemote(m.remote, given));
+      if (!found && question) this.svc.ui.notify('info', `${given} is not mounted.`);
+      return found;
+    }
     const candidates = registry.mounts.filter(fits);
     if (candidates.length <= 1 || !question) {
       if (!candidates.length) this.svc.ui.notify('info', 'Nothing is mounted.', [{ title: 'Mount…', run: () => this.mount() }]);

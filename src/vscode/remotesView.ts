@@ -6,7 +6,7 @@ import { listFolder } from '../core/listing';
 import { showFailure } from './failures';
 import { localPath } from './mountState';
 import type { Services } from './services';
-import { type Node, PathNode, RemoteNode, RemotesTree } from './tree';
+import { isBucketRemote, type Node, PathNode, RemoteNode, RemotesTree } from './tree';
 
 export interface RemotesView {
   tree: RemotesTree;
@@ -35,7 +35,7 @@ export function registerRemotesView(svc: Services, subscriptions: vscode.Disposa
       const isFile = page.entries.length === 1 && !page.entries[0]!.isDir && page.entries[0]!.name === last;
       if (!page.entries.length) throw new RcloneError('NotFound', `${target} was not found (or is an empty folder).`);
       for (let i = 0; i < steps.length; i++) {
-        const kind = i === steps.length - 1 && isFile ? 'file' : i === 0 && remote.type === 's3' ? 'bucket' : 'folder';
+        const kind = i === steps.length - 1 && isFile ? 'file' : i === 0 && isBucketRemote(remote) ? 'bucket' : 'folder';
         tree.state(node).pinned.add(steps[i]!);
         node = tree.node(node, { path: steps.slice(0, i + 1).join('/'), kind });
       }

@@ -281,8 +281,9 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   }
 }
 
-function isBucketRemote(node: RemoteNode): boolean {
-  return ['s3', 'gcs', 'b2', 'azureblob', 'swift', 'oos', 'qingstor'].includes(node.remote.type);
+/** Backends whose top level is buckets. */
+export function isBucketRemote(node: RemoteNode | Remote): boolean {
+  return ['s3', 'gcs', 'b2', 'azureblob', 'swift', 'oos', 'qingstor'].includes((node instanceof RemoteNode ? node.remote : node).type);
 }
 
 function remoteItem(node: RemoteNode, s: FolderState): vscode.TreeItem {
