@@ -12,7 +12,8 @@ export interface Where {
   mountPoint?: string;
 }
 
-const REMOTE_KINDS = new Set<ErrorKind>(['AuthFailed', 'BucketNotFound', 'Unreachable', 'TlsError', 'ConfigInvalid', 'PermissionDenied']);
+/** Kinds whose fix is in the remote's settings: "Edit Remote" is the action. */
+export const REMOTE_KINDS = new Set<ErrorKind>(['AuthFailed', 'BucketNotFound', 'Unreachable', 'TlsError', 'ConfigInvalid', 'PermissionDenied']);
 
 function actionsFor(kind: ErrorKind, where: Where): Action[] {
   const run = (command: string, ...args: unknown[]) => () => vscode.commands.executeCommand(command, ...args);

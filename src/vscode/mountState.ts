@@ -11,11 +11,19 @@ export interface Shown {
   mount?: Mount;
 }
 
+/** What is on `mountPoint`: this window's running operation, else the registry's state. */
+export function shownOn(svc: Services, mountPoint: string): Shown | undefined {
+  const busy = svc.busy.get(mountPoint);
+  const m = svc.registry.find(mountPoint);
+  if (!busy && !m) return undefined;
+  return { state: busy?.what ?? m!.state, mountPoint, pendingUploads: m?.pendingUploads ?? 0, mount: m };
+}
+
 /** The mount of exactly `location` ("remote:bucket/path"), if any. */
 export function mountAt(svc: Services, location: string): Shown | undefined {
-  for (const [mountPoint, b] of svc.busy) if (sameRemote(b.remote, location)) return { state: b.what, mountPoint, pendingUploads: 0, mount: svc.registry.find(mountPoint) };
+  for (const [mountPoint, b] of svc.busy) if (sameRemote(b.remote, location)) return shownOn(svc, mountPoint);
   const m = svc.registry.mounts.find((x) => sameRemote(x.remote, location));
-  return m && { state: m.state, mountPoint: m.mountPoint, pendingUploads: m.pendingUploads, mount: m };
+  return m && shownOn(svc, m.mountPoint);
 }
 
 /** The local path of `location` inside a live mount of one of its ancestors (or itself). */

@@ -2,7 +2,7 @@
 // the registry's events (and this window's running operations); it never spawns a process.
 import * as vscode from 'vscode';
 import type { MountCommands } from './mountCommands';
-import type { Shown } from './mountState';
+import { shownOn } from './mountState';
 import type { Services } from './services';
 
 interface Followed {
@@ -36,20 +36,13 @@ export class MountStatusBar implements vscode.Disposable {
     return this.mounts.followed ?? (ours && { remote: ours.remote, mountPoint: ours.mountPoint });
   }
 
-  private shown(f: Followed): Shown | undefined {
-    const busy = this.svc.busy.get(f.mountPoint);
-    const m = this.svc.registry.find(f.mountPoint);
-    if (busy) return { state: busy.what, mountPoint: f.mountPoint, pendingUploads: m?.pendingUploads ?? 0, mount: m };
-    return m && { state: m.state, mountPoint: m.mountPoint, pendingUploads: m.pendingUploads, mount: m };
-  }
-
   refresh(): void {
     const f = this.followed();
     if (!f) {
       this.item.hide();
       return;
     }
-    const s = this.shown(f);
+    const s = shownOn(this.svc, f.mountPoint);
     const state = s?.state;
     this.item.text =
       state === 'mounting' ? '$(sync~spin) mounting…'
@@ -76,7 +69,7 @@ export class MountStatusBar implements vscode.Disposable {
   /** The next useful actions for the followed mount's state. */
   private async showActions(): Promise<void> {
     const f = this.followed();
-    const state = f && this.shown(f)?.state;
+    const state = f && shownOn(this.svc, f.mountPoint)?.state;
     const actions: { label: string; command: string; arg?: unknown }[] =
       !f || !state ? [{ label: '$(plug) Mount', command: 'rclone.mount', arg: f }]
       : state === 'stale' ? [{ label: '$(debug-restart) Remount / Repair', command: 'rclone.remount', arg: f.mountPoint }, { label: '$(output) Show Log', command: 'rclone.showLog', arg: f.mountPoint }]

@@ -6,8 +6,8 @@ import * as vscode from 'vscode';
 import type { Remote } from '../core/config';
 import { type RcloneError, isRcloneError } from '../core/errors';
 import { type Entry, hasListR, location, streamFolder } from '../core/listing';
-import { showFailure } from './failures';
-import { localPath, mountAt, plural } from './mountState';
+import { REMOTE_KINDS, showFailure } from './failures';
+import { localPath, mountAt, plural, type Shown } from './mountState';
 import type { Services } from './services';
 
 const REMOTE_ICONS: Record<string, string> = { s3: 'cloud', b2: 'cloud', gcs: 'cloud', azureblob: 'cloud', swift: 'cloud', sftp: 'terminal', ftp: 'server', local: 'device-desktop', crypt: 'lock', drive: 'drive', onedrive: 'drive', webdav: 'globe', http: 'globe' };
@@ -106,9 +106,7 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   private repaintMounts(): void {
     for (const n of this.nodes.values()) {
       if (!(n instanceof PathNode) || n.kind === 'file') continue;
-      const shown = mountAt(this.svc, n.location);
-      const now = shown ? `${shown.state} ${shown.mountPoint} ${shown.pendingUploads}` : '';
-      if ((this.painted.get(n.id) ?? '') !== now) this.changed.fire(n);
+      if ((this.painted.get(n.id) ?? '') !== paintedAs(mountAt(this.svc, n.location))) this.changed.fire(n);
     }
   }
 
@@ -252,7 +250,7 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     } else {
       item.iconPath = node.kind === 'bucket' ? new vscode.ThemeIcon('database') : vscode.ThemeIcon.Folder;
       const shown = mountAt(this.svc, node.location);
-      this.painted.set(node.id, shown ? `${shown.state} ${shown.mountPoint} ${shown.pendingUploads}` : '');
+      this.painted.set(node.id, paintedAs(shown));
       if (shown) {
         const { state, mountPoint, pendingUploads } = shown;
         const busy = state === 'mounting' || state === 'unmounting' || state === 'repairing';
@@ -281,6 +279,9 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   }
 }
 
+/** What a row shows of its mount, as one comparable string. */
+const paintedAs = (shown: Shown | undefined) => (shown ? `${shown.state} ${shown.mountPoint} ${shown.pendingUploads}` : '');
+
 /** Backends whose top level is buckets. */
 export function isBucketRemote(node: RemoteNode | Remote): boolean {
   return ['s3', 'gcs', 'b2', 'azureblob', 'swift', 'oos', 'qingstor'].includes((node instanceof RemoteNode ? node.remote : node).type);
@@ -303,7 +304,7 @@ function remoteItem(node: RemoteNode, s: FolderState): vscode.TreeItem {
 }
 
 function rowAction(e: RcloneError, remote: string): vscode.Command | undefined {
-  if (['AuthFailed', 'BucketNotFound', 'Unreachable', 'TlsError', 'ConfigInvalid', 'PermissionDenied'].includes(e.kind)) {
+  if (REMOTE_KINDS.has(e.kind)) {
     return { command: 'rclone.editRemote', title: 'Edit remote', arguments: [remote] };
   }
   if (e.kind === 'RcloneMissing' || e.kind === 'RcloneTooOld') return { command: 'vscode.open', title: 'Install rclone', arguments: [vscode.Uri.parse('https://rclone.org/install/')] };
