@@ -115,24 +115,15 @@ function printDiagnostics(server: VscodeServer, watched: WatchedPage | undefined
   }
 }
 
-async function runIntegration(browser: Browser, server: VscodeServer, tb: TestBox): Promise<boolean> {
+/**
+ * Opens a window at `url`, lets `test` produce a report from it, prints the report (and the logs
+ * when something failed), and closes the window. True when every test passed.
+ */
+async function inWindow(browser: Browser, server: VscodeServer, url: string, test: (w: WatchedPage) => Promise<Report>): Promise<boolean> {
   let watched: WatchedPage | undefined;
   try {
-    const opened = Date.now();
-    watched = await openWindow(browser, windowUrl(server, tb, true), server);
-    const w = watched;
-    await waitFor(() => (existsSync(startedMarker(tb.reportFile)) ? true : undefined), {
-      what: 'the extension host to start the tests entry (out/test/integration/index.js)',
-      timeoutMs: START_TIMEOUT_MS,
-      failFast: w.problem,
-    });
-    console.log(`  tests started in the extension host ${((Date.now() - opened) / 1000).toFixed(1)} s after opening the window`);
-    const report = await waitFor(() => readReport(tb.reportFile), {
-      what: `the test report ${tb.reportFile}`,
-      timeoutMs: Math.max(0, SUITE_TIMEOUT_MS - (Date.now() - opened)),
-      intervalMs: 500,
-      failFast: w.problem,
-    });
+    watched = await openWindow(browser, url, server);
+    const report = await test(watched);
     console.log(formatReport(report));
     if (report.failed === 0 && report.tests.length > 0) return true;
     if (!report.tests.length) console.log('  no test ran (nothing registered, or --grep matched nothing)');
@@ -147,26 +138,32 @@ async function runIntegration(browser: Browser, server: VscodeServer, tb: TestBo
   }
 }
 
-async function runUi(browser: Browser, server: VscodeServer, tb: TestBox): Promise<boolean> {
-  let watched: WatchedPage | undefined;
-  try {
-    watched = await openWindow(browser, windowUrl(server, tb, false), server);
-    const report = await runUiSmoke(watched.page, {
+function runIntegration(browser: Browser, server: VscodeServer, tb: TestBox): Promise<boolean> {
+  const opened = Date.now();
+  return inWindow(browser, server, windowUrl(server, tb, true), async (w) => {
+    await waitFor(() => (existsSync(startedMarker(tb.reportFile)) ? true : undefined), {
+      what: 'the extension host to start the tests entry (out/test/integration/index.js)',
+      timeoutMs: START_TIMEOUT_MS,
+      failFast: w.problem,
+    });
+    console.log(`  tests started in the extension host ${((Date.now() - opened) / 1000).toFixed(1)} s after opening the window`);
+    return waitFor(() => readReport(tb.reportFile), {
+      what: `the test report ${tb.reportFile}`,
+      timeoutMs: Math.max(0, SUITE_TIMEOUT_MS - (Date.now() - opened)),
+      intervalMs: 500,
+      failFast: w.problem,
+    });
+  });
+}
+
+function runUi(browser: Browser, server: VscodeServer, tb: TestBox): Promise<boolean> {
+  return inWindow(browser, server, windowUrl(server, tb, false), (w) =>
+    runUiSmoke(w.page, {
       screenshot: join(ROOT, 'media', 'screenshot.png'),
       failureScreenshot: join(ROOT, 'out', 'ui-failure.png'),
-      problem: watched.problem,
-    });
-    console.log(formatReport(report));
-    if (report.failed === 0) return true;
-    printDiagnostics(server, watched);
-    return false;
-  } catch (e) {
-    console.log(`  ✖ ${(e as Error).message}`);
-    printDiagnostics(server, watched);
-    return false;
-  } finally {
-    await watched?.close();
-  }
+      problem: w.problem,
+    }),
+  );
 }
 
 /** After cleanup: says loudly if anything of ours survived (processes, mounts). */
