@@ -30,9 +30,7 @@ const filesUnder = (dir, suffix) =>
     .filter((e) => e.isFile() && e.name.endsWith(suffix))
     .map((e) => join(e.parentPath ?? e.path, e.name));
 
-const builds = [
-  { ...common, entryPoints: { extension: 'src/extension.ts', cli: 'src/cli.ts' }, outdir: 'dist' },
-];
+const builds = [{ ...common, entryPoints: { extension: 'src/extension.ts', cli: 'src/cli.ts' }, outdir: 'dist' }];
 if (args.has('--tests')) {
   // playwright-core is never imported statically: the runner loads it from .cache/ at run time.
   const entryPoints = [

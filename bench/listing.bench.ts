@@ -33,12 +33,16 @@ async function main(): Promise<void> {
     writeFileSync(file, s3Remote('s3', proxy.endpoint), { mode: 0o600 });
     const rclone = await Rclone.locate({ configFile: file });
     const target = 's3:models/flat';
-    const raw = (args: string[]) => execa(rclone.path, ['--config', file, ...args, '--', target], { env: rclone.env, extendEnv: false });
+    const raw = (args: string[]) =>
+      execa(rclone.path, ['--config', file, ...args, '--', target], { env: rclone.env, extendEnv: false });
 
     // sanity: everyone sees the same number of entries
     const ours = await listFolder(rclone, target, { listR: true });
-    const theirs = String((await raw(['lsf', '-R', '--fast-list'])).stdout).split('\n').filter(Boolean);
-    if (ours.entries.length !== theirs.length) throw new Error(`ours ${ours.entries.length} vs rclone ${theirs.length} entries`);
+    const theirs = String((await raw(['lsf', '-R', '--fast-list'])).stdout)
+      .split('\n')
+      .filter(Boolean);
+    if (ours.entries.length !== theirs.length)
+      throw new Error(`ours ${ours.entries.length} vs rclone ${theirs.length} entries`);
 
     const rows: [string, number][] = [];
     const measure = async (name: string, runs: number, fn: () => Promise<unknown>) => {
@@ -48,13 +52,21 @@ async function main(): Promise<void> {
       return ms;
     };
 
-    console.log(`Listing ${OBJECTS} objects in one folder, ${LINK_MS} ms per request, median of ${RUNS} (${cpus().length} cores, rclone ${rclone.version.text})\n`);
-    const firstPage = await measure('ours: first page of 500 (streamed, ListR)', RUNS, () => listFolder(rclone, target, { listR: true, limit: 500 }));
-    const full = await measure('ours: whole folder (streamed, ListR)', RUNS, () => listFolder(rclone, target, { listR: true }));
+    console.log(
+      `Listing ${OBJECTS} objects in one folder, ${LINK_MS} ms per request, median of ${RUNS} (${cpus().length} cores, rclone ${rclone.version.text})\n`,
+    );
+    const firstPage = await measure('ours: first page of 500 (streamed, ListR)', RUNS, () =>
+      listFolder(rclone, target, { listR: true, limit: 500 }),
+    );
+    const full = await measure('ours: whole folder (streamed, ListR)', RUNS, () =>
+      listFolder(rclone, target, { listR: true }),
+    );
     const plain = await measure('ours: whole folder (plain lsjson)', RUNS, () => listFolder(rclone, target));
     const lsf = await measure('rclone lsf -R --fast-list', RUNS, () => raw(['lsf', '-R', '--fast-list']));
     const lsl = await measure('seed script: rclone lsl (reads every modtime)', 1, () => raw(['lsl']));
-    const lsjsonMod = await measure('rclone lsjson with modtimes (no --no-modtime)', 1, () => raw(['lsjson', '--no-mimetype']));
+    const lsjsonMod = await measure('rclone lsjson with modtimes (no --no-modtime)', 1, () =>
+      raw(['lsjson', '--no-mimetype']),
+    );
 
     console.log('\nRatios (lower is better for ours):');
     console.log(`  ours whole folder / rclone lsf -R --fast-list : ${(full / lsf).toFixed(2)}`);

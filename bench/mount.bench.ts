@@ -44,7 +44,11 @@ async function main(): Promise<void> {
     const floor: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       const t0 = performance.now();
-      const child = execa(rclone.path, ['--config', file, 'mount', '--vfs-cache-mode', 'writes', '--', profile.remote, mnt], { env: rclone.env, extendEnv: false, reject: false });
+      const child = execa(
+        rclone.path,
+        ['--config', file, 'mount', '--vfs-cache-mode', 'writes', '--', profile.remote, mnt],
+        { env: rclone.env, extendEnv: false, reject: false },
+      );
       for (;;) {
         // Tight loop, no sleep. The listing must be async: the slowed link is served by this process.
         if ((await isMounted()) && (await readdir(mnt).catch(() => [])).length > 0) break;
@@ -59,7 +63,11 @@ async function main(): Promise<void> {
     const daemonOnly: number[] = [];
     for (let i = 0; i < 2; i++) {
       const t0 = performance.now();
-      await execa(rclone.path, ['--config', file, 'mount', '--vfs-cache-mode', 'writes', '--daemon', '--', profile.remote, mnt], { env: rclone.env, extendEnv: false });
+      await execa(
+        rclone.path,
+        ['--config', file, 'mount', '--vfs-cache-mode', 'writes', '--daemon', '--', profile.remote, mnt],
+        { env: rclone.env, extendEnv: false },
+      );
       daemonOnly.push(performance.now() - t0);
       await delay(5_000); // the seed script's `sleep 5`
       seed.push(performance.now() - t0);
@@ -70,14 +78,23 @@ async function main(): Promise<void> {
     const o = median(ours);
     const f = median(floor);
     const s = median(seed);
-    console.log(`Time to a ready mount (mount visible and root listed), ${LINK_MS} ms per request, rclone ${rclone.version.text}\n`);
-    console.log(`ours (MountRegistry.mount, readiness detected)      ${o.toFixed(0).padStart(6)} ms  (median of ${RUNS})`);
-    console.log(`rclone mount alone, polled by a tight loop           ${f.toFixed(0).padStart(6)} ms  (median of ${RUNS})`);
-    console.log(`seed script: rclone mount --daemon, then sleep 5     ${s.toFixed(0).padStart(6)} ms  (median of 2; --daemon itself returned after ${median(daemonOnly).toFixed(0)} ms)`);
+    console.log(
+      `Time to a ready mount (mount visible and root listed), ${LINK_MS} ms per request, rclone ${rclone.version.text}\n`,
+    );
+    console.log(
+      `ours (MountRegistry.mount, readiness detected)      ${o.toFixed(0).padStart(6)} ms  (median of ${RUNS})`,
+    );
+    console.log(
+      `rclone mount alone, polled by a tight loop           ${f.toFixed(0).padStart(6)} ms  (median of ${RUNS})`,
+    );
+    console.log(
+      `seed script: rclone mount --daemon, then sleep 5     ${s.toFixed(0).padStart(6)} ms  (median of 2; --daemon itself returned after ${median(daemonOnly).toFixed(0)} ms)`,
+    );
     console.log(`\nRatios: ours / tight loop = ${(o / f).toFixed(2)};  seed / ours = ${(s / o).toFixed(1)}x slower`);
     registry.dispose();
   } finally {
-    if ((await readRcloneMounts()).some((e) => e.mountPoint === mnt)) await execa('fusermount3', ['-uz', mnt], { reject: false });
+    if ((await readRcloneMounts()).some((e) => e.mountPoint === mnt))
+      await execa('fusermount3', ['-uz', mnt], { reject: false });
     await proxy.stop();
     await box.dispose();
   }

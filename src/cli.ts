@@ -60,7 +60,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'remotes': {
       const config = await RcloneConfig.open(rclone, ac.signal);
-      for (const r of await config.remotes(ac.signal)) out([r.name, r.type, r.provider ?? '', r.endpoint ?? '', r.source].join('\t'));
+      for (const r of await config.remotes(ac.signal))
+        out([r.name, r.type, r.provider ?? '', r.endpoint ?? '', r.source].join('\t'));
       return 0;
     }
     case 'ls': {
@@ -83,11 +84,31 @@ async function main(argv: string[]): Promise<number> {
       if (o.json) {
         const rcState = async (dir: string) => {
           const rc = await reg.rc(dir);
-          return rc ? rc.pid().then(() => 'answers', () => 'down') : 'none';
+          return rc
+            ? rc.pid().then(
+                () => 'answers',
+                () => 'down',
+              )
+            : 'none';
         };
-        out(JSON.stringify(await Promise.all(mounts.map(async (m) => ({ ...m, rc: await rcState(m.mountPoint) }))), null, 2));
+        out(
+          JSON.stringify(
+            await Promise.all(mounts.map(async (m) => ({ ...m, rc: await rcState(m.mountPoint) }))),
+            null,
+            2,
+          ),
+        );
       } else {
-        for (const m of mounts) out([m.mountPoint, m.remote, m.state, m.external ? 'external' : `pid ${m.pid}`, `${m.pendingUploads} pending`].join('\t'));
+        for (const m of mounts)
+          out(
+            [
+              m.mountPoint,
+              m.remote,
+              m.state,
+              m.external ? 'external' : `pid ${m.pid}`,
+              `${m.pendingUploads} pending`,
+            ].join('\t'),
+          );
       }
       return 0;
     }

@@ -19,12 +19,21 @@ export function activate(context: vscode.ExtensionContext) {
   const statusBar = new MountStatusBar(svc, mounts);
   context.subscriptions.push(statusBar, svc.registry.watch(), svc);
   // After activation has returned: the first look at mount state, then auto-mount if asked for.
-  setTimeout(() => void svc.registry.refresh().then(() => mounts.autoMount()).catch((e: Error) => svc.log.warn(e.message)), 0);
+  setTimeout(
+    () =>
+      void svc.registry
+        .refresh()
+        .then(() => mounts.autoMount())
+        .catch((e: Error) => svc.log.warn(e.message)),
+    0,
+  );
   onExit = () => mounts.unmountStarted();
   const activationMs = performance.now() - started;
   svc.log.info(`Activated in ${activationMs.toFixed(1)} ms.`);
   // What the integration tests drive (the same objects the commands use); nothing for users.
-  return context.extensionMode === vscode.ExtensionMode.Production ? undefined : { svc, remotes, mounts, statusBar, activationMs };
+  return context.extensionMode === vscode.ExtensionMode.Production
+    ? undefined
+    : { svc, remotes, mounts, statusBar, activationMs };
 }
 
 export type TestApi = NonNullable<ReturnType<typeof activate>>;

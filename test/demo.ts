@@ -17,7 +17,11 @@ async function main(): Promise<void> {
       'cache_hub_v24/gpt.pth': 'G'.repeat(4096),
     });
     const cli = (...args: string[]) =>
-      execa(process.execPath, [join(ROOT, 'dist/cli.js'), ...args], { env: { ...process.env, RCLONE_CONFIG: box.configFile }, stdout: 'inherit', stderr: 'inherit' });
+      execa(process.execPath, [join(ROOT, 'dist/cli.js'), ...args], {
+        env: { ...process.env, RCLONE_CONFIG: box.configFile },
+        stdout: 'inherit',
+        stderr: 'inherit',
+      });
     console.log(`S3 server on ${box.s3.endpoint}, rclone config at ${box.configFile}\n`);
     console.log('$ rclone-devbox remotes');
     await cli('remotes');

@@ -8,7 +8,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT } from './helpers/fixtures';
-import { disposeTestBox, fromEnclosingEditor, processesMentioning, startTestBox, writeSettings, type TestBox } from './integration/box';
+import {
+  disposeTestBox,
+  fromEnclosingEditor,
+  processesMentioning,
+  startTestBox,
+  writeSettings,
+  type TestBox,
+} from './integration/box';
 import { GREP_ENV } from './integration/boxInfo';
 import { formatReport, type Report } from './integration/harness';
 import { endProcess } from '../src/core/processes';
@@ -30,19 +37,26 @@ const { values: opts } = parseArgs({
 
 async function download(version: string): Promise<string> {
   try {
-    return await downloadAndUnzipVSCode({ version, cachePath: join(ROOT, '.vscode-test'), timeout: DOWNLOAD_TIMEOUT_MS });
+    return await downloadAndUnzipVSCode({
+      version,
+      cachePath: join(ROOT, '.vscode-test'),
+      timeout: DOWNLOAD_TIMEOUT_MS,
+    });
   } catch (e) {
     throw new Error(
       `Could not download VS Code ${version} (${(e as Error).message}).\n` +
         '  @vscode/test-electron needs https://update.code.visualstudio.com; without internet access run\n' +
         '  `npm run test:vscode` instead (the same suites in the VS Code server, installed from npm).',
+      { cause: e },
     );
   }
 }
 
 function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, fail) => (timer = setTimeout(() => fail(new Error(`${what} did not finish within ${ms / 60_000} min`)), ms)));
+  const deadline = new Promise<never>(
+    (_, fail) => (timer = setTimeout(() => fail(new Error(`${what} did not finish within ${ms / 60_000} min`)), ms)),
+  );
   return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
 }
 
@@ -56,7 +70,14 @@ async function runSuites(executable: string, tb: TestBox): Promise<boolean> {
       extensionDevelopmentPath: ROOT,
       extensionTestsPath: join(ROOT, 'out/test/integration/index.js'),
       extensionTestsEnv: tb.env,
-      launchArgs: [tb.info.workspace, '--disable-extensions', '--user-data-dir', tb.dataDir, '--extensions-dir', tb.extensionsDir],
+      launchArgs: [
+        tb.info.workspace,
+        '--disable-extensions',
+        '--user-data-dir',
+        tb.dataDir,
+        '--extensions-dir',
+        tb.extensionsDir,
+      ],
     }).catch((e: Error) => {
       console.log(`  VS Code ended with a failure: ${e.message}`);
       return 1;
@@ -78,7 +99,10 @@ async function main(): Promise<boolean> {
     const tb = await phase('test box (S3 server, seed objects, settings)', () => startTestBox('electron'));
     cleanup.add('test box', () => disposeTestBox(tb, opts.keep), 60_000);
     // runTests does not hand out the pid: whatever still runs with our user-data-dir on its argv is ours.
-    cleanup.add('VS Code', async () => void (await Promise.all(processesMentioning(tb.dataDir).map((pid) => endProcess(pid, 5_000)))));
+    cleanup.add(
+      'VS Code',
+      async () => void (await Promise.all(processesMentioning(tb.dataDir).map((pid) => endProcess(pid, 5_000)))),
+    );
     if (opts.grep) tb.env[GREP_ENV] = opts.grep;
     writeSettings(tb.dataDir, tb.settings, ['User']);
     ok = await phase('integration suites in desktop VS Code', () => runSuites(executable, tb));

@@ -85,8 +85,15 @@ async function openWindow(browser: Browser, url: string, server: VscodeServer): 
   browser.on('disconnected', () => (dead ??= 'Chromium exited'));
   console.log(`  ${url}`);
   const close = async () => {
-    const closed = await Promise.race([context.close().then(() => true, () => true), delay(CLOSE_TIMEOUT_MS, false, { ref: false })]);
-    if (!closed) console.error(`  the window did not close within ${CLOSE_TIMEOUT_MS / 1000} s; left to browser.close()`);
+    const closed = await Promise.race([
+      context.close().then(
+        () => true,
+        () => true,
+      ),
+      delay(CLOSE_TIMEOUT_MS, false, { ref: false }),
+    ]);
+    if (!closed)
+      console.error(`  the window did not close within ${CLOSE_TIMEOUT_MS / 1000} s; left to browser.close()`);
   };
   try {
     await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60_000 });
@@ -119,7 +126,12 @@ function printDiagnostics(server: VscodeServer, watched: WatchedPage | undefined
  * Opens a window at `url`, lets `test` produce a report from it, prints the report (and the logs
  * when something failed), and closes the window. True when every test passed.
  */
-async function inWindow(browser: Browser, server: VscodeServer, url: string, test: (w: WatchedPage) => Promise<Report>): Promise<boolean> {
+async function inWindow(
+  browser: Browser,
+  server: VscodeServer,
+  url: string,
+  test: (w: WatchedPage) => Promise<Report>,
+): Promise<boolean> {
   let watched: WatchedPage | undefined;
   try {
     watched = await openWindow(browser, url, server);
@@ -146,7 +158,9 @@ function runIntegration(browser: Browser, server: VscodeServer, tb: TestBox): Pr
       timeoutMs: START_TIMEOUT_MS,
       failFast: w.problem,
     });
-    console.log(`  tests started in the extension host ${((Date.now() - opened) / 1000).toFixed(1)} s after opening the window`);
+    console.log(
+      `  tests started in the extension host ${((Date.now() - opened) / 1000).toFixed(1)} s after opening the window`,
+    );
     return waitFor(() => readReport(tb.reportFile), {
       what: `the test report ${tb.reportFile}`,
       timeoutMs: Math.max(0, SUITE_TIMEOUT_MS - (Date.now() - opened)),
@@ -200,10 +214,11 @@ async function startSession(label: string, install: VscodeServerInstall, dirs: s
   return {
     box,
     server,
-    end: () => phase(`${label}: stop server, release box`, async () => {
-      await stopServer();
-      await releaseBox();
-    }),
+    end: () =>
+      phase(`${label}: stop server, release box`, async () => {
+        await stopServer();
+        await releaseBox();
+      }),
   };
 }
 

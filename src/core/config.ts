@@ -57,7 +57,17 @@ export function parseRemotes(text: string, env: Readonly<Record<string, string |
     const override = fromEnv.get(name.toUpperCase());
     fromEnv.delete(name.toUpperCase());
     remotes.push(
-      pick(name, { type: str(section.type), provider: str(section.provider), endpoint: str(section.endpoint), region: str(section.region), ...override }, override ? 'file+env' : 'file'),
+      pick(
+        name,
+        {
+          type: str(section.type),
+          provider: str(section.provider),
+          endpoint: str(section.endpoint),
+          region: str(section.region),
+          ...override,
+        },
+        override ? 'file+env' : 'file',
+      ),
     );
   }
   for (const [upper, values] of fromEnv) if (values.type) remotes.push(pick(upper.toLowerCase(), values, 'env'));
@@ -78,9 +88,16 @@ function pick(name: string, v: Partial<Remote>, source: Remote['source']): Remot
 export async function locateConfigFile(rclone: Rclone, signal?: AbortSignal): Promise<string> {
   if (rclone.configFile) return rclone.configFile;
   const out = await rclone.run(['config', 'file'], { timeoutMs: 15_000, signal, target: 'config file' });
-  const path = out.split('\n').map((l) => l.trim()).filter(Boolean).pop();
+  const path = out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .pop();
   if (!path?.startsWith('/')) {
-    throw new RcloneError('ConfigInvalid', 'rclone did not say where its config file is.', { fix: 'Set "rclone.configFile".', detail: out });
+    throw new RcloneError('ConfigInvalid', 'rclone did not say where its config file is.', {
+      fix: 'Set "rclone.configFile".',
+      detail: out,
+    });
   }
   return path;
 }
@@ -120,7 +137,10 @@ export class RcloneConfig implements Disposable {
       return await readFile(this.path, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return '';
-      throw new RcloneError('PermissionDenied', `Cannot read ${this.path}.`, { fix: "Check the file's owner and permissions.", detail: (e as Error).message });
+      throw new RcloneError('PermissionDenied', `Cannot read ${this.path}.`, {
+        fix: "Check the file's owner and permissions.",
+        detail: (e as Error).message,
+      });
     }
   }
 
@@ -152,11 +172,18 @@ export class RcloneConfig implements Disposable {
    * Password-type options are obscured by `rclone obscure -` reading stdin, so no secret reaches
    * any argv; other remotes and comments in the file are left exactly as they were.
    */
-  async setRemote(name: string, type: string, values: Record<string, string | undefined>, signal?: AbortSignal): Promise<void> {
+  async setRemote(
+    name: string,
+    type: string,
+    values: Record<string, string | undefined>,
+    signal?: AbortSignal,
+  ): Promise<void> {
     checkRemoteName(name);
     const backend = (await this.backendList(signal)).find((b) => b.Prefix === type || b.Name === type);
     if (!backend) {
-      throw new RcloneError('ConfigInvalid', `rclone ${this.rclone.version.text} has no backend "${type}".`, { fix: 'Pick a type listed by `rclone help backends`.' });
+      throw new RcloneError('ConfigInvalid', `rclone ${this.rclone.version.text} has no backend "${type}".`, {
+        fix: 'Pick a type listed by `rclone help backends`.',
+      });
     }
     const stored: Record<string, string | undefined> = { type: backend.Prefix };
     const secrets = Object.values(values).filter((v): v is string => !!v);
@@ -172,7 +199,13 @@ export class RcloneConfig implements Disposable {
   }
 
   private async obscure(value: string, signal: AbortSignal | undefined, secrets: string[]): Promise<string> {
-    const out = await this.rclone.run(['obscure', '-'], { input: value, timeoutMs: 15_000, signal, target: 'obscure', secrets });
+    const out = await this.rclone.run(['obscure', '-'], {
+      input: value,
+      timeoutMs: 15_000,
+      signal,
+      target: 'obscure',
+      secrets,
+    });
     return out.trim();
   }
 
@@ -181,7 +214,11 @@ export class RcloneConfig implements Disposable {
     const next = this.writes.then(async () => {
       const before = await this.text();
       if (ENCRYPTED.test(before)) {
-        throw new RcloneError('ConfigInvalid', `${this.path} is encrypted; Rclone Dev Box does not edit encrypted configs.`, { fix: 'Edit it with `rclone config`.' });
+        throw new RcloneError(
+          'ConfigInvalid',
+          `${this.path} is encrypted; Rclone Dev Box does not edit encrypted configs.`,
+          { fix: 'Edit it with `rclone config`.' },
+        );
       }
       const after = change(before);
       if (after === before) return;

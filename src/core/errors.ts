@@ -26,8 +26,10 @@ export type ErrorKind =
 
 /** What the user can do about each kind of error, in one sentence (a call site may say more). */
 export const FIXES: Record<ErrorKind, string> = {
-  RcloneMissing: 'Install rclone 1.60 or newer (Debian/Ubuntu: sudo apt-get install rclone; or see rclone.org/install), or set "rclone.path".',
-  RcloneTooOld: 'Install a newer rclone (rclone.org/install: curl https://rclone.org/install.sh | sudo bash), or set "rclone.path" to one.',
+  RcloneMissing:
+    'Install rclone 1.60 or newer (Debian/Ubuntu: sudo apt-get install rclone; or see rclone.org/install), or set "rclone.path".',
+  RcloneTooOld:
+    'Install a newer rclone (rclone.org/install: curl https://rclone.org/install.sh | sudo bash), or set "rclone.path" to one.',
   RemoteNotFound: 'Add the remote (Rclone: Add Remote) or check the config file in use (`rclone config file`).',
   AuthFailed: 'Edit the remote and check its access key ID and secret key (and the region, for AWS).',
   BucketNotFound: 'Check the bucket name (buckets are case-sensitive), or create it in the provider console.',
@@ -35,16 +37,21 @@ export const FIXES: Record<ErrorKind, string> = {
   PermissionDenied: 'Check that the key (or local user) is allowed to read this path; for a bucket, check its policy.',
   Unreachable: 'Check the endpoint URL in the remote (host, port, http/https) and that the server is up.',
   Timeout: 'Check the endpoint and the network (firewall, proxy); a slow link may need a longer timeout.',
-  TlsError: 'Check that the endpoint URL uses the right scheme (http/https); for a private CA, give rclone its bundle with --ca-cert (RCLONE_CA_CERT).',
+  TlsError:
+    'Check that the endpoint URL uses the right scheme (http/https); for a private CA, give rclone its bundle with --ca-cert (RCLONE_CA_CERT).',
   CaBundle: 'Unset AWS_CA_BUNDLE for rclone, or point rclone at the bundle with --ca-cert (RCLONE_CA_CERT) instead.',
-  FuseMissing: 'Install FUSE (Debian/Ubuntu: sudo apt-get install fuse3) and make sure /dev/fuse exists (in a container: --device /dev/fuse --cap-add SYS_ADMIN).',
+  FuseMissing:
+    'Install FUSE (Debian/Ubuntu: sudo apt-get install fuse3) and make sure /dev/fuse exists (in a container: --device /dev/fuse --cap-add SYS_ADMIN).',
   AllowOtherNotPermitted: 'Add a line "user_allow_other" to /etc/fuse.conf (as root), or mount without allow-other.',
-  MountPointNotEmpty: 'Choose an empty folder as mount point, or allow mounting over existing files in the mount profile.',
-  ConfigInvalid: 'Open the config file (`rclone config file`) and fix it (remote types are listed by `rclone help backends`), or set RCLONE_CONFIG_PASS if it is encrypted.',
+  MountPointNotEmpty:
+    'Choose an empty folder as mount point, or allow mounting over existing files in the mount profile.',
+  ConfigInvalid:
+    'Open the config file (`rclone config file`) and fix it (remote types are listed by `rclone help backends`), or set RCLONE_CONFIG_PASS if it is encrypted.',
   AlreadyMounted: 'Unmount it first, or choose another mount point.',
   Stale: 'Repair the mount (a lazy unmount of the dead mount point), then mount again.',
-  UploadsPending: 'Wait for the uploads to finish, or unmount anyway (the files stay in the VFS cache and are uploaded at the next mount of the same remote).',
-  MountBusy: 'Close what uses files under the mount point (terminals cd\'d into it, webui.py, editors), then try again.',
+  UploadsPending:
+    'Wait for the uploads to finish, or unmount anyway (the files stay in the VFS cache and are uploaded at the next mount of the same remote).',
+  MountBusy: "Close what uses files under the mount point (terminals cd'd into it, webui.py, editors), then try again.",
   Cancelled: '',
   Unknown: "Show the log for rclone's full output.",
 };
@@ -56,7 +63,11 @@ export class RcloneError extends Error {
   /** The lines of rclone's output that led here, secrets removed. */
   readonly detail: string;
 
-  constructor(readonly kind: ErrorKind, message: string, more: { fix?: string; detail?: string } = {}) {
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+    more: { fix?: string; detail?: string } = {},
+  ) {
     super(message);
     this.fix = more.fix ?? FIXES[kind];
     this.detail = more.detail ?? '';
@@ -157,7 +168,10 @@ export function redact(text: string, secrets: readonly string[] = []): string {
 
 /** The lines of rclone output worth showing: its ERROR/Failed lines, or else its last lines. */
 function relevantLines(stderr: string): string {
-  const lines = stderr.split('\n').map((l) => l.trimEnd()).filter(Boolean);
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter(Boolean);
   const errors = lines.filter((l) => /ERROR|Failed|Fatal|error:|fusermount/i.test(l));
   return (errors.length ? errors : lines).slice(-6).join('\n');
 }

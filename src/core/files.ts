@@ -21,7 +21,13 @@ export async function writeAtomically(path: string, text: string): Promise<void>
     const code = (e as NodeJS.ErrnoException).code;
     const detail = (e as Error).message;
     throw code === 'ENOSPC'
-      ? new RcloneError('Unknown', `The disk holding ${path} is full; it was not changed.`, { fix: 'Free some space and try again.', detail })
-      : new RcloneError('PermissionDenied', `Cannot write ${path}; it was not changed.`, { fix: 'Check the permissions of its folder.', detail });
+      ? new RcloneError('Unknown', `The disk holding ${path} is full; it was not changed.`, {
+          fix: 'Free some space and try again.',
+          detail,
+        })
+      : new RcloneError('PermissionDenied', `Cannot write ${path}; it was not changed.`, {
+          fix: 'Check the permissions of its folder.',
+          detail,
+        });
   }
 }

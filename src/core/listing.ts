@@ -92,9 +92,17 @@ export async function* streamFolder(rclone: Rclone, target: string, opts: ListOp
   const budget = opts.deepBudget ?? 5_000;
   const seen = new Set<string>();
   let deep = 0;
-  for await (const e of lsjson(rclone, ['lsjson', '-R', '--fast-list', '--no-modtime', '--no-mimetype', '--', target], target, opts)) {
+  for await (const e of lsjson(
+    rclone,
+    ['lsjson', '-R', '--fast-list', '--no-modtime', '--no-mimetype', '--', target],
+    target,
+    opts,
+  )) {
     const slash = e.path.indexOf('/');
-    const child: Entry = slash < 0 ? { ...e, path: e.name } : { name: e.path.slice(0, slash), path: e.path.slice(0, slash), isDir: true, size: -1 };
+    const child: Entry =
+      slash < 0
+        ? { ...e, path: e.name }
+        : { name: e.path.slice(0, slash), path: e.path.slice(0, slash), isDir: true, size: -1 };
     if (slash >= 0 && ++deep > budget) break;
     if (seen.has(child.name) || (opts.only === 'files' && child.isDir)) continue;
     seen.add(child.name);
@@ -106,7 +114,11 @@ export async function* streamFolder(rclone: Rclone, target: string, opts: ListOp
 
 /** Whether the remote's backend can list recursively in pages (rclone's ListR feature). */
 export async function hasListR(rclone: Rclone, remote: string, signal?: AbortSignal): Promise<boolean> {
-  const out = await rclone.run(['backend', 'features', '--', `${remote}:`], { timeoutMs: 15_000, signal, target: `${remote}:` });
+  const out = await rclone.run(['backend', 'features', '--', `${remote}:`], {
+    timeoutMs: 15_000,
+    signal,
+    target: `${remote}:`,
+  });
   return (JSON.parse(out) as { Features?: { ListR?: boolean } }).Features?.ListR === true;
 }
 
@@ -114,7 +126,11 @@ export async function hasListR(rclone: Rclone, remote: string, signal?: AbortSig
  * The first `limit` entries of a folder. Reaching the limit stops rclone at once (it is killed,
  * not left to finish) and reports `more`. `onEntry` sees each entry as it arrives.
  */
-export async function listFolder(rclone: Rclone, target: string, opts: ListOptions & { onEntry?: (e: Entry) => void } = {}): Promise<Page> {
+export async function listFolder(
+  rclone: Rclone,
+  target: string,
+  opts: ListOptions & { onEntry?: (e: Entry) => void } = {},
+): Promise<Page> {
   const limit = opts.limit ?? Infinity;
   const entries: Entry[] = [];
   try {
@@ -133,13 +149,22 @@ export async function listFolder(rclone: Rclone, target: string, opts: ListOptio
  * Object stores have no folders, so rclone says "directory not found" only when the bucket itself
  * is missing. One listing of the remote's root tells a missing bucket from a missing folder.
  */
-export async function explainNotFound(rclone: Rclone, target: string, error: RcloneError, signal?: AbortSignal): Promise<RcloneError> {
+export async function explainNotFound(
+  rclone: Rclone,
+  target: string,
+  error: RcloneError,
+  signal?: AbortSignal,
+): Promise<RcloneError> {
   const colon = target.indexOf(':');
   const bucket = target.slice(colon + 1).split('/')[0];
   if (colon < 0 || !bucket) return error;
-  const root = await listFolder(rclone, target.slice(0, colon + 1), { only: 'dirs', timeoutMs: 15_000, signal }).catch(() => undefined);
+  const root = await listFolder(rclone, target.slice(0, colon + 1), { only: 'dirs', timeoutMs: 15_000, signal }).catch(
+    () => undefined,
+  );
   if (!root?.entries.some((e) => e.isBucket) || root.entries.some((e) => e.name === bucket)) return error;
-  return new RcloneError('BucketNotFound', `There is no bucket "${bucket}" on ${target.slice(0, colon)}.`, { detail: error.detail });
+  return new RcloneError('BucketNotFound', `There is no bucket "${bucket}" on ${target.slice(0, colon)}.`, {
+    detail: error.detail,
+  });
 }
 
 /** Buckets of a bucket-based remote (or the top folders of any other remote). */

@@ -25,7 +25,9 @@ export async function withLock<T>(dir: string, key: string, timeoutMs: number, w
       continue;
     }
     if (Date.now() > deadline) {
-      throw new RcloneError('MountBusy', `Another operation on ${key} is still running (process ${holder}).`, { fix: 'Wait for it to finish, then try again.' });
+      throw new RcloneError('MountBusy', `Another operation on ${key} is still running (process ${holder}).`, {
+        fix: 'Wait for it to finish, then try again.',
+      });
     }
     await delay(wait);
   }

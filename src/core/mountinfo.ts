@@ -10,7 +10,8 @@ export interface MountEntry {
 }
 
 /** The kernel writes space, tab, newline and backslash in paths as \040, \011, \012, \134. */
-export const decodeMountPath = (s: string) => s.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+export const decodeMountPath = (s: string) =>
+  s.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
 
 /** Parses mountinfo text (see proc(5)): fields 5 (mount point), and after " - ": fs type, source. */
 export function parseMountinfo(text: string): MountEntry[] {

@@ -59,12 +59,21 @@ export interface UnmountOptions {
 }
 
 /** Where the state file, logs and locks live: $XDG_STATE_HOME/rclone-devbox. */
-export const defaultStateDir = (env = process.env) => join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'rclone-devbox');
+export const defaultStateDir = (env = process.env) =>
+  join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'rclone-devbox');
 
 /** Not ready after this long: ask a separate, bounded rclone why (see waitUntilReady). */
 const DIAGNOSE_AFTER_MS = 2_000;
 /** Errors that mean the mount cannot work, as opposed to "slow" or "not allowed to list buckets". */
-const DECISIVE = new Set<ErrorKind>(['Unreachable', 'TlsError', 'CaBundle', 'AuthFailed', 'BucketNotFound', 'RemoteNotFound', 'ConfigInvalid']);
+const DECISIVE = new Set<ErrorKind>([
+  'Unreachable',
+  'TlsError',
+  'CaBundle',
+  'AuthFailed',
+  'BucketNotFound',
+  'RemoteNotFound',
+  'ConfigInvalid',
+]);
 
 /** How long a zero upload count must hold before an unmount trusts it (see waitForUploads). */
 const SETTLE_MS = 300;
@@ -118,7 +127,13 @@ export class MountRegistry implements Disposable {
       const r = records.find((x) => x.mountPoint === e.mountPoint);
       const ours = r !== undefined && processAlive(r.pid, 'mount', r.mountPoint);
       const dead = (r !== undefined && !ours) || (await answers(e.mountPoint)) === false;
-      const m: Mount = { mountPoint: e.mountPoint, remote: r?.remote ?? e.source, state: dead ? 'stale' : 'mounted', external: !r, pendingUploads: 0 };
+      const m: Mount = {
+        mountPoint: e.mountPoint,
+        remote: r?.remote ?? e.source,
+        state: dead ? 'stale' : 'mounted',
+        external: !r,
+        pendingUploads: 0,
+      };
       if (r) Object.assign(m, { pid: r.pid, logFile: r.logFile, profile: r.profile });
       if (r) live.push(r); // a dead one is kept for repair (its pid, its log) until repaired
       if (ours && !dead) {
@@ -129,7 +144,16 @@ export class MountRegistry implements Disposable {
     }
     for (const r of records) {
       if (entries.some((e) => e.mountPoint === r.mountPoint) || !processAlive(r.pid, 'mount', r.mountPoint)) continue;
-      mounts.push({ mountPoint: r.mountPoint, remote: r.remote, state: 'mounting', external: false, pendingUploads: 0, pid: r.pid, logFile: r.logFile, profile: r.profile });
+      mounts.push({
+        mountPoint: r.mountPoint,
+        remote: r.remote,
+        state: 'mounting',
+        external: false,
+        pendingUploads: 0,
+        pid: r.pid,
+        logFile: r.logFile,
+        profile: r.profile,
+      });
       live.push(r);
     }
     if (live.length !== records.length) await this.writeRecords(live);
@@ -152,7 +176,10 @@ export class MountRegistry implements Disposable {
    */
   watch(intervalMs = 2_000): Disposable {
     clearInterval(this.timer);
-    this.timer = setInterval(() => void this.refresh().catch((e) => this.log.warn(`Mount state refresh failed: ${(e as Error).message}`)), intervalMs);
+    this.timer = setInterval(
+      () => void this.refresh().catch((e) => this.log.warn(`Mount state refresh failed: ${(e as Error).message}`)),
+      intervalMs,
+    );
     this.timer.unref();
     return { dispose: () => clearInterval(this.timer) };
   }
@@ -178,7 +205,10 @@ export class MountRegistry implements Disposable {
         throw new RcloneError('AlreadyMounted', `${mountPoint} already has ${current.remote} mounted.`);
       }
       if (current?.state === 'stale') {
-        throw new RcloneError('Stale', `${mountPoint} is a dead mount (its rclone is gone): "Transport endpoint is not connected".`);
+        throw new RcloneError(
+          'Stale',
+          `${mountPoint} is a dead mount (its rclone is gone): "Transport endpoint is not connected".`,
+        );
       }
       const rclone = await this.rclone();
       await findFusermount(rclone.env);
@@ -188,9 +218,21 @@ export class MountRegistry implements Disposable {
 
       const logFile = join(this.stateDir, 'logs', `${slug(mountPoint)}.log`);
       await mkdir(join(this.stateDir, 'logs'), { recursive: true, mode: 0o700 });
-      const logStart = await stat(logFile).then((s) => s.size, () => 0);
-      const rc: RcEndpoint = { port: await freePort(), user: 'rclone-devbox', pass: randomBytes(18).toString('base64url') };
-      const args = mountArgs(profile, { rcPort: rc.port, logFile, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
+      const logStart = await stat(logFile).then(
+        (s) => s.size,
+        () => 0,
+      );
+      const rc: RcEndpoint = {
+        port: await freePort(),
+        user: 'rclone-devbox',
+        pass: randomBytes(18).toString('base64url'),
+      };
+      const args = mountArgs(profile, {
+        rcPort: rc.port,
+        logFile,
+        uid: process.getuid?.() ?? 0,
+        gid: process.getgid?.() ?? 0,
+      });
       this.log.info(`Mounting ${profile.remote} on ${mountPoint}: rclone ${args.join(' ')}`);
       const child = rclone.spawnDetached(args, { RCLONE_RC_USER: rc.user, RCLONE_RC_PASS: rc.pass });
       const record: Record_ = { ...rc, mountPoint, remote: profile.remote, pid: child.pid, logFile, profile };
@@ -212,7 +254,12 @@ export class MountRegistry implements Disposable {
    * by a separate rclone fails decisively: a mount retrying a dead endpoint says nothing at INFO
    * level until its retries run out.
    */
-  private async waitUntilReady(r: Record_, exited: Promise<number | undefined>, logStart: number, opts: MountOptions): Promise<void> {
+  private async waitUntilReady(
+    r: Record_,
+    exited: Promise<number | undefined>,
+    logStart: number,
+    opts: MountOptions,
+  ): Promise<void> {
     const rclone = await this.rclone();
     const started = Date.now();
     const deadline = started + (opts.timeoutMs ?? 30_000);
@@ -224,24 +271,41 @@ export class MountRegistry implements Disposable {
     let diagnosing = false;
     for (let wait = 5; ; wait = Math.min(wait * 2, 50)) {
       if (opts.signal?.aborted) throw new RcloneError('Cancelled', `Mounting ${r.remote} was cancelled.`);
-      if (exitCode !== null) throw await this.failureFromLog(r, logStart, `rclone exited${exitCode === undefined ? '' : ` with code ${exitCode}`} before the mount was ready.`);
+      if (exitCode !== null)
+        throw await this.failureFromLog(
+          r,
+          logStart,
+          `rclone exited${exitCode === undefined ? '' : ` with code ${exitCode}`} before the mount was ready.`,
+        );
       if (!listing && (await readRcloneMounts(this.opts.mountinfo)).some((e) => e.mountPoint === r.mountPoint)) {
-        listing = readdir(r.mountPoint).then((names) => names, (e: Error) => e);
+        listing = readdir(r.mountPoint).then(
+          (names) => names,
+          (e: Error) => e,
+        );
         void listing.then((o) => (outcome = o));
       }
-      if (outcome instanceof Error) throw await this.failureFromLog(r, logStart, `The mount's root cannot be listed: ${outcome.message}`);
+      if (outcome instanceof Error)
+        throw await this.failureFromLog(r, logStart, `The mount's root cannot be listed: ${outcome.message}`);
       if (outcome) return outcome.length ? undefined : this.checkBucketExists(r, opts.signal);
       const early = await this.failureFromLog(r, logStart, '');
       if (early.kind !== 'Unknown') throw early;
       if (diagnosis) throw diagnosis;
       if (!diagnosing && Date.now() - started > DIAGNOSE_AFTER_MS) {
         diagnosing = true;
-        void listFolder(rclone, r.remote, { limit: 1, timeoutMs: Math.max(1_000, deadline - Date.now()), signal: opts.signal }).catch((e: unknown) => {
+        void listFolder(rclone, r.remote, {
+          limit: 1,
+          timeoutMs: Math.max(1_000, deadline - Date.now()),
+          signal: opts.signal,
+        }).catch((e: unknown) => {
           if (isRcloneError(e) && DECISIVE.has(e.kind)) diagnosis = e;
         });
       }
       if (Date.now() > deadline) {
-        throw new RcloneError('Timeout', `${r.remote} was not ready on ${r.mountPoint} within ${Math.round((opts.timeoutMs ?? 30_000) / 1000)} s.`, { detail: early.detail });
+        throw new RcloneError(
+          'Timeout',
+          `${r.remote} was not ready on ${r.mountPoint} within ${Math.round((opts.timeoutMs ?? 30_000) / 1000)} s.`,
+          { detail: early.detail },
+        );
       }
       await delay(wait);
     }
@@ -252,22 +316,39 @@ export class MountRegistry implements Disposable {
    * write): a typo would look like an empty bucket. An empty root is checked against the bucket list.
    */
   private async checkBucketExists(r: Record_, signal?: AbortSignal): Promise<void> {
-    const why = await explainNotFound(await this.rclone(), r.remote, new RcloneError('NotFound', `${r.remote} was not found.`), signal);
+    const why = await explainNotFound(
+      await this.rclone(),
+      r.remote,
+      new RcloneError('NotFound', `${r.remote} was not found.`),
+      signal,
+    );
     if (why.kind === 'BucketNotFound') throw why;
   }
 
   /** Classifies what rclone wrote to its log since this mount started. */
   private async failureFromLog(r: Record_, logStart: number, fallback: string): Promise<RcloneError> {
-    const text = await readFile(r.logFile, 'utf8').then((t) => t.slice(logStart), () => '');
-    const error = classify({ stderr: text.split('\n').filter((l) => /ERROR|Fatal|Failed|error/.test(l)).join('\n'), target: r.remote, secrets: [r.pass] });
+    const text = await readFile(r.logFile, 'utf8').then(
+      (t) => t.slice(logStart),
+      () => '',
+    );
+    const error = classify({
+      stderr: text
+        .split('\n')
+        .filter((l) => /ERROR|Fatal|Failed|error/.test(l))
+        .join('\n'),
+      target: r.remote,
+      secrets: [r.pass],
+    });
     if (error.kind === 'NotFound') return explainNotFound(await this.rclone(), r.remote, error);
-    if (error.kind === 'Unknown' && fallback) return new RcloneError('Unknown', fallback, { detail: error.detail, fix: `See the mount's log: ${r.logFile}` });
+    if (error.kind === 'Unknown' && fallback)
+      return new RcloneError('Unknown', fallback, { detail: error.detail, fix: `See the mount's log: ${r.logFile}` });
     return error;
   }
 
   private async undoMount(r: Record_, created: string | undefined): Promise<void> {
     await endProcess(r.pid, 5_000, 'mount', r.mountPoint);
-    if ((await readRcloneMounts(this.opts.mountinfo)).some((e) => e.mountPoint === r.mountPoint)) await this.fusermount(r.mountPoint, '-uz');
+    if ((await readRcloneMounts(this.opts.mountinfo)).some((e) => e.mountPoint === r.mountPoint))
+      await this.fusermount(r.mountPoint, '-uz');
     if (created) await rmdir(r.mountPoint).catch(() => undefined); // only if still empty
     await this.writeRecords((await this.readRecords()).filter((x) => x.mountPoint !== r.mountPoint));
     await this.refresh();
@@ -285,14 +366,19 @@ export class MountRegistry implements Disposable {
       const rc = await this.rc(mountPoint);
       if (!opts.force) {
         if (!rc) {
-          throw new RcloneError('UploadsPending', `${mountPoint} was mounted by another tool: its pending uploads cannot be counted.`, {
-            fix: 'Unmount anyway only if nothing was written to it recently.',
-          });
+          throw new RcloneError(
+            'UploadsPending',
+            `${mountPoint} was mounted by another tool: its pending uploads cannot be counted.`,
+            {
+              fix: 'Unmount anyway only if nothing was written to it recently.',
+            },
+          );
         }
         await this.waitForUploads(mountPoint, rc, opts);
       }
       await this.fusermount(mountPoint, '-u');
-      if (m.pid !== undefined && !(await waitForExit(m.pid, 10_000, 'mount', mountPoint))) await endProcess(m.pid, 5_000, 'mount', mountPoint);
+      if (m.pid !== undefined && !(await waitForExit(m.pid, 10_000, 'mount', mountPoint)))
+        await endProcess(m.pid, 5_000, 'mount', mountPoint);
       await this.writeRecords((await this.readRecords()).filter((x) => x.mountPoint !== mountPoint));
       await this.refresh();
       this.log.info(`Unmounted ${mountPoint}.`);
@@ -306,7 +392,7 @@ export class MountRegistry implements Disposable {
    */
   private async waitForUploads(mountPoint: string, rc: RcClient, opts: UnmountOptions): Promise<void> {
     const deadline = Date.now() + (opts.waitMs ?? 600_000);
-    for (let zeros = 0; ; ) {
+    for (let zeros = 0; ;) {
       const s = await rc.vfsStats({ signal: opts.signal });
       const pending = s.uploadsInProgress + s.uploadsQueued;
       opts.onProgress?.(pending);
@@ -316,9 +402,13 @@ export class MountRegistry implements Disposable {
         await delay(SETTLE_MS);
         continue;
       }
-      if (opts.signal?.aborted) throw new RcloneError('Cancelled', `Unmounting ${mountPoint} was cancelled; it is still mounted.`);
+      if (opts.signal?.aborted)
+        throw new RcloneError('Cancelled', `Unmounting ${mountPoint} was cancelled; it is still mounted.`);
       if (Date.now() >= deadline) {
-        throw new RcloneError('UploadsPending', `${pending} ${pending === 1 ? 'file is' : 'files are'} still uploading from ${mountPoint}; it stays mounted.`);
+        throw new RcloneError(
+          'UploadsPending',
+          `${pending} ${pending === 1 ? 'file is' : 'files are'} still uploading from ${mountPoint}; it stays mounted.`,
+        );
       }
       await delay(250);
     }
@@ -327,10 +417,17 @@ export class MountRegistry implements Disposable {
   private async fusermount(mountPoint: string, flag: '-u' | '-uz'): Promise<void> {
     const { env } = await this.rclone();
     const helper = await findFusermount(env);
-    const r = await execa(helper, [flag, '--', mountPoint], { reject: false, timeout: 15_000, env, extendEnv: false, stdin: 'ignore' });
+    const r = await execa(helper, [flag, '--', mountPoint], {
+      reject: false,
+      timeout: 15_000,
+      env,
+      extendEnv: false,
+      stdin: 'ignore',
+    });
     if (r.exitCode === 0) return;
     const stderr = String(r.stderr);
-    if (/busy/i.test(stderr)) throw new RcloneError('MountBusy', `${mountPoint} is in use and was not unmounted.`, { detail: stderr });
+    if (/busy/i.test(stderr))
+      throw new RcloneError('MountBusy', `${mountPoint} is in use and was not unmounted.`, { detail: stderr });
     if (!/not found in \/etc\/mtab|not mounted|Invalid argument/i.test(stderr)) {
       throw new RcloneError('Unknown', `${helper} ${flag} ${mountPoint} failed.`, { detail: stderr });
     }
@@ -344,7 +441,8 @@ export class MountRegistry implements Disposable {
   private async repairLocked(mountPoint: string): Promise<void> {
     const r = (await this.readRecords()).find((x) => x.mountPoint === mountPoint);
     if (r) await endProcess(r.pid, 5_000, 'mount', mountPoint);
-    if ((await readRcloneMounts(this.opts.mountinfo)).some((e) => e.mountPoint === mountPoint)) await this.fusermount(mountPoint, '-uz');
+    if ((await readRcloneMounts(this.opts.mountinfo)).some((e) => e.mountPoint === mountPoint))
+      await this.fusermount(mountPoint, '-uz');
     await this.writeRecords((await this.readRecords()).filter((x) => x.mountPoint !== mountPoint));
     await this.refresh();
     this.log.info(`Repaired ${mountPoint}.`);

@@ -7,7 +7,10 @@ import { delimiter, join } from 'node:path';
 import { RcloneError } from './errors';
 
 /** The FUSE mount helper to use (fusermount3, else fusermount), found on PATH without spawning anything. */
-export async function findFusermount(env: Readonly<Record<string, string | undefined>>, devFuse = '/dev/fuse'): Promise<string> {
+export async function findFusermount(
+  env: Readonly<Record<string, string | undefined>>,
+  devFuse = '/dev/fuse',
+): Promise<string> {
   try {
     await access(devFuse, constants.F_OK);
   } catch {
@@ -40,11 +43,16 @@ export async function checkMountPoint(dir: string, allowNonEmpty = false): Promi
   const info = await stat(dir).catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') return undefined;
     if (e.code === 'ENOTCONN') return null; // a dead FUSE mount: repairable, reported by the mount registry
-    throw new RcloneError('PermissionDenied', `Cannot inspect the mount point ${dir}.`, { fix: 'Check the permissions of its parent folder.', detail: e.message });
+    throw new RcloneError('PermissionDenied', `Cannot inspect the mount point ${dir}.`, {
+      fix: 'Check the permissions of its parent folder.',
+      detail: e.message,
+    });
   });
   if (!info) return;
   if (!info.isDirectory()) {
-    throw new RcloneError('MountPointNotEmpty', `The mount point ${dir} is a file, not a folder.`, { fix: 'Choose a folder as mount point.' });
+    throw new RcloneError('MountPointNotEmpty', `The mount point ${dir} is a file, not a folder.`, {
+      fix: 'Choose a folder as mount point.',
+    });
   }
   if (allowNonEmpty) return;
   const entries = await readdir(dir);

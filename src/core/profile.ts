@@ -30,10 +30,20 @@ export interface MountProfile {
 }
 
 /** The seed script's tuning: long timeout for multi-GB files, a few parallel transfers, bounded retries. */
-export const DEFAULT_TUNING: readonly string[] = ['--timeout', '1h', '--transfers', '4', '--checkers', '8', '--retries', '3'];
+export const DEFAULT_TUNING: readonly string[] = [
+  '--timeout',
+  '1h',
+  '--transfers',
+  '4',
+  '--checkers',
+  '8',
+  '--retries',
+  '3',
+];
 
 /** Flags that would undo what the extension relies on (its own rc, log and foreground process). */
-const RESERVED = /^--(daemon|rc|rc-[a-z-]+|log-file|log-level|config|uid|gid|allow-other|allow-non-empty|vfs-cache-mode|cache-dir|vfs-cache-max-size)(=|$)/;
+const RESERVED =
+  /^--(daemon|rc|rc-[a-z-]+|log-file|log-level|config|uid|gid|allow-other|allow-non-empty|vfs-cache-mode|cache-dir|vfs-cache-max-size)(=|$)/;
 /** Flags that carry secrets: those belong in the remote's config (argv is readable by every user via ps). */
 const SECRET = /^--[a-z0-9-]*(secret|pass|password|token|key-id|access-key|session)[a-z0-9-]*(=|$)/i;
 
@@ -42,10 +52,22 @@ export function checkProfile(p: MountProfile): void {
   if (!/^[^:/]*:/.test(p.remote) && !p.remote.startsWith('/')) {
     throw bad(`"${p.remote}" is not an rclone path.`, 'Use the form remote:bucket/path.');
   }
-  if (!p.mountPoint.startsWith('/')) throw bad(`The mount point "${p.mountPoint}" is not an absolute path.`, 'Use an absolute path such as /mnt/index-tts-storage.');
+  if (!p.mountPoint.startsWith('/'))
+    throw bad(
+      `The mount point "${p.mountPoint}" is not an absolute path.`,
+      'Use an absolute path such as /mnt/index-tts-storage.',
+    );
   for (const flag of p.extraFlags ?? []) {
-    if (SECRET.test(flag)) throw bad(`The extra flag ${flag.split('=')[0]} would put a secret on the command line, where other users can read it.`, "Put it in the remote's config (Edit Remote) instead.");
-    if (RESERVED.test(flag)) throw bad(`The extra flag ${flag.split('=')[0]} is set by Rclone Dev Box itself.`, 'Use the matching profile setting, or remove the flag.');
+    if (SECRET.test(flag))
+      throw bad(
+        `The extra flag ${flag.split('=')[0]} would put a secret on the command line, where other users can read it.`,
+        "Put it in the remote's config (Edit Remote) instead.",
+      );
+    if (RESERVED.test(flag))
+      throw bad(
+        `The extra flag ${flag.split('=')[0]} is set by Rclone Dev Box itself.`,
+        'Use the matching profile setting, or remove the flag.',
+      );
   }
 }
 
@@ -53,14 +75,26 @@ export function checkProfile(p: MountProfile): void {
  * `rclone mount` arguments for a profile. The rc port is on argv (harmless); its credentials are
  * not: they go in RCLONE_RC_USER / RCLONE_RC_PASS.
  */
-export function mountArgs(p: MountProfile, run: { rcPort: number; logFile: string; uid: number; gid: number }): string[] {
+export function mountArgs(
+  p: MountProfile,
+  run: { rcPort: number; logFile: string; uid: number; gid: number },
+): string[] {
   checkProfile(p);
   const args = [
     'mount',
-    '--rc', '--rc-addr', `127.0.0.1:${run.rcPort}`,
-    '--log-file', run.logFile, '--log-level', p.logLevel ?? 'INFO',
-    '--vfs-cache-mode', p.cacheMode ?? 'writes',
-    '--uid', String(p.uid ?? run.uid), '--gid', String(p.gid ?? run.gid),
+    '--rc',
+    '--rc-addr',
+    `127.0.0.1:${run.rcPort}`,
+    '--log-file',
+    run.logFile,
+    '--log-level',
+    p.logLevel ?? 'INFO',
+    '--vfs-cache-mode',
+    p.cacheMode ?? 'writes',
+    '--uid',
+    String(p.uid ?? run.uid),
+    '--gid',
+    String(p.gid ?? run.gid),
     ...(p.tuning ?? DEFAULT_TUNING),
   ];
   if (p.cacheDir) args.push('--cache-dir', p.cacheDir);

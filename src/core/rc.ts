@@ -29,7 +29,11 @@ export interface QueueItem {
 export class RcClient {
   constructor(private readonly endpoint: RcEndpoint) {}
 
-  async call<T>(path: string, params: Record<string, unknown> = {}, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<T> {
+  async call<T>(
+    path: string,
+    params: Record<string, unknown> = {},
+    opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<T> {
     const timeout = AbortSignal.timeout(opts.timeoutMs ?? 5_000);
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
     const auth = Buffer.from(`${this.endpoint.user}:${this.endpoint.pass}`).toString('base64');
@@ -43,15 +47,22 @@ export class RcClient {
       });
     } catch (e) {
       if (opts.signal?.aborted) throw new RcloneError('Cancelled', `Cancelled: rc ${path}.`);
-      throw new RcloneError('Unreachable', `The mount's control API on 127.0.0.1:${this.endpoint.port} does not answer.`, {
-        fix: 'The rclone process may have died: repair the mount.',
-        detail: (e as Error).message,
-      });
+      throw new RcloneError(
+        'Unreachable',
+        `The mount's control API on 127.0.0.1:${this.endpoint.port} does not answer.`,
+        {
+          fix: 'The rclone process may have died: repair the mount.',
+          detail: (e as Error).message,
+        },
+      );
     }
     const body = (await res.json().catch(() => ({}))) as T & { error?: string };
     if (!res.ok) {
       throw new RcloneError(res.status === 401 ? 'AuthFailed' : 'Unknown', `rc ${path} failed (HTTP ${res.status}).`, {
-        fix: res.status === 401 ? 'The mount was started by someone else: its control credentials are not ours.' : undefined,
+        fix:
+          res.status === 401
+            ? 'The mount was started by someone else: its control credentials are not ours.'
+            : undefined,
         detail: body.error ?? '',
       });
     }
@@ -84,7 +95,11 @@ export class RcClient {
 
   /** The upload queue (rclone 1.68+; callers check `rclone.supports('vfsQueue')`). */
   async vfsQueue(opts?: { timeoutMs?: number }): Promise<QueueItem[]> {
-    const r = await this.call<{ queue?: { name: string; size: number; expiry: number; uploading: boolean }[] }>('vfs/queue', {}, opts);
+    const r = await this.call<{ queue?: { name: string; size: number; expiry: number; uploading: boolean }[] }>(
+      'vfs/queue',
+      {},
+      opts,
+    );
     return (r.queue ?? []).map((q) => ({ name: q.name, size: q.size, expiry: q.expiry, uploading: q.uploading }));
   }
 }

@@ -143,14 +143,27 @@ export class Rclone {
     const parent = opts.env ?? process.env;
     const log = opts.log ?? silentLogger;
     const path = findBinary(opts.path, parent);
-    const probe = new Rclone(path, { major: 0, minor: 0, patch: 0, text: '?' }, controlledEnv(parent, undefined, log), undefined, log);
+    const probe = new Rclone(
+      path,
+      { major: 0, minor: 0, patch: 0, text: '?' },
+      controlledEnv(parent, undefined, log),
+      undefined,
+      log,
+    );
     const out = await probe.run(['version'], { timeoutMs: 15_000, signal: opts.signal, target: path });
     const version = parseVersion(out);
     if (!version) {
-      throw new RcloneError('RcloneMissing', `${path} does not look like rclone (unexpected "rclone version" output).`, { fix: 'Point "rclone.path" at the rclone binary.', detail: out.slice(0, 200) });
+      throw new RcloneError(
+        'RcloneMissing',
+        `${path} does not look like rclone (unexpected "rclone version" output).`,
+        { fix: 'Point "rclone.path" at the rclone binary.', detail: out.slice(0, 200) },
+      );
     }
     if (!atLeast(version, MIN_VERSION)) {
-      throw new RcloneError('RcloneTooOld', `rclone ${versionString(version)} is installed at ${path}; Rclone Dev Box needs ${versionString(MIN_VERSION)} or newer.`);
+      throw new RcloneError(
+        'RcloneTooOld',
+        `rclone ${versionString(version)} is installed at ${path}; Rclone Dev Box needs ${versionString(MIN_VERSION)} or newer.`,
+      );
     }
     log.info(`Using rclone ${version.text} at ${path}.`);
     return new Rclone(path, version, controlledEnv(parent, version, log), opts.configFile || undefined, log);
@@ -166,9 +179,12 @@ export class Rclone {
     return [
       ...head,
       '--ask-password=false',
-      '--retries', String(opts.retries ?? 1),
-      '--low-level-retries', '2',
-      '--contimeout', '10s',
+      '--retries',
+      String(opts.retries ?? 1),
+      '--low-level-retries',
+      '2',
+      '--contimeout',
+      '10s',
       ...args,
     ];
   }
@@ -212,10 +228,13 @@ export class Rclone {
       for await (const line of child.iterable({ from: 'stdout', preserveNewlines: false })) yield String(line);
       completed = true;
     } finally {
-      if (!completed) stop.abort();
-      const result = await child;
-      if (completed && result.failed) throw this.failure(result, opts);
+      if (!completed) {
+        stop.abort();
+        await child;
+      }
     }
+    const result = await child;
+    if (result.failed) throw this.failure(result, opts);
   }
 
   /**
@@ -235,17 +254,28 @@ export class Rclone {
       reject: false,
     });
     child.unref();
-    if (child.pid === undefined) throw new RcloneError('RcloneMissing', `rclone could not be started from ${this.path}.`);
+    if (child.pid === undefined)
+      throw new RcloneError('RcloneMissing', `rclone could not be started from ${this.path}.`);
     return { pid: child.pid, exited: child.then((r) => (r.signal ? undefined : r.exitCode)) };
   }
 
   private failure(
-    result: { failed: boolean; isCanceled: boolean; timedOut: boolean; exitCode?: number; stderr?: unknown; code?: string; originalMessage?: string },
+    result: {
+      failed: boolean;
+      isCanceled: boolean;
+      timedOut: boolean;
+      exitCode?: number;
+      stderr?: unknown;
+      code?: string;
+      originalMessage?: string;
+    },
     opts: RunOptions,
   ): RcloneError {
     const target = opts.target ?? 'rclone';
     if (result.code === 'ENOENT' || result.code === 'EACCES') {
-      return new RcloneError('RcloneMissing', `rclone could not be started from ${this.path}.`, { detail: result.originalMessage ?? '' });
+      return new RcloneError('RcloneMissing', `rclone could not be started from ${this.path}.`, {
+        detail: result.originalMessage ?? '',
+      });
     }
     if (result.isCanceled) return new RcloneError('Cancelled', `Cancelled: ${target}.`);
     const stderr = typeof result.stderr === 'string' ? result.stderr : '';

@@ -13,10 +13,20 @@ export interface Where {
 }
 
 /** Kinds whose fix is in the remote's settings: "Edit Remote" is the action. */
-export const REMOTE_KINDS = new Set<ErrorKind>(['AuthFailed', 'BucketNotFound', 'Unreachable', 'TlsError', 'ConfigInvalid', 'PermissionDenied']);
+export const REMOTE_KINDS = new Set<ErrorKind>([
+  'AuthFailed',
+  'BucketNotFound',
+  'Unreachable',
+  'TlsError',
+  'ConfigInvalid',
+  'PermissionDenied',
+]);
 
 function actionsFor(kind: ErrorKind, where: Where): Action[] {
-  const run = (command: string, ...args: unknown[]) => () => vscode.commands.executeCommand(command, ...args);
+  const run =
+    (command: string, ...args: unknown[]) =>
+    () =>
+      vscode.commands.executeCommand(command, ...args);
   if (kind === 'RcloneMissing' || kind === 'RcloneTooOld') {
     return [
       { title: 'Install rclone', run: () => vscode.env.openExternal(vscode.Uri.parse('https://rclone.org/install/')) },
@@ -24,9 +34,14 @@ function actionsFor(kind: ErrorKind, where: Where): Action[] {
     ];
   }
   if (kind === 'RemoteNotFound') return [{ title: 'Add Remote', run: run('rclone.addRemote') }];
-  if (REMOTE_KINDS.has(kind) && where.remote) return [{ title: 'Edit Remote', run: run('rclone.editRemote', where.remote) }];
-  if (kind === 'AllowOtherNotPermitted') return [{ title: 'Open /etc/fuse.conf', run: run('vscode.open', vscode.Uri.file('/etc/fuse.conf')) }];
-  if (kind === 'FuseMissing') return [{ title: 'Copy Install Command', run: () => vscode.env.clipboard.writeText('sudo apt-get install -y fuse3') }];
+  if (REMOTE_KINDS.has(kind) && where.remote)
+    return [{ title: 'Edit Remote', run: run('rclone.editRemote', where.remote) }];
+  if (kind === 'AllowOtherNotPermitted')
+    return [{ title: 'Open /etc/fuse.conf', run: run('vscode.open', vscode.Uri.file('/etc/fuse.conf')) }];
+  if (kind === 'FuseMissing')
+    return [
+      { title: 'Copy Install Command', run: () => vscode.env.clipboard.writeText('sudo apt-get install -y fuse3') },
+    ];
   if (kind === 'Stale' && where.mountPoint) return [{ title: 'Repair', run: run('rclone.remount', where.mountPoint) }];
   return [];
 }
@@ -38,7 +53,10 @@ export function showFailure(svc: Services, e: unknown, where: Where = {}, extra:
     return;
   }
   const showLog: Action = where.logFile
-    ? { title: 'Show Log', run: () => vscode.window.showTextDocument(vscode.Uri.file(where.logFile!), { preview: true }) }
+    ? {
+        title: 'Show Log',
+        run: () => vscode.window.showTextDocument(vscode.Uri.file(where.logFile!), { preview: true }),
+      }
     : { title: 'Show Log', run: () => svc.log.show() };
   if (!isRcloneError(e)) {
     const error = e instanceof Error ? e : new Error(String(e));

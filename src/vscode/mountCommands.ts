@@ -54,14 +54,27 @@ export class MountCommands {
     const remoteName = profile.remote.slice(0, profile.remote.indexOf(':'));
     try {
       const mount = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `Mounting ${profile.remote} on ${profile.mountPoint}`, cancellable: true },
-        (_progress, token) => svc.whileBusy(profile.mountPoint, profile.remote, 'mounting', () => svc.registry.mount(profile, { signal: abortOn(token) })),
+        {
+          location: vscode.ProgressLocation.Notification,
+          title: `Mounting ${profile.remote} on ${profile.mountPoint}`,
+          cancellable: true,
+        },
+        (_progress, token) =>
+          svc.whileBusy(profile.mountPoint, profile.remote, 'mounting', () =>
+            svc.registry.mount(profile, { signal: abortOn(token) }),
+          ),
       );
       this.started.add(mount.mountPoint);
       await svc.context.globalState.update(LAST_MOUNT, { remote: profile.remote, mountPoint: profile.mountPoint });
       svc.ui.notify('info', `Mounted ${profile.remote} on ${mount.mountPoint}.`, [
-        { title: 'Open in Terminal', run: () => vscode.commands.executeCommand('rclone.openTerminal', mount.mountPoint) },
-        { title: 'Reveal in Explorer', run: () => vscode.commands.executeCommand('rclone.revealMount', mount.mountPoint) },
+        {
+          title: 'Open in Terminal',
+          run: () => vscode.commands.executeCommand('rclone.openTerminal', mount.mountPoint),
+        },
+        {
+          title: 'Reveal in Explorer',
+          run: () => vscode.commands.executeCommand('rclone.revealMount', mount.mountPoint),
+        },
       ]);
       return mount;
     } catch (e) {
@@ -82,14 +95,17 @@ export class MountCommands {
             svc.registry.unmount(m.mountPoint, {
               force,
               signal: abortOn(token),
-              onProgress: (n) => progress.report({ message: n ? `waiting for ${plural(n, 'file')} to upload` : 'uploads done' }),
+              onProgress: (n) =>
+                progress.report({ message: n ? `waiting for ${plural(n, 'file')} to upload` : 'uploads done' }),
             }),
           ),
       );
       this.started.delete(m.mountPoint);
       return true;
     } catch (e) {
-      const anyway = isRcloneError(e, 'UploadsPending') ? [{ title: 'Unmount Anyway', run: () => this.unmount(m.mountPoint, true) }] : [];
+      const anyway = isRcloneError(e, 'UploadsPending')
+        ? [{ title: 'Unmount Anyway', run: () => this.unmount(m.mountPoint, true) }]
+        : [];
       showFailure(svc, e, { mountPoint: m.mountPoint, logFile: m.logFile }, anyway);
       return false;
     }
@@ -102,17 +118,31 @@ export class MountCommands {
     const { svc } = this;
     const profile = m.profile ?? svc.settings.profiles.find((p) => p.mountPoint === m.mountPoint);
     try {
-      return await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Repairing ${m.mountPoint}`, cancellable: true }, async (_p, token) => {
-        if (!profile) {
-          await svc.whileBusy(m.mountPoint, m.remote, 'repairing', () => svc.registry.repair(m.mountPoint));
-          svc.ui.notify('info', `Cleaned the dead mount at ${m.mountPoint}.`, [{ title: 'Mount Again', run: () => this.mount({ remote: m.remote, mountPoint: m.mountPoint }) }]);
-          return undefined;
-        }
-        if (m.state === 'mounted') await svc.whileBusy(m.mountPoint, m.remote, 'unmounting', () => svc.registry.unmount(m.mountPoint, { signal: abortOn(token), waitMs: 60_000 }));
-        return svc.whileBusy(m.mountPoint, m.remote, 'repairing', () => svc.registry.remount(profile, { signal: abortOn(token) }));
-      });
+      return await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Repairing ${m.mountPoint}`, cancellable: true },
+        async (_p, token) => {
+          if (!profile) {
+            await svc.whileBusy(m.mountPoint, m.remote, 'repairing', () => svc.registry.repair(m.mountPoint));
+            svc.ui.notify('info', `Cleaned the dead mount at ${m.mountPoint}.`, [
+              { title: 'Mount Again', run: () => this.mount({ remote: m.remote, mountPoint: m.mountPoint }) },
+            ]);
+            return undefined;
+          }
+          if (m.state === 'mounted')
+            await svc.whileBusy(m.mountPoint, m.remote, 'unmounting', () =>
+              svc.registry.unmount(m.mountPoint, { signal: abortOn(token), waitMs: 60_000 }),
+            );
+          return svc.whileBusy(m.mountPoint, m.remote, 'repairing', () =>
+            svc.registry.remount(profile, { signal: abortOn(token) }),
+          );
+        },
+      );
     } catch (e) {
-      showFailure(svc, e, { remote: m.remote.slice(0, m.remote.indexOf(':')), mountPoint: m.mountPoint, logFile: m.logFile });
+      showFailure(svc, e, {
+        remote: m.remote.slice(0, m.remote.indexOf(':')),
+        mountPoint: m.mountPoint,
+        logFile: m.logFile,
+      });
       return undefined;
     }
   }
@@ -126,9 +156,14 @@ export class MountCommands {
       return;
     }
     const add = 'Add as Workspace Folder';
-    const choice = await this.svc.ui.pick([{ label: add }, { label: 'Open in New Window' }], { title: `${m.mountPoint} is not in this workspace` });
+    const choice = await this.svc.ui.pick([{ label: add }, { label: 'Open in New Window' }], {
+      title: `${m.mountPoint} is not in this workspace`,
+    });
     if (choice?.label === add) {
-      vscode.workspace.updateWorkspaceFolders(vscode.workspace.workspaceFolders?.length ?? 0, 0, { uri, name: `${m.remote} (mount)` });
+      vscode.workspace.updateWorkspaceFolders(vscode.workspace.workspaceFolders?.length ?? 0, 0, {
+        uri,
+        name: `${m.remote} (mount)`,
+      });
     } else if (choice) await vscode.commands.executeCommand('vscode.openFolder', uri, { forceNewWindow: true });
   }
 
@@ -139,13 +174,29 @@ export class MountCommands {
     if (target instanceof PathNode) remote = target.location;
     else if (typeof target === 'string') remote = target;
     else if (target?.remote) {
-      if (target.mountPoint) return { ...(settings.profileFor(target.remote) ?? { cacheMode: settings.defaultCacheMode }), ...target } as MountProfile;
+      if (target.mountPoint)
+        return {
+          ...(settings.profileFor(target.remote) ?? { cacheMode: settings.defaultCacheMode }),
+          ...target,
+        } as MountProfile;
       remote = target.remote;
-    } else remote = (await this.svc.ui.pick(this.mountables(), { title: 'Mount', placeHolder: 'What to mount (remote:bucket)', matchOnDescription: true }))?.label;
+    } else
+      remote = (
+        await this.svc.ui.pick(this.mountables(), {
+          title: 'Mount',
+          placeHolder: 'What to mount (remote:bucket)',
+          matchOnDescription: true,
+        })
+      )?.label;
     if (!remote) return undefined;
     const configured = settings.profileFor(remote);
     if (configured) return configured;
-    const name = remote.slice(remote.indexOf(':') + 1).split('/').filter(Boolean).pop() ?? remote.slice(0, remote.indexOf(':'));
+    const name =
+      remote
+        .slice(remote.indexOf(':') + 1)
+        .split('/')
+        .filter(Boolean)
+        .pop() ?? remote.slice(0, remote.indexOf(':'));
     const mountPoint = await this.svc.ui.input({
       title: `Mount ${remote}`,
       prompt: 'Mount point (an empty or new folder; a profile in "rclone.mounts" skips this question)',
@@ -157,10 +208,16 @@ export class MountCommands {
 
   /** Profiles first, then every bucket of every remote (listed while the pick is open). */
   private async mountables(): Promise<vscode.QuickPickItem[]> {
-    const items: vscode.QuickPickItem[] = this.svc.settings.profiles.map((p) => ({ label: p.remote, description: p.mountPoint, detail: 'mount profile' }));
+    const items: vscode.QuickPickItem[] = this.svc.settings.profiles.map((p) => ({
+      label: p.remote,
+      description: p.mountPoint,
+      detail: 'mount profile',
+    }));
     const rclone = await this.svc.rclone();
     const remotes = await (await this.svc.config()).remotes();
-    const lists = await Promise.all(remotes.map((r) => listBuckets(rclone, r.name, { timeoutMs: 20_000, limit: 200 }).catch(() => [])));
+    const lists = await Promise.all(
+      remotes.map((r) => listBuckets(rclone, r.name, { timeoutMs: 20_000, limit: 200 }).catch(() => [])),
+    );
     remotes.forEach((r, i) => {
       for (const b of lists[i]!) {
         const label = location(r.name, b.name);
@@ -171,13 +228,15 @@ export class MountCommands {
   }
 
   /** The mount a command is about; asks when there are several and none was given. */
-  private async chooseMount(target: Target, question: string, fits: (m: Mount) => boolean = () => true): Promise<Mount | undefined> {
+  private async chooseMount(
+    target: Target,
+    question: string,
+    fits: (m: Mount) => boolean = () => true,
+  ): Promise<Mount | undefined> {
     const { registry } = this.svc;
     await registry.refresh();
     const given =
-      target instanceof PathNode ? target.location
-      : typeof target === 'string' ? target
-      : target?.mountPoint;
+      target instanceof PathNode ? target.location : typeof target === 'string' ? target : target?.mountPoint;
     if (given !== undefined) {
       const found = registry.find(given) ?? registry.mounts.find((m) => sameRemote(m.remote, given));
       if (!found && question) this.svc.ui.notify('info', `${given} is not mounted.`);
@@ -185,11 +244,16 @@ export class MountCommands {
     }
     const candidates = registry.mounts.filter(fits);
     if (candidates.length <= 1 || !question) {
-      if (!candidates.length) this.svc.ui.notify('info', 'Nothing is mounted.', [{ title: 'Mount…', run: () => this.mount() }]);
+      if (!candidates.length)
+        this.svc.ui.notify('info', 'Nothing is mounted.', [{ title: 'Mount…', run: () => this.mount() }]);
       return candidates[0];
     }
     const picked = await this.svc.ui.pick(
-      candidates.map((m) => ({ label: m.mountPoint, description: `${m.remote}${m.state === 'mounted' ? '' : ` (${m.state})`}`, mount: m })),
+      candidates.map((m) => ({
+        label: m.mountPoint,
+        description: `${m.remote}${m.state === 'mounted' ? '' : ` (${m.state})`}`,
+        mount: m,
+      })),
       { title: question },
     );
     return picked?.mount;
@@ -205,7 +269,13 @@ export class MountCommands {
   /** With `rclone.unmountOnExit`: unmounts what this window mounted, never with uploads pending. */
   async unmountStarted(): Promise<void> {
     if (!this.svc.settings.unmountOnExit) return;
-    await Promise.all([...this.started].map((mp) => this.svc.registry.unmount(mp, { waitMs: 0 }).catch((e: Error) => this.svc.log.warn(`Left ${mp} mounted: ${e.message}`))));
+    await Promise.all(
+      [...this.started].map((mp) =>
+        this.svc.registry
+          .unmount(mp, { waitMs: 0 })
+          .catch((e: Error) => this.svc.log.warn(`Left ${mp} mounted: ${e.message}`)),
+      ),
+    );
   }
 }
 

@@ -22,7 +22,11 @@ interface Provider {
 
 export const PROVIDERS: readonly Provider[] = [
   { label: 'AWS S3', provider: 'AWS', regionHint: 'us-east-1' },
-  { label: 'CompShare / UCloud US3', provider: 'Other', endpointHint: 'https://… (the S3 endpoint shown in the CompShare or UCloud console)' },
+  {
+    label: 'CompShare / UCloud US3',
+    provider: 'Other',
+    endpointHint: 'https://… (the S3 endpoint shown in the CompShare or UCloud console)',
+  },
   { label: 'Aliyun OSS', provider: 'Alibaba', endpointHint: 'oss-cn-hangzhou.aliyuncs.com' },
   { label: 'Tencent COS', provider: 'TencentCOS', endpointHint: 'cos.ap-guangzhou.myqcloud.com' },
   { label: 'MinIO', provider: 'Minio', endpointHint: 'http://127.0.0.1:9000' },
@@ -32,7 +36,8 @@ export const PROVIDERS: readonly Provider[] = [
 const TOTAL = 5;
 
 export function registerRemoteCommands(svc: Services, subscriptions: vscode.Disposable[]): void {
-  const nameOf = (arg: unknown) => (arg instanceof RemoteNode ? arg.remote.name : typeof arg === 'string' ? arg : undefined);
+  const nameOf = (arg: unknown) =>
+    arg instanceof RemoteNode ? arg.remote.name : typeof arg === 'string' ? arg : undefined;
   subscriptions.push(
     vscode.commands.registerCommand('rclone.addRemote', () => addRemote(svc)),
     vscode.commands.registerCommand('rclone.editRemote', (arg?: unknown) => editRemote(svc, nameOf(arg))),
@@ -53,7 +58,10 @@ export async function addRemote(svc: Services): Promise<string | undefined> {
       validateInput: (v) => (existing.has(v) ? `There is already a remote "${v}".` : validName(v)),
     });
     if (!name) return undefined;
-    const flavour = await ui.pick(PROVIDERS.map((p) => ({ ...p, description: p.provider })), { title: `Add Remote (2/${TOTAL})`, placeHolder: 'Which S3-compatible service?' });
+    const flavour = await ui.pick(
+      PROVIDERS.map((p) => ({ ...p, description: p.provider })),
+      { title: `Add Remote (2/${TOTAL})`, placeHolder: 'Which S3-compatible service?' },
+    );
     if (!flavour) return undefined;
     const values = await askConnection(svc, flavour, `Add Remote`, undefined);
     if (!values) return undefined;
@@ -66,11 +74,20 @@ export async function addRemote(svc: Services): Promise<string | undefined> {
 }
 
 /** Endpoint (or region), access key ID and secret key. In an edit, an empty key keeps the old one. */
-async function askConnection(svc: Services, p: Provider, title: string, current: Remote | undefined): Promise<Record<string, string | undefined> | undefined> {
+async function askConnection(
+  svc: Services,
+  p: Provider,
+  title: string,
+  current: Remote | undefined,
+): Promise<Record<string, string | undefined> | undefined> {
   const { ui } = svc;
   const values: Record<string, string | undefined> = {};
   if (p.regionHint) {
-    const region = await ui.input({ title: `${title} (3/${TOTAL})`, prompt: 'AWS region of the buckets', value: current?.region ?? p.regionHint });
+    const region = await ui.input({
+      title: `${title} (3/${TOTAL})`,
+      prompt: 'AWS region of the buckets',
+      value: current?.region ?? p.regionHint,
+    });
     if (region === undefined) return undefined;
     values.region = region.trim() || undefined;
   } else {
@@ -79,15 +96,26 @@ async function askConnection(svc: Services, p: Provider, title: string, current:
       prompt: 'Endpoint URL of the S3 API',
       placeHolder: p.endpointHint,
       value: current?.endpoint,
-      validateInput: (v) => (v.trim() && !/\s/.test(v.trim()) ? undefined : 'Give the endpoint, e.g. ' + p.endpointHint),
+      validateInput: (v) =>
+        v.trim() && !/\s/.test(v.trim()) ? undefined : 'Give the endpoint, e.g. ' + p.endpointHint,
     });
     if (endpoint === undefined) return undefined;
     values.endpoint = endpoint.trim();
   }
   const keep = current ? ' (empty: keep the current one)' : '';
-  const keyId = await ui.input({ title: `${title} (4/${TOTAL})`, prompt: `Access key ID${keep}`, ignoreFocusOut: true, validateInput: (v) => (v.trim() || current ? undefined : 'Required') });
+  const keyId = await ui.input({
+    title: `${title} (4/${TOTAL})`,
+    prompt: `Access key ID${keep}`,
+    ignoreFocusOut: true,
+    validateInput: (v) => (v.trim() || current ? undefined : 'Required'),
+  });
   if (keyId === undefined) return undefined;
-  const secret = await ui.input({ title: `${title} (5/${TOTAL})`, prompt: `Secret access key${keep}`, password: true, validateInput: (v) => (v || current ? undefined : 'Required') });
+  const secret = await ui.input({
+    title: `${title} (5/${TOTAL})`,
+    prompt: `Secret access key${keep}`,
+    password: true,
+    validateInput: (v) => (v || current ? undefined : 'Required'),
+  });
   if (secret === undefined) return undefined;
   svc.log.forget(secret);
   if (keyId.trim()) values.access_key_id = keyId.trim();
@@ -95,13 +123,19 @@ async function askConnection(svc: Services, p: Provider, title: string, current:
   return values;
 }
 
-async function save(svc: Services, name: string, values: Record<string, string | undefined>, verb: 'Added' | 'Updated'): Promise<void> {
+async function save(
+  svc: Services,
+  name: string,
+  values: Record<string, string | undefined>,
+  verb: 'Added' | 'Updated',
+): Promise<void> {
   const config = await svc.config();
   await config.setRemote(name, 's3', values);
   svc.log.info(`${verb} remote ${name} in ${config.path}.`);
   try {
-    const buckets = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Trying ${name}…`, cancellable: true }, async (_p, token) =>
-      listBuckets(await svc.rclone(), name, { timeoutMs: 30_000, signal: abortOn(token) }),
+    const buckets = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Trying ${name}…`, cancellable: true },
+      async (_p, token) => listBuckets(await svc.rclone(), name, { timeoutMs: 30_000, signal: abortOn(token) }),
     );
     svc.ui.notify('info', `${verb} remote ${name}: ${plural(buckets.length, 'bucket')} found.`, [
       { title: 'Show Remotes', run: () => vscode.commands.executeCommand('rclone.remotes.focus') },
@@ -115,7 +149,12 @@ export async function editRemote(svc: Services, name: string | undefined): Promi
   try {
     const config = await svc.config();
     const remotes = (await config.remotes()).filter((r) => r.source !== 'env');
-    name ??= (await svc.ui.pick(remotes.map((r) => ({ label: r.name, description: r.provider ?? r.type })), { title: 'Edit Remote' }))?.label;
+    name ??= (
+      await svc.ui.pick(
+        remotes.map((r) => ({ label: r.name, description: r.provider ?? r.type })),
+        { title: 'Edit Remote' },
+      )
+    )?.label;
     const remote = remotes.find((r) => r.name === name);
     if (!name) return;
     if (!remote) throw new RcloneError('RemoteNotFound', `There is no remote "${name}" in ${config.path}.`);
@@ -134,7 +173,12 @@ export async function editRemote(svc: Services, name: string | undefined): Promi
 export async function removeRemote(svc: Services, name: string | undefined): Promise<boolean> {
   try {
     const config = await svc.config();
-    name ??= (await svc.ui.pick((await config.remotes()).filter((r) => r.source !== 'env').map((r) => ({ label: r.name })), { title: 'Remove Remote' }))?.label;
+    name ??= (
+      await svc.ui.pick(
+        (await config.remotes()).filter((r) => r.source !== 'env').map((r) => ({ label: r.name })),
+        { title: 'Remove Remote' },
+      )
+    )?.label;
     if (!name) return false;
     const mounted = svc.registry.mounts.filter((m) => m.remote.startsWith(`${name}:`));
     const detail = `Its lines are removed from ${config.path}; other remotes stay as they are.${mounted.length ? ` It is still mounted on ${mounted.map((m) => m.mountPoint).join(', ')}; those mounts keep running.` : ''}`;

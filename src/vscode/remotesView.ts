@@ -17,7 +17,8 @@ export interface RemotesView {
 export function registerRemotesView(svc: Services, subscriptions: vscode.Disposable[]): RemotesView {
   const tree = new RemotesTree(svc);
   const view = vscode.window.createTreeView('rclone.remotes', { treeDataProvider: tree, showCollapseAll: true });
-  const folderOf = (n: Node | undefined) => (n instanceof RemoteNode || (n instanceof PathNode && n.kind !== 'file') ? n : undefined);
+  const folderOf = (n: Node | undefined) =>
+    n instanceof RemoteNode || (n instanceof PathNode && n.kind !== 'file') ? n : undefined;
 
   /** Opens the tree at `target` ("remote:bucket/deep/path"), whatever page its steps are on. */
   async function goToPath(target: string): Promise<Node | undefined> {
@@ -26,7 +27,10 @@ export function registerRemotesView(svc: Services, subscriptions: vscode.Disposa
     checkRemoteName(name);
     const remote = (await (await svc.config()).remotes()).find((r) => r.name === name);
     if (!remote) throw new RcloneError('RemoteNotFound', `There is no remote "${name}".`);
-    const steps = target.slice(colon + 1).split('/').filter(Boolean);
+    const steps = target
+      .slice(colon + 1)
+      .split('/')
+      .filter(Boolean);
     let node: RemoteNode | PathNode = tree.node(remote);
     if (steps.length) {
       // One listing of the target says whether it exists, and whether it is a file.
@@ -35,7 +39,8 @@ export function registerRemotesView(svc: Services, subscriptions: vscode.Disposa
       const isFile = page.entries.length === 1 && !page.entries[0]!.isDir && page.entries[0]!.name === last;
       if (!page.entries.length) throw new RcloneError('NotFound', `${target} was not found (or is an empty folder).`);
       for (let i = 0; i < steps.length; i++) {
-        const kind = i === steps.length - 1 && isFile ? 'file' : i === 0 && isBucketRemote(remote) ? 'bucket' : 'folder';
+        const kind =
+          i === steps.length - 1 && isFile ? 'file' : i === 0 && isBucketRemote(remote) ? 'bucket' : 'folder';
         tree.state(node).pinned.add(steps[i]!);
         node = tree.node(node, { path: steps.slice(0, i + 1).join('/'), kind });
       }
@@ -60,7 +65,11 @@ export function registerRemotesView(svc: Services, subscriptions: vscode.Disposa
     command('rclone.filter', async (n?: Node) => {
       const folder = folderOf(n ?? view.selection[0]);
       if (!folder) return;
-      const filter = await svc.ui.input({ title: `Filter ${folder.location}`, prompt: 'Show only names that contain this text (case-insensitive). Empty: show all.', value: tree.state(folder).filter });
+      const filter = await svc.ui.input({
+        title: `Filter ${folder.location}`,
+        prompt: 'Show only names that contain this text (case-insensitive). Empty: show all.',
+        value: tree.state(folder).filter,
+      });
       if (filter !== undefined) tree.setFilter(folder, filter);
     }),
     command('rclone.clearFilter', (n?: Node) => {
@@ -79,7 +88,10 @@ export function registerRemotesView(svc: Services, subscriptions: vscode.Disposa
             });
       if (!target) return undefined;
       try {
-        return await vscode.window.withProgress({ location: { viewId: 'rclone.remotes' }, title: `Opening ${target}` }, () => goToPath(target));
+        return await vscode.window.withProgress(
+          { location: { viewId: 'rclone.remotes' }, title: `Opening ${target}` },
+          () => goToPath(target),
+        );
       } catch (e) {
         showFailure(svc, e, { remote: target.slice(0, target.indexOf(':')) });
         return undefined;

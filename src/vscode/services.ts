@@ -53,7 +53,11 @@ export class Services implements vscode.Disposable {
 
   private async locate(): Promise<Rclone> {
     const path = await this.settings.rclonePath((p) =>
-      this.ui.confirm(`This workspace asks Rclone Dev Box to run ${p} as rclone.`, 'Allow it only if you trust this folder: the program runs with your permissions.', 'Allow'),
+      this.ui.confirm(
+        `This workspace asks Rclone Dev Box to run ${p} as rclone.`,
+        'Allow it only if you trust this folder: the program runs with your permissions.',
+        'Allow',
+      ),
     );
     return Rclone.locate({ path, configFile: this.settings.configFile, log: this.log });
   }
@@ -63,7 +67,10 @@ export class Services implements vscode.Disposable {
       .then(async (rclone) => {
         const file = this.settings.configFile;
         const config = file ? new RcloneConfig(rclone, file) : await RcloneConfig.open(rclone);
-        this.disposables.push(config, config.watch().onDidChange(() => this.remotesChanged.fire()));
+        this.disposables.push(
+          config,
+          config.watch().onDidChange(() => this.remotesChanged.fire()),
+        );
         return config;
       })
       .catch((e: unknown) => {
@@ -96,13 +103,19 @@ export class Services implements vscode.Disposable {
 
   private reset(): void {
     this.located = undefined;
-    void this.opened?.then((c) => c.dispose(), () => undefined);
+    void this.opened?.then(
+      (c) => c.dispose(),
+      () => undefined,
+    );
     this.opened = undefined;
     this.remotesChanged.fire();
   }
 
   dispose(): void {
-    void this.opened?.then((c) => c.dispose(), () => undefined);
+    void this.opened?.then(
+      (c) => c.dispose(),
+      () => undefined,
+    );
     vscode.Disposable.from(...this.disposables).dispose();
   }
 }

@@ -45,18 +45,28 @@ export class MountStatusBar implements vscode.Disposable {
     const s = shownOn(this.svc, f.mountPoint);
     const state = s?.state;
     this.item.text =
-      state === 'mounting' ? '$(sync~spin) mounting…'
-      : state === 'unmounting' ? '$(sync~spin) unmounting…'
-      : state === 'repairing' ? '$(sync~spin) repairing…'
-      : state === 'stale' ? '$(warning) stale'
-      : s && s.pendingUploads > 0 ? `$(cloud-upload) ${s.pendingUploads} uploading`
-      : state === 'mounted' ? '$(cloud) mounted'
-      : '$(circle-slash) not mounted';
-    this.item.backgroundColor = state === 'stale' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+      state === 'mounting'
+        ? '$(sync~spin) mounting…'
+        : state === 'unmounting'
+          ? '$(sync~spin) unmounting…'
+          : state === 'repairing'
+            ? '$(sync~spin) repairing…'
+            : state === 'stale'
+              ? '$(warning) stale'
+              : s && s.pendingUploads > 0
+                ? `$(cloud-upload) ${s.pendingUploads} uploading`
+                : state === 'mounted'
+                  ? '$(cloud) mounted'
+                  : '$(circle-slash) not mounted';
+    this.item.backgroundColor =
+      state === 'stale' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     const tip = new vscode.MarkdownString(undefined, true);
     tip.appendMarkdown(`**${f.remote}** on \`${f.mountPoint}\`\n\n`);
-    tip.appendMarkdown(`State: ${state ?? 'not mounted'}${state === 'stale' ? ' (its rclone is gone: Remount / Repair)' : ''}\n\n`);
-    const mode = s?.mount?.profile?.cacheMode ?? this.svc.settings.profiles.find((p) => p.mountPoint === f.mountPoint)?.cacheMode;
+    tip.appendMarkdown(
+      `State: ${state ?? 'not mounted'}${state === 'stale' ? ' (its rclone is gone: Remount / Repair)' : ''}\n\n`,
+    );
+    const mode =
+      s?.mount?.profile?.cacheMode ?? this.svc.settings.profiles.find((p) => p.mountPoint === f.mountPoint)?.cacheMode;
     if (mode) tip.appendMarkdown(`Cache mode: ${mode}\n\n`);
     if (s?.mount?.external) tip.appendMarkdown('Mounted by another tool\n\n');
     else if (state === 'mounted') tip.appendMarkdown(`Pending uploads: ${s?.pendingUploads ?? 0}\n\n`);
@@ -71,16 +81,22 @@ export class MountStatusBar implements vscode.Disposable {
     const f = this.followed();
     const state = f && shownOn(this.svc, f.mountPoint)?.state;
     const actions: { label: string; command: string; arg?: unknown }[] =
-      !f || !state ? [{ label: '$(plug) Mount', command: 'rclone.mount', arg: f }]
-      : state === 'stale' ? [{ label: '$(debug-restart) Remount / Repair', command: 'rclone.remount', arg: f.mountPoint }, { label: '$(output) Show Log', command: 'rclone.showLog', arg: f.mountPoint }]
-      : state === 'mounted' ? [
-          { label: '$(terminal) Open in Terminal', command: 'rclone.openTerminal', arg: f.mountPoint },
-          { label: '$(folder-opened) Reveal in Explorer', command: 'rclone.revealMount', arg: f.mountPoint },
-          { label: '$(debug-disconnect) Unmount', command: 'rclone.unmount', arg: f.mountPoint },
-          { label: '$(debug-restart) Remount', command: 'rclone.remount', arg: f.mountPoint },
-          { label: '$(output) Show Log', command: 'rclone.showLog', arg: f.mountPoint },
-        ]
-      : [{ label: '$(output) Show Log', command: 'rclone.showLog', arg: f.mountPoint }];
+      !f || !state
+        ? [{ label: '$(plug) Mount', command: 'rclone.mount', arg: f }]
+        : state === 'stale'
+          ? [
+              { label: '$(debug-restart) Remount / Repair', command: 'rclone.remount', arg: f.mountPoint },
+              { label: '$(output) Show Log', command: 'rclone.showLog', arg: f.mountPoint },
+            ]
+          : state === 'mounted'
+            ? [
+                { label: '$(terminal) Open in Terminal', command: 'rclone.openTerminal', arg: f.mountPoint },
+                { label: '$(folder-opened) Reveal in Explorer', command: 'rclone.revealMount', arg: f.mountPoint },
+                { label: '$(debug-disconnect) Unmount', command: 'rclone.unmount', arg: f.mountPoint },
+                { label: '$(debug-restart) Remount', command: 'rclone.remount', arg: f.mountPoint },
+                { label: '$(output) Show Log', command: 'rclone.showLog', arg: f.mountPoint },
+              ]
+            : [{ label: '$(output) Show Log', command: 'rclone.showLog', arg: f.mountPoint }];
     actions.push({ label: '$(list-tree) Show Remotes', command: 'rclone.remotes.focus' });
     const picked = await this.svc.ui.pick(actions, { title: f ? `${f.remote} on ${f.mountPoint}` : 'Rclone' });
     if (picked) await vscode.commands.executeCommand(picked.command, ...(picked.arg === undefined ? [] : [picked.arg]));

@@ -10,7 +10,21 @@ import { REMOTE_KINDS, showFailure } from './failures';
 import { localPath, mountAt, plural, type Shown } from './mountState';
 import type { Services } from './services';
 
-const REMOTE_ICONS: Record<string, string> = { s3: 'cloud', b2: 'cloud', gcs: 'cloud', azureblob: 'cloud', swift: 'cloud', sftp: 'terminal', ftp: 'server', local: 'device-desktop', crypt: 'lock', drive: 'drive', onedrive: 'drive', webdav: 'globe', http: 'globe' };
+const REMOTE_ICONS: Record<string, string> = {
+  s3: 'cloud',
+  b2: 'cloud',
+  gcs: 'cloud',
+  azureblob: 'cloud',
+  swift: 'cloud',
+  sftp: 'terminal',
+  ftp: 'server',
+  local: 'device-desktop',
+  crypt: 'lock',
+  drive: 'drive',
+  onedrive: 'drive',
+  webdav: 'globe',
+  http: 'globe',
+};
 const LISTING_TIMEOUT_MS = 60_000;
 
 export class RemoteNode {
@@ -133,9 +147,11 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   private intern<T extends Node>(node: T): T {
     const known = this.nodes.get(node.id);
     const same =
-      known instanceof PathNode ? node instanceof PathNode && known.kind === node.kind
-      : known instanceof RemoteNode ? node instanceof RemoteNode && JSON.stringify(known.remote) === JSON.stringify(node.remote) // an edit changes the tooltip
-      : false;
+      known instanceof PathNode
+        ? node instanceof PathNode && known.kind === node.kind
+        : known instanceof RemoteNode
+          ? node instanceof RemoteNode && JSON.stringify(known.remote) === JSON.stringify(node.remote) // an edit changes the tooltip
+          : false;
     if (same) return known as T;
     this.nodes.set(node.id, node);
     return node;
@@ -188,13 +204,42 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     const remoteName = folder instanceof RemoteNode ? folder.remote.name : folder.remote;
     const base = folder instanceof RemoteNode ? '' : `${folder.path}/`;
     const rows: Node[] = entries.map((e) =>
-      this.node(folder, { path: base + e.name, kind: e.isBucket || (folder instanceof RemoteNode && e.isDir && isBucketRemote(folder)) ? 'bucket' : e.isDir ? 'folder' : 'file', size: e.size }),
+      this.node(folder, {
+        path: base + e.name,
+        kind:
+          e.isBucket || (folder instanceof RemoteNode && e.isDir && isBucketRemote(folder))
+            ? 'bucket'
+            : e.isDir
+              ? 'folder'
+              : 'file',
+        size: e.size,
+      }),
     );
     for (const name of s.pinned) {
-      if (!entries.some((e) => e.name === name)) rows.push(this.nodes.get(location(remoteName, base + name)) ?? this.node(folder, { path: base + name, kind: 'folder' }));
+      if (!entries.some((e) => e.name === name))
+        rows.push(
+          this.nodes.get(location(remoteName, base + name)) ?? this.node(folder, { path: base + name, kind: 'folder' }),
+        );
     }
-    if (more) rows.push(new MessageNode(folder, 'Load more…', { command: 'rclone.loadMore', title: 'Load more', arguments: [folder] }, 'ellipsis', `Shows the next ${this.svc.settings.pageSize} entries`));
-    if (!rows.length) rows.push(new MessageNode(folder, s.filter ? `No names contain "${s.filter}"` : 'Empty', undefined, s.filter ? 'filter' : 'info'));
+    if (more)
+      rows.push(
+        new MessageNode(
+          folder,
+          'Load more…',
+          { command: 'rclone.loadMore', title: 'Load more', arguments: [folder] },
+          'ellipsis',
+          `Shows the next ${this.svc.settings.pageSize} entries`,
+        ),
+      );
+    if (!rows.length)
+      rows.push(
+        new MessageNode(
+          folder,
+          s.filter ? `No names contain "${s.filter}"` : 'Empty',
+          undefined,
+          s.filter ? 'filter' : 'info',
+        ),
+      );
     return rows;
   }
 
@@ -202,7 +247,11 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   private async list(folder: Folder, s: FolderState): Promise<{ entries: Entry[]; more: boolean }> {
     const rclone = await this.svc.rclone();
     const remoteName = folder instanceof RemoteNode ? folder.remote.name : folder.remote;
-    if (!this.listR.has(remoteName)) this.listR.set(remoteName, hasListR(rclone, remoteName).catch(() => false));
+    if (!this.listR.has(remoteName))
+      this.listR.set(
+        remoteName,
+        hasListR(rclone, remoteName).catch(() => false),
+      );
     const listR = folder instanceof PathNode && (await this.listR.get(remoteName)!);
     const needle = s.filter?.toLocaleLowerCase();
     const entries: Entry[] = [];
@@ -217,9 +266,21 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   private errorRow(folder: Folder, e: unknown): MessageNode {
     this.state(folder).listing = undefined; // expanding again tries again
     const remote = folder instanceof RemoteNode ? folder.remote.name : folder.remote;
-    if (!isRcloneError(e)) return new MessageNode(folder, `Listing failed: ${(e as Error).message}`, { command: 'rclone.showLog', title: 'Show Log' }, 'error');
+    if (!isRcloneError(e))
+      return new MessageNode(
+        folder,
+        `Listing failed: ${(e as Error).message}`,
+        { command: 'rclone.showLog', title: 'Show Log' },
+        'error',
+      );
     const action = rowAction(e, remote);
-    return new MessageNode(folder, `${e.message}${action ? ` — ${action.title}…` : ''}`, action, 'error', `${e.fix}${e.detail ? `\n\n${e.detail}` : ''}`);
+    return new MessageNode(
+      folder,
+      `${e.message}${action ? ` — ${action.title}…` : ''}`,
+      action,
+      'error',
+      `${e.fix}${e.detail ? `\n\n${e.detail}` : ''}`,
+    );
   }
 
   getTreeItem(node: Node): vscode.TreeItem {
@@ -227,7 +288,10 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     if (node instanceof MessageNode) {
       const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
       item.id = node.id;
-      item.iconPath = new vscode.ThemeIcon(node.icon, node.icon === 'error' ? new vscode.ThemeColor('errorForeground') : undefined);
+      item.iconPath = new vscode.ThemeIcon(
+        node.icon,
+        node.icon === 'error' ? new vscode.ThemeColor('errorForeground') : undefined,
+      );
       item.command = node.command;
       item.tooltip = node.tooltip;
       item.contextValue = node.icon === 'error' ? 'error' : 'message';
@@ -237,9 +301,15 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   }
 
   private pathItem(node: PathNode): vscode.TreeItem {
-    const item = new vscode.TreeItem(node.name, node.kind === 'file' ? vscode.TreeItemCollapsibleState.None : vscode.TreeItemCollapsibleState.Collapsed);
+    const item = new vscode.TreeItem(
+      node.name,
+      node.kind === 'file' ? vscode.TreeItemCollapsibleState.None : vscode.TreeItemCollapsibleState.Collapsed,
+    );
     item.id = node.id;
-    const tips = [`**${node.location}**`, node.kind === 'file' ? `File, ${formatSize(node.size)}` : node.kind === 'bucket' ? 'Bucket' : 'Folder'];
+    const tips = [
+      `**${node.location}**`,
+      node.kind === 'file' ? `File, ${formatSize(node.size)}` : node.kind === 'bucket' ? 'Bucket' : 'Folder',
+    ];
     let suffix = '';
     if (node.kind === 'file') {
       item.iconPath = vscode.ThemeIcon.File;
@@ -259,9 +329,17 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
           : state === 'stale'
             ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'))
             : new vscode.ThemeIcon('pass-filled', new vscode.ThemeColor('testing.iconPassed'));
-        item.description = busy ? `${state}… ${mountPoint}` : state === 'stale' ? `stale — ${mountPoint}` : pendingUploads ? `${mountPoint} · ${pendingUploads} uploading` : mountPoint;
+        item.description = busy
+          ? `${state}… ${mountPoint}`
+          : state === 'stale'
+            ? `stale — ${mountPoint}`
+            : pendingUploads
+              ? `${mountPoint} · ${pendingUploads} uploading`
+              : mountPoint;
         suffix = state === 'stale' ? '.stale' : busy ? '.busy' : '.mounted';
-        tips.push(`Mounted on \`${mountPoint}\`${state === 'stale' ? ' — **stale**: its rclone is gone; Remount / Repair' : ''}`);
+        tips.push(
+          `Mounted on \`${mountPoint}\`${state === 'stale' ? ' — **stale**: its rclone is gone; Remount / Repair' : ''}`,
+        );
         if (shown.mount?.profile?.cacheMode) tips.push(`Cache mode: ${shown.mount.profile.cacheMode}`);
         if (pendingUploads) tips.push(plural(pendingUploads, 'upload') + ' pending');
         if (shown.mount?.external) tips.push('Mounted by another tool');
@@ -280,11 +358,14 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
 }
 
 /** What a row shows of its mount, as one comparable string. */
-const paintedAs = (shown: Shown | undefined) => (shown ? `${shown.state} ${shown.mountPoint} ${shown.pendingUploads}` : '');
+const paintedAs = (shown: Shown | undefined) =>
+  shown ? `${shown.state} ${shown.mountPoint} ${shown.pendingUploads}` : '';
 
 /** Backends whose top level is buckets. */
 export function isBucketRemote(node: RemoteNode | Remote): boolean {
-  return ['s3', 'gcs', 'b2', 'azureblob', 'swift', 'oos', 'qingstor'].includes((node instanceof RemoteNode ? node.remote : node).type);
+  return ['s3', 'gcs', 'b2', 'azureblob', 'swift', 'oos', 'qingstor'].includes(
+    (node instanceof RemoteNode ? node.remote : node).type,
+  );
 }
 
 function remoteItem(node: RemoteNode, s: FolderState): vscode.TreeItem {
@@ -307,7 +388,12 @@ function rowAction(e: RcloneError, remote: string): vscode.Command | undefined {
   if (REMOTE_KINDS.has(e.kind)) {
     return { command: 'rclone.editRemote', title: 'Edit remote', arguments: [remote] };
   }
-  if (e.kind === 'RcloneMissing' || e.kind === 'RcloneTooOld') return { command: 'vscode.open', title: 'Install rclone', arguments: [vscode.Uri.parse('https://rclone.org/install/')] };
+  if (e.kind === 'RcloneMissing' || e.kind === 'RcloneTooOld')
+    return {
+      command: 'vscode.open',
+      title: 'Install rclone',
+      arguments: [vscode.Uri.parse('https://rclone.org/install/')],
+    };
   return { command: 'rclone.showLog', title: 'Show log' };
 }
 

@@ -11,7 +11,10 @@ export interface Action {
 export type Level = 'info' | 'warning' | 'error';
 
 export interface Ui {
-  pick<T extends vscode.QuickPickItem>(items: readonly T[] | Thenable<readonly T[]>, options: vscode.QuickPickOptions): Promise<T | undefined>;
+  pick<T extends vscode.QuickPickItem>(
+    items: readonly T[] | Thenable<readonly T[]>,
+    options: vscode.QuickPickOptions,
+  ): Promise<T | undefined>;
   input(options: vscode.InputBoxOptions): Promise<string | undefined>;
   /** A modal question with one action besides Cancel. */
   confirm(message: string, detail: string, action: string): Promise<boolean>;
@@ -30,7 +33,11 @@ export const windowUi: Ui = {
     return (await vscode.window.showWarningMessage(message, { modal: true, detail }, action)) === action;
   },
   notify(level, message, actions = []) {
-    const show = { info: vscode.window.showInformationMessage, warning: vscode.window.showWarningMessage, error: vscode.window.showErrorMessage }[level];
+    const show = {
+      info: vscode.window.showInformationMessage,
+      warning: vscode.window.showWarningMessage,
+      error: vscode.window.showErrorMessage,
+    }[level];
     void show(message, ...actions.map((a) => a.title)).then((title) => actions.find((a) => a.title === title)?.run());
   },
 };

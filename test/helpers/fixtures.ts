@@ -33,11 +33,15 @@ export interface S3Server {
 /** Starts s3rver on 127.0.0.1:<random> in a child process with the given buckets. */
 export async function startS3(buckets: string[] = ['models']): Promise<S3Server> {
   const data = tempDir('rdb-s3-');
-  const child: ResultPromise = execa(process.execPath, [join(ROOT, 'test/helpers/s3server.cjs'), data.path, ...buckets], {
-    stdin: 'ignore',
-    reject: false,
-    cleanup: true,
-  });
+  const child: ResultPromise = execa(
+    process.execPath,
+    [join(ROOT, 'test/helpers/s3server.cjs'), data.path, ...buckets],
+    {
+      stdin: 'ignore',
+      reject: false,
+      cleanup: true,
+    },
+  );
   const port = await new Promise<number>((ok, fail) => {
     const timer = setTimeout(() => fail(new Error('s3rver did not start within 15 s')), 15_000);
     createInterface({ input: child.stdout! }).once('line', (line) => {
@@ -107,7 +111,11 @@ export async function putObjects(box: Box, bucket: string, objects: Record<strin
   const entries = Object.entries(objects);
   for (let i = 0; i < entries.length; i += 16) {
     await Promise.all(
-      entries.slice(i, i + 16).map(([key, body]) => box.rclone.run(['rcat', '--', `s3:${bucket}/${key}`], { input: body, timeoutMs: 30_000 })),
+      entries
+        .slice(i, i + 16)
+        .map(([key, body]) =>
+          box.rclone.run(['rcat', '--', `s3:${bucket}/${key}`], { input: body, timeoutMs: 30_000 }),
+        ),
     );
   }
 }
@@ -123,7 +131,9 @@ export async function seedFolder(box: Box, bucket: string, prefix: string, count
     const body = 'x'.repeat(bytes);
     for (let i = 1; i <= count; i++) writeFileSync(join(src.path, `file-${String(i).padStart(5, '0')}.bin`), body);
     writeFileSync(join(src.path, '.keep'), '');
-    await box.rclone.run(['copy', '--transfers', '16', '--checkers', '16', '--', src.path, `s3:${bucket}/${prefix}`], { timeoutMs: 300_000 });
+    await box.rclone.run(['copy', '--transfers', '16', '--checkers', '16', '--', src.path, `s3:${bucket}/${prefix}`], {
+      timeoutMs: 300_000,
+    });
   } finally {
     src.dispose();
   }

@@ -104,7 +104,11 @@ export async function startTestBox(host: BoxInfo['host']): Promise<TestBox> {
  * (a remote ignores them in user settings). The server reads those from `<user-data-dir>/Machine/`;
  * only without --user-data-dir is that `<server-data-dir>/data/Machine/`.
  */
-export function writeSettings(dataDir: string, settings: Record<string, unknown>, where: Array<'User' | 'Machine'>): string[] {
+export function writeSettings(
+  dataDir: string,
+  settings: Record<string, unknown>,
+  where: Array<'User' | 'Machine'>,
+): string[] {
   return where.map((sub) => {
     const dir = join(dataDir, sub);
     mkdirSync(dir, { recursive: true });
@@ -119,13 +123,17 @@ export function writeSettings(dataDir: string, settings: Record<string, unknown>
  * (a developer running this from its terminal) are dropped: VSCODE_IPC_HOOK_CLI and friends would
  * point the child at the wrong editor, ELECTRON_RUN_AS_NODE would turn desktop Code into plain Node.
  */
-export function editorEnv(extra: Record<string, string>, parent: NodeJS.ProcessEnv = process.env): Record<string, string> {
+export function editorEnv(
+  extra: Record<string, string>,
+  parent: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(parent)) if (v !== undefined && !fromEnclosingEditor(k)) env[k] = v;
   return { ...env, ...extra };
 }
 
-export const fromEnclosingEditor = (name: string): boolean => name.startsWith('VSCODE_') || name === 'ELECTRON_RUN_AS_NODE';
+export const fromEnclosingEditor = (name: string): boolean =>
+  name.startsWith('VSCODE_') || name === 'ELECTRON_RUN_AS_NODE';
 
 /** Pids (other than ours) with an argument that is `dir` or a path under it, read from /proc. */
 export function processesMentioning(dir: string): number[] {
@@ -145,7 +153,9 @@ export function processesMentioning(dir: string): number[] {
 
 /** Lazily unmounts every rclone FUSE mount under `dir` (bounded); returns the mount points. */
 export async function unmountUnder(dir: string): Promise<string[]> {
-  const points = (await readRcloneMounts()).map((m) => m.mountPoint).filter((p) => p === dir || p.startsWith(`${dir}/`));
+  const points = (await readRcloneMounts())
+    .map((m) => m.mountPoint)
+    .filter((p) => p === dir || p.startsWith(`${dir}/`));
   for (const point of points) {
     // -z: detach even when busy, so a stuck mount cannot block cleanup.
     const r = await execa('fusermount3', ['-uz', point], { reject: false, timeout: 10_000, stdin: 'ignore' });
@@ -168,7 +178,10 @@ export async function disposeTestBox(tb: TestBox, keep = false): Promise<void> {
   const stillMounted = (await readRcloneMounts()).filter((m) => m.mountPoint.startsWith(`${tb.dir}/`));
   if (keep || stillMounted.length) {
     // Never rm -r through a live mount: it would delete the remote's objects.
-    if (stillMounted.length) console.error(`cleanup: ${stillMounted.map((m) => m.mountPoint).join(', ')} still mounted; not removing ${tb.dir}`);
+    if (stillMounted.length)
+      console.error(
+        `cleanup: ${stillMounted.map((m) => m.mountPoint).join(', ')} still mounted; not removing ${tb.dir}`,
+      );
     await tb.box.s3.stop();
     console.log(`kept ${tb.dir}`);
   } else {

@@ -29,6 +29,7 @@ export interface BoxInfo {
 /** The box description; throws with a clear message when the suites run outside the runners. */
 export function boxInfo(): BoxInfo {
   const text = process.env[BOX_ENV];
-  if (!text) throw new Error(`${BOX_ENV} is not set: run the suites through out/test/vscode-server.js or out/test/electron.js`);
+  if (!text)
+    throw new Error(`${BOX_ENV} is not set: run the suites through out/test/vscode-server.js or out/test/electron.js`);
   return JSON.parse(text) as BoxInfo;
 }

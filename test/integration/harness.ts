@@ -160,7 +160,10 @@ class Runner {
   }
 
   private hasSelected(suite: Suite): boolean {
-    return suite.setupError !== undefined || suite.items.some((i) => (isSuite(i) ? this.hasSelected(i) : this.selected(suite, i)));
+    return (
+      suite.setupError !== undefined ||
+      suite.items.some((i) => (isSuite(i) ? this.hasSelected(i) : this.selected(suite, i)))
+    );
   }
 
   async runSuite(suite: Suite): Promise<void> {
@@ -184,7 +187,10 @@ class Runner {
   private async runTest(suite: Suite, test: Test): Promise<void> {
     const chain = ancestry(suite);
     const start = Date.now();
-    let error = await runHooks(chain.flatMap((s) => s.beforeEach), `"before each" hook for "${test.name}"`);
+    let error = await runHooks(
+      chain.flatMap((s) => s.beforeEach),
+      `"before each" hook for "${test.name}"`,
+    );
     if (error === undefined) {
       try {
         await withTimeout(test.body, test.timeoutMs, `test "${test.name}"`);
@@ -192,7 +198,10 @@ class Runner {
         error = e;
       }
     }
-    const afterError = await runHooks(chain.reverse().flatMap((s) => s.afterEach), `"after each" hook for "${test.name}"`);
+    const afterError = await runHooks(
+      chain.reverse().flatMap((s) => s.afterEach),
+      `"after each" hook for "${test.name}"`,
+    );
     error ??= afterError;
     const ms = Date.now() - start;
     if (error === undefined) this.record({ suite: suitePath(suite), name: test.name, ok: true, ms });
@@ -215,7 +224,10 @@ export function formatReport(report: Report, indent = '  '): string {
     const title = t.suite ? `${t.suite} › ${t.name}` : t.name;
     lines.push(`${indent}${t.ok ? '✔' : '✖'} ${title} (${t.ms} ms)`);
     if (t.error) {
-      const text = t.error.stack && t.error.stack.includes(t.error.message) ? t.error.stack : `${t.error.message}\n${t.error.stack ?? ''}`;
+      const text =
+        t.error.stack && t.error.stack.includes(t.error.message)
+          ? t.error.stack
+          : `${t.error.message}\n${t.error.stack ?? ''}`;
       for (const l of text.trimEnd().split('\n')) lines.push(`${indent}    ${l}`);
     }
   }

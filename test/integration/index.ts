@@ -29,7 +29,8 @@ export async function run(): Promise<void> {
     onResult: (r) => console.log(`  ${r.ok ? '✔' : '✖'} ${r.suite ? `${r.suite} › ` : ''}${r.name} (${r.ms} ms)`),
   });
   const ext = vscode.extensions.getExtension<{ activationMs: number } | undefined>('rclone-devbox.rclone-devbox');
-  if (ext?.isActive && ext.exports) report.notes = { 'activate() of the extension took': `${ext.exports.activationMs.toFixed(1)} ms` };
+  if (ext?.isActive && ext.exports)
+    report.notes = { 'activate() of the extension took': `${ext.exports.activationMs.toFixed(1)} ms` };
   // Progress was printed test by test; the summary repeats only the failures, with their errors.
   console.log(formatReport({ ...report, tests: report.tests.filter((t) => !t.ok) }));
   if (reportFile) writeAtomically(reportFile, JSON.stringify(report, null, 2));

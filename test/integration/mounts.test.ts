@@ -38,7 +38,9 @@ describe('Mounting from the editor', () => {
   after(async () => {
     const { svc } = await api();
     await svc.registry.refresh();
-    for (const m of svc.registry.mounts) if (m.mountPoint.startsWith(boxInfo().mountRoot)) await svc.registry.unmount(m.mountPoint, { force: true }).catch(() => svc.registry.repair(m.mountPoint));
+    for (const m of svc.registry.mounts)
+      if (m.mountPoint.startsWith(boxInfo().mountRoot))
+        await svc.registry.unmount(m.mountPoint, { force: true }).catch(() => svc.registry.repair(m.mountPoint));
     for (const r of restore.reverse()) await r();
   });
 
@@ -46,7 +48,10 @@ describe('Mounting from the editor', () => {
     restore.push(await setSetting('mounts', [{ remote: REMOTE, mountPoint, cacheMode: 'writes' }]));
     const { statusBar } = await api();
     await waitFor('the indicator to show the profile', () => statusBar.item.text === '$(circle-slash) not mounted');
-    assert.match((statusBar.item.tooltip as vscode.MarkdownString).value, new RegExp(`${REMOTE}.*${mountPoint.replace(/[.]/g, '\\.')}`));
+    assert.match(
+      (statusBar.item.tooltip as vscode.MarkdownString).value,
+      new RegExp(`${REMOTE}.*${mountPoint.replace(/[.]/g, '\\.')}`),
+    );
     assert.equal(statusBar.item.command, 'rclone.statusActions');
   });
 
@@ -61,7 +66,10 @@ describe('Mounting from the editor', () => {
     assert.equal(statusBar.item.text, '$(cloud) mounted');
     assert.equal(await readFile(join(mountPoint, 'cache_hub', 'gpt.pth'), 'utf8'), 'g'.repeat(4096));
     assert.equal(svc.registry.find(mountPoint)?.state, 'mounted');
-    assert.deepEqual(ui.notes.map((n) => n.level), ['info']);
+    assert.deepEqual(
+      ui.notes.map((n) => n.level),
+      ['info'],
+    );
     assert.deepEqual(ui.notes[0]!.actions, ['Open in Terminal', 'Reveal in Explorer']);
   });
 
@@ -70,7 +78,9 @@ describe('Mounting from the editor', () => {
     assert.equal(item.description, mountPoint);
     assert.equal(item.contextValue, 'bucket.mounted');
     assert.equal((item.iconPath as vscode.ThemeIcon).id, 'pass-filled');
-    const file = (await (await api()).remotes.tree.getChildren((await bucketRow('index-tts-data')).node)).find((n) => n.id === `${REMOTE}/webui.py`)!;
+    const file = (await (await api()).remotes.tree.getChildren((await bucketRow('index-tts-data')).node)).find(
+      (n) => n.id === `${REMOTE}/webui.py`,
+    )!;
     const fileItem = (await api()).remotes.tree.getTreeItem(file);
     assert.equal(fileItem.command?.command, 'vscode.open', 'a file under a mount opens from the mount');
   });
@@ -78,17 +88,24 @@ describe('Mounting from the editor', () => {
   it('shows uploads pending, and Unmount waits for them: the file arrives in the bucket', async () => {
     const { statusBar, svc } = await api();
     await writeFile(join(mountPoint, 'written-in-editor.txt'), 'new weights');
-    await waitFor('the indicator to count the upload', async () => {
-      await svc.registry.refresh();
-      return statusBar.item.text === '$(cloud-upload) 1 uploading';
-    }, 4_000);
+    await waitFor(
+      'the indicator to count the upload',
+      async () => {
+        await svc.registry.refresh();
+        return statusBar.item.text === '$(cloud-upload) 1 uploading';
+      },
+      4_000,
+    );
     const ui = new ScriptedUi();
     const done = await withUi(ui, () => vscode.commands.executeCommand('rclone.unmount', mountPoint));
     assert.equal(done, true, JSON.stringify(ui.notes));
     assert.equal(statusBar.item.text, '$(circle-slash) not mounted');
     const rclone = await Rclone.locate({ configFile: boxInfo().configFile });
     const page = await listFolder(rclone, REMOTE, { timeoutMs: 20_000 });
-    assert.ok(page.entries.some((e) => e.name === 'written-in-editor.txt'), 'the file written before unmounting was uploaded');
+    assert.ok(
+      page.entries.some((e) => e.name === 'written-in-editor.txt'),
+      'the file written before unmounting was uploaded',
+    );
     assert.equal(svc.registry.find(mountPoint), undefined);
   });
 
@@ -134,12 +151,14 @@ describe('Mounting from the editor', () => {
 
   it('Open Mount in Terminal opens a terminal in the mount point', async () => {
     await vscode.commands.executeCommand('rclone.openTerminal', mountPoint);
-    const terminal = await waitFor('the terminal', () => vscode.window.terminals.find((t) => t.name === 'rclone: index-tts-storage'));
+    const terminal = await waitFor('the terminal', () =>
+      vscode.window.terminals.find((t) => t.name === 'rclone: index-tts-storage'),
+    );
     assert.equal((terminal.creationOptions as vscode.TerminalOptions).cwd, mountPoint);
     terminal.dispose();
   });
 
-  it('Show Log opens the mount\'s rclone log, which holds no secret', async () => {
+  it("Show Log opens the mount's rclone log, which holds no secret", async () => {
     const { svc } = await api();
     await vscode.commands.executeCommand('rclone.showLog', mountPoint);
     const editor = await waitFor('the log in an editor', () => vscode.window.activeTextEditor);
@@ -148,7 +167,9 @@ describe('Mounting from the editor', () => {
     const text = editor.document.getText();
     assert.match(text, /index-tts-data/);
     assert.ok(!text.includes('S3RVER'), 'the access key or secret appears in the mount log');
-    const state = JSON.parse(await readFile(join(boxInfo().stateDir, 'rclone-devbox', 'mounts.json'), 'utf8')) as { mounts: { pass: string }[] };
+    const state = JSON.parse(await readFile(join(boxInfo().stateDir, 'rclone-devbox', 'mounts.json'), 'utf8')) as {
+      mounts: { pass: string }[];
+    };
     assert.ok(!text.includes(state.mounts[0]!.pass), 'the rc password appears in the mount log');
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   });
@@ -158,16 +179,27 @@ describe('Mounting from the editor', () => {
     const mount = await withUi(ui, () => vscode.commands.executeCommand('rclone.mount'));
     assert.ok(mount, JSON.stringify(ui.notes));
     const [what, where] = ui.asked;
-    assert.ok(what!.items!.includes(REMOTE) && what!.items!.includes('s3:other-bucket'), `offered: ${what!.items!.join(', ')}`);
-    assert.equal(where!.value, join(boxInfo().mountRoot, 'other-bucket'), JSON.stringify(vscode.workspace.getConfiguration('rclone').inspect('mountRoot')));
+    assert.ok(
+      what!.items!.includes(REMOTE) && what!.items!.includes('s3:other-bucket'),
+      `offered: ${what!.items!.join(', ')}`,
+    );
+    assert.equal(
+      where!.value,
+      join(boxInfo().mountRoot, 'other-bucket'),
+      JSON.stringify(vscode.workspace.getConfiguration('rclone').inspect('mountRoot')),
+    );
     assert.ok((await readdir(join(boxInfo().mountRoot, 'other-bucket'))).includes('readme.txt'));
-    await withUi(new ScriptedUi(), () => vscode.commands.executeCommand('rclone.unmount', join(boxInfo().mountRoot, 'other-bucket')));
+    await withUi(new ScriptedUi(), () =>
+      vscode.commands.executeCommand('rclone.unmount', join(boxInfo().mountRoot, 'other-bucket')),
+    );
   });
 
   it('a failed mount says why, with actions, and leaves nothing behind', async () => {
     const ui = new ScriptedUi();
     const target = join(boxInfo().mountRoot, 'typo');
-    const mount = await withUi(ui, () => vscode.commands.executeCommand('rclone.mount', { remote: 's3:index-tts-dta', mountPoint: target }));
+    const mount = await withUi(ui, () =>
+      vscode.commands.executeCommand('rclone.mount', { remote: 's3:index-tts-dta', mountPoint: target }),
+    );
     assert.equal(mount, undefined);
     const [error] = ui.errors();
     assert.ok(error, 'no error was shown');
@@ -186,14 +218,20 @@ describe('Mounting from the editor', () => {
     await mkdir(external, { recursive: true });
     const child = rclone.spawnDetached(['mount', '--vfs-cache-mode', 'writes', '--', 's3:other-bucket', external]);
     try {
-      await waitFor('the external mount', async () => (await svc.registry.refresh()).find((m) => m.mountPoint === external)?.state === 'mounted');
+      await waitFor(
+        'the external mount',
+        async () => (await svc.registry.refresh()).find((m) => m.mountPoint === external)?.state === 'mounted',
+      );
       assert.equal(svc.registry.find(external)?.external, true);
       const done = await withUi(ui, () => vscode.commands.executeCommand('rclone.unmount', external));
       assert.equal(done, false);
       assert.match(ui.errors()[0]!.message, /mounted by another tool/);
       assert.ok(ui.errors()[0]!.actions.includes('Unmount Anyway'));
       await withUi(ui, () => ui.press(ui.errors()[0]!.message, 'Unmount Anyway'));
-      await waitFor('the external mount to go', async () => !(await svc.registry.refresh()).some((m) => m.mountPoint === external));
+      await waitFor(
+        'the external mount to go',
+        async () => !(await svc.registry.refresh()).some((m) => m.mountPoint === external),
+      );
     } finally {
       try {
         process.kill(child.pid, 'SIGTERM'); // still running only if the test failed early
@@ -213,6 +251,9 @@ describe('Mounting from the editor', () => {
     await withUi(new ScriptedUi(), () => mounts.autoMount());
     assert.equal(svc.registry.find(mountPoint)?.state, 'mounted');
     await mounts.unmountStarted(); // what deactivate() runs
-    assert.equal((await svc.registry.refresh()).find((m) => m.mountPoint === mountPoint), undefined);
+    assert.equal(
+      (await svc.registry.refresh()).find((m) => m.mountPoint === mountPoint),
+      undefined,
+    );
   });
 });

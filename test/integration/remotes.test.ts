@@ -34,16 +34,31 @@ describe('Remotes: add, edit, remove', () => {
     const ui = new ScriptedUi(['minio-test', 'MinIO', boxInfo().endpoint, 'S3RVER', SECRET]);
     const name = await withUi(ui, () => vscode.commands.executeCommand('rclone.addRemote'));
     assert.equal(name, 'minio-test', JSON.stringify(ui.notes));
-    assert.deepEqual(ui.asked.map((a) => a.kind), ['input', 'pick', 'input', 'input', 'input']);
-    assert.ok(ui.asked[1]!.items!.includes('CompShare / UCloud US3') && ui.asked[1]!.items!.includes('Aliyun OSS') && ui.asked[1]!.items!.includes('Tencent COS'));
+    assert.deepEqual(
+      ui.asked.map((a) => a.kind),
+      ['input', 'pick', 'input', 'input', 'input'],
+    );
+    assert.ok(
+      ui.asked[1]!.items!.includes('CompShare / UCloud US3') &&
+        ui.asked[1]!.items!.includes('Aliyun OSS') &&
+        ui.asked[1]!.items!.includes('Tencent COS'),
+    );
     assert.equal(ui.asked[4]!.password, true, 'the secret is typed into a password box');
     assert.equal(ui.asked[3]!.password, undefined);
     const text = await readFile(boxInfo().configFile, 'utf8');
     assert.ok(text.startsWith(original), 'the other remotes are left byte for byte');
-    assert.match(text, /\[minio-test\]\ntype = s3\nprovider = Minio\nendpoint = http:\/\/127\.0\.0\.1:\d+\naccess_key_id = S3RVER\nsecret_access_key = sekrit-/);
-    assert.deepEqual(ui.notes.map((n) => n.message), ['Added remote minio-test: 2 buckets found.']);
+    assert.match(
+      text,
+      /\[minio-test\]\ntype = s3\nprovider = Minio\nendpoint = http:\/\/127\.0\.0\.1:\d+\naccess_key_id = S3RVER\nsecret_access_key = sekrit-/,
+    );
+    assert.deepEqual(
+      ui.notes.map((n) => n.message),
+      ['Added remote minio-test: 2 buckets found.'],
+    );
     const { remotes } = await api();
-    await waitFor('the new remote in the tree', async () => (await remotes.tree.getChildren()).some((n) => n.id === 'minio-test:'));
+    await waitFor('the new remote in the tree', async () =>
+      (await remotes.tree.getChildren()).some((n) => n.id === 'minio-test:'),
+    );
   });
 
   it('refuses a name that exists or that rclone would not accept', async () => {
@@ -61,7 +76,10 @@ describe('Remotes: add, edit, remove', () => {
     await withUi(ui, () => vscode.commands.executeCommand('rclone.editRemote', 'minio-test'));
     assert.equal(ui.asked[0]!.value, boxInfo().endpoint, 'the current endpoint is proposed');
     const text = await readFile(boxInfo().configFile, 'utf8');
-    assert.equal(text, before.replace(boxInfo().endpoint + '\naccess_key_id = S3RVER', 'http://127.0.0.1:9\naccess_key_id = S3RVER'));
+    assert.equal(
+      text,
+      before.replace(boxInfo().endpoint + '\naccess_key_id = S3RVER', 'http://127.0.0.1:9\naccess_key_id = S3RVER'),
+    );
     assert.ok(text.includes(`secret_access_key = ${SECRET}`));
     // The new endpoint is dead: the save says so, with the way back.
     const [error] = ui.errors();

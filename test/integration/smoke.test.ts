@@ -14,7 +14,9 @@ function childProcesses(): string[] {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      return ppid === process.pid ? [`${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ')}`] : [];
+      return ppid === process.pid
+        ? [`${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ')}`]
+        : [];
     } catch {
       return [];
     }
@@ -31,7 +33,11 @@ describe('smoke', () => {
     const before = childProcesses();
     const api = await ext.activate();
     const spawned = childProcesses().filter((p) => !before.includes(p));
-    assert.deepEqual(spawned.filter((p) => p.includes('rclone')), [], 'activate() started rclone');
+    assert.deepEqual(
+      spawned.filter((p) => p.includes('rclone')),
+      [],
+      'activate() started rclone',
+    );
     assert.equal(api.svc.viewState, undefined, 'the tree was not listed yet');
   });
 

@@ -30,7 +30,10 @@ async function rowAt(...labels: string[]): Promise<{ node: Node; item: vscode.Tr
   for (const l of labels) {
     const list = await rows(parent);
     found = list.find((r) => r.label === l);
-    if (!found) throw new Error(`No row "${l}" under ${labels.slice(0, labels.indexOf(l)).join(' › ') || 'the root'}: ${list.map((r) => r.label).join(', ')}`);
+    if (!found)
+      throw new Error(
+        `No row "${l}" under ${labels.slice(0, labels.indexOf(l)).join(' › ') || 'the root'}: ${list.map((r) => r.label).join(', ')}`,
+      );
     parent = found.node;
   }
   return found!;
@@ -60,14 +63,19 @@ describe('Remotes tree', () => {
     assert.equal(s3.item.description, 's3 · Other');
     assert.equal(s3.item.contextValue, 'remote.file');
     assert.equal(s3.item.collapsibleState, vscode.TreeItemCollapsibleState.Collapsed);
-    assert.match(String((s3.item.tooltip as vscode.MarkdownString).value), new RegExp(boxInfo().endpoint.replace(/[.]/g, '\\.')));
+    assert.match(
+      String((s3.item.tooltip as vscode.MarkdownString).value),
+      new RegExp(boxInfo().endpoint.replace(/[.]/g, '\\.')),
+    );
     assert.equal((await api()).svc.viewState, 'ready');
   });
 
   it('shows buckets, then folders and files, each with its own kind', async () => {
     const buckets = await rows((await rowAt('s3')).node);
     assert.deepEqual(buckets.map((b) => b.label).sort(), Object.keys(boxInfo().buckets).sort());
-    assert.ok(buckets.every((b) => b.item.contextValue === 'bucket' && (b.item.iconPath as vscode.ThemeIcon).id === 'database'));
+    assert.ok(
+      buckets.every((b) => b.item.contextValue === 'bucket' && (b.item.iconPath as vscode.ThemeIcon).id === 'database'),
+    );
     const inside = await rows((await rowAt('s3', 'index-tts-data')).node);
     const kinds = Object.fromEntries(inside.map((r) => [r.label, r.item.contextValue]));
     assert.deepEqual(kinds, { cache_hub: 'folder', cache_hub_v23: 'folder', 'webui.py': 'file' });
@@ -96,7 +104,10 @@ describe('Remotes tree', () => {
     assert.equal(list.length, 21);
     await vscode.commands.executeCommand('rclone.loadMore', many);
     list = await rows(many);
-    assert.deepEqual(list.map((r) => r.label), MANY);
+    assert.deepEqual(
+      list.map((r) => r.label),
+      MANY,
+    );
   });
 
   it('narrows a folder with a filter, and clears it', async () => {
@@ -104,7 +115,10 @@ describe('Remotes tree', () => {
     const ui = new ScriptedUi(['-2']);
     await withUi(ui, () => vscode.commands.executeCommand('rclone.filter', many));
     const expected = MANY.filter((n) => n.includes('-2'));
-    assert.deepEqual((await rows(many)).map((r) => r.label), expected);
+    assert.deepEqual(
+      (await rows(many)).map((r) => r.label),
+      expected,
+    );
     const item = (await api()).remotes.tree.getTreeItem(many);
     assert.match(String(item.description), /filter: -2/);
     assert.match(String(item.contextValue), / filtered$/);
@@ -114,12 +128,19 @@ describe('Remotes tree', () => {
 
   it('goes to a deep path beyond the first page and selects it', async () => {
     restore.push(await setSetting('pageSize', 10));
-    const node = (await vscode.commands.executeCommand('rclone.goToPath', 's3:other-bucket/many/file-25.txt')) as Node | undefined;
+    const node = (await vscode.commands.executeCommand('rclone.goToPath', 's3:other-bucket/many/file-25.txt')) as
+      Node | undefined;
     assert.ok(node, 'goToPath returned nothing');
     const { view } = (await api()).remotes;
-    await waitFor('the selection to reach file-25.txt', () => view.selection[0]?.id === 's3:other-bucket/many/file-25.txt');
+    await waitFor(
+      'the selection to reach file-25.txt',
+      () => view.selection[0]?.id === 's3:other-bucket/many/file-25.txt',
+    );
     const list = await rows((await rowAt('s3', 'other-bucket', 'many')).node);
-    assert.ok(list.some((r) => r.label === 'file-25.txt'), 'the target is listed in its folder even beyond the page');
+    assert.ok(
+      list.some((r) => r.label === 'file-25.txt'),
+      'the target is listed in its folder even beyond the page',
+    );
   });
 
   it('shows a listing error as a row with its action, not as an exception', async () => {
@@ -127,8 +148,13 @@ describe('Remotes tree', () => {
     const original = await readFile(configFile, 'utf8');
     restore.push(() => writeFile(configFile, original));
     // v2 signatures: s3rver checks those, so a wrong secret is refused as it would be by a real service.
-    await writeFile(configFile, `${original}\n[badkey]\ntype = s3\nprovider = Other\naccess_key_id = S3RVER\nsecret_access_key = wrong-secret\nendpoint = ${boxInfo().endpoint}\nv2_auth = true\n`);
-    const badkey = await waitFor('the new remote to appear', async () => (await rows()).find((r) => r.label === 'badkey'));
+    await writeFile(
+      configFile,
+      `${original}\n[badkey]\ntype = s3\nprovider = Other\naccess_key_id = S3RVER\nsecret_access_key = wrong-secret\nendpoint = ${boxInfo().endpoint}\nv2_auth = true\n`,
+    );
+    const badkey = await waitFor('the new remote to appear', async () =>
+      (await rows()).find((r) => r.label === 'badkey'),
+    );
     const children = await rows(badkey.node);
     assert.equal(children.length, 1);
     const row = children[0]!;
@@ -146,7 +172,10 @@ describe('Remotes tree', () => {
     await writeFile(empty, '');
     const putBack = await setSetting('configFile', empty);
     try {
-      await waitFor('an empty tree', async () => (await remotes.tree.getChildren()).length === 0 && svc.viewState === 'noRemotes');
+      await waitFor(
+        'an empty tree',
+        async () => (await remotes.tree.getChildren()).length === 0 && svc.viewState === 'noRemotes',
+      );
     } finally {
       await putBack();
     }
@@ -154,13 +183,19 @@ describe('Remotes tree', () => {
     await withUi(ui, async () => {
       const putBackPath = await setSetting('path', '/nonexistent/rclone');
       try {
-        await waitFor('the "rclone missing" welcome', async () => (await remotes.tree.getChildren()).length === 0 && svc.viewState === 'missing');
+        await waitFor(
+          'the "rclone missing" welcome',
+          async () => (await remotes.tree.getChildren()).length === 0 && svc.viewState === 'missing',
+        );
         assert.equal(ui.asked[0]?.kind, 'confirm');
         assert.match(ui.asked[0]!.title!, /\/nonexistent\/rclone/);
       } finally {
         await putBackPath();
       }
     });
-    await waitFor('the remotes again', async () => (await remotes.tree.getChildren()).length > 0 && svc.viewState === 'ready');
+    await waitFor(
+      'the remotes again',
+      async () => (await remotes.tree.getChildren()).length > 0 && svc.viewState === 'ready',
+    );
   });
 });

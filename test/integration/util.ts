@@ -16,7 +16,11 @@ export async function api(): Promise<TestApi> {
 }
 
 /** Polls `probe` until it returns something truthy; fails with `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 20_000): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | Promise<T>,
+  timeoutMs = 20_000,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -26,7 +30,10 @@ export async function waitFor<T>(what: string, probe: () => T | Promise<T>, time
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `Timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`,
+      );
     await new Promise((ok) => setTimeout(ok, 50));
   }
 }
@@ -82,21 +89,36 @@ export class ScriptedUi implements Ui {
     return typeof a === 'function' ? a(asked) : a;
   }
 
-  async pick<T extends vscodeTypes.QuickPickItem>(items: readonly T[] | Thenable<readonly T[]>, options: vscodeTypes.QuickPickOptions): Promise<T | undefined> {
+  async pick<T extends vscodeTypes.QuickPickItem>(
+    items: readonly T[] | Thenable<readonly T[]>,
+    options: vscodeTypes.QuickPickOptions,
+  ): Promise<T | undefined> {
     const list = await items;
     const label = this.next({ kind: 'pick', title: options.title, items: list.map((i) => i.label) });
     if (label === undefined) return undefined;
     const found = list.find((i) => i.label === label);
-    if (!found) throw new Error(`No item "${String(label)}" in the pick "${options.title}": ${list.map((i) => i.label).join(', ')}`);
+    if (!found)
+      throw new Error(
+        `No item "${String(label)}" in the pick "${options.title}": ${list.map((i) => i.label).join(', ')}`,
+      );
     return found;
   }
 
   async input(options: vscodeTypes.InputBoxOptions): Promise<string | undefined> {
-    const answer = this.next({ kind: 'input', title: options.title, prompt: options.prompt, value: options.value, password: options.password });
+    const answer = this.next({
+      kind: 'input',
+      title: options.title,
+      prompt: options.prompt,
+      value: options.value,
+      password: options.password,
+    });
     if (answer === undefined) return undefined;
     const text = String(answer);
     const invalid = await options.validateInput?.(text);
-    if (invalid) throw new Error(`The input box "${options.title}" refused "${text}": ${typeof invalid === 'string' ? invalid : invalid.message}`);
+    if (invalid)
+      throw new Error(
+        `The input box "${options.title}" refused "${text}": ${typeof invalid === 'string' ? invalid : invalid.message}`,
+      );
     return text;
   }
 

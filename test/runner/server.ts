@@ -30,15 +30,20 @@ export async function startServer(install: VscodeServerInstall, tb: TestBox): Pr
   const logFile = join(tb.dir, 'server.log');
   const args = [
     install.serverMain,
-    '--host', '127.0.0.1',
-    '--port', String(port),
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
     '--without-connection-token',
     '--accept-server-license-terms',
     '--enable-smoke-test-driver',
     '--disable-telemetry',
-    '--user-data-dir', tb.dataDir,
-    '--server-data-dir', tb.dataDir,
-    '--extensions-dir', tb.extensionsDir,
+    '--user-data-dir',
+    tb.dataDir,
+    '--server-data-dir',
+    tb.dataDir,
+    '--extensions-dir',
+    tb.extensionsDir,
   ];
   console.log(`  ${install.node} ${args.join(' ')}`);
   // detached: its own process group, so stop() reaches the extension hosts it forks as well.
@@ -73,7 +78,11 @@ export async function startServer(install: VscodeServerInstall, tb: TestBox): Pr
     stop: () => stopGroup(pid),
   };
   try {
-    await waitFor(() => answers(origin), { what: `the VS Code server on ${origin}`, timeoutMs: 60_000, failFast: server.exited });
+    await waitFor(() => answers(origin), {
+      what: `the VS Code server on ${origin}`,
+      timeoutMs: 60_000,
+      failFast: server.exited,
+    });
   } catch (e) {
     await server.stop();
     throw e;
@@ -124,5 +133,6 @@ async function signalGroupAndWait(pgid: number, sig: NodeJS.Signals, timeoutMs: 
 async function stopGroup(pgid: number): Promise<void> {
   if (await signalGroupAndWait(pgid, 'SIGTERM', 5_000)) return;
   console.error(`  server group ${pgid} still alive after SIGTERM (${groupMembers(pgid).join(', ')}); SIGKILL`);
-  if (!(await signalGroupAndWait(pgid, 'SIGKILL', 3_000))) console.error(`  server group ${pgid} survived SIGKILL: ${groupMembers(pgid).join(', ')}`);
+  if (!(await signalGroupAndWait(pgid, 'SIGKILL', 3_000)))
+    console.error(`  server group ${pgid} survived SIGKILL: ${groupMembers(pgid).join(', ')}`);
 }

@@ -24,7 +24,8 @@ export async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
 export function printTimings(): void {
   if (!timings.length) return;
   console.log('\nPhase timings:');
-  for (const t of timings) console.log(`  ${t.ok ? ' ' : '✖'} ${t.phase.padEnd(44)} ${(t.ms / 1000).toFixed(1).padStart(7)} s`);
+  for (const t of timings)
+    console.log(`  ${t.ok ? ' ' : '✖'} ${t.phase.padEnd(44)} ${(t.ms / 1000).toFixed(1).padStart(7)} s`);
 }
 
 export interface WaitOptions {
@@ -44,7 +45,8 @@ export async function waitFor<T>(probe: () => T | undefined | Promise<T | undefi
     if (value !== undefined) return value;
     const dead = opts.failFast?.();
     if (dead) throw new Error(`gave up waiting for ${opts.what}: ${dead}`);
-    if (Date.now() > deadline) throw new Error(`timed out after ${Math.round(opts.timeoutMs / 1000)} s waiting for ${opts.what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${Math.round(opts.timeoutMs / 1000)} s waiting for ${opts.what}`);
     await delay(opts.intervalMs ?? 250);
   }
 }
@@ -124,7 +126,12 @@ export class Cleanup {
       console.log(`cleanup: ${step.name}`);
       const timer = delay(step.timeoutMs, 'timeout' as const, { ref: false });
       try {
-        const r = await Promise.race([Promise.resolve().then(step.fn).then(() => 'done' as const), timer]);
+        const r = await Promise.race([
+          Promise.resolve()
+            .then(step.fn)
+            .then(() => 'done' as const),
+          timer,
+        ]);
         if (r === 'timeout') console.error(`cleanup: "${step.name}" did not finish within ${step.timeoutMs / 1000} s`);
       } catch (e) {
         console.error(`cleanup: "${step.name}" failed: ${(e as Error).message ?? e}`);

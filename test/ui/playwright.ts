@@ -20,7 +20,10 @@ export interface BrowserType {
 }
 
 export interface Browser {
-  newContext(options?: { viewport?: { width: number; height: number } | null; deviceScaleFactor?: number }): Promise<BrowserContext>;
+  newContext(options?: {
+    viewport?: { width: number; height: number } | null;
+    deviceScaleFactor?: number;
+  }): Promise<BrowserContext>;
   close(): Promise<void>;
   isConnected(): boolean;
   on(event: 'disconnected', listener: () => void): this;
@@ -37,7 +40,10 @@ export interface ConsoleMessage {
 }
 
 export interface Page {
-  goto(url: string, options?: { timeout?: number; waitUntil?: 'load' | 'domcontentloaded' | 'networkidle' | 'commit' }): Promise<unknown>;
+  goto(
+    url: string,
+    options?: { timeout?: number; waitUntil?: 'load' | 'domcontentloaded' | 'networkidle' | 'commit' },
+  ): Promise<unknown>;
   title(): Promise<string>;
   locator(selector: string, options?: LocatorOptions): Locator;
   keyboard: Keyboard;

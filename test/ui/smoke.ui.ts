@@ -30,7 +30,9 @@ const exactly = (label: string) => new RegExp(`^\\s*${escapeRe(label)}\\s*$`);
 
 /** A row of the side bar's trees (the Rclone view), by its label. */
 const sideBarRow = (page: Page, label: string): Locator =>
-  page.locator('.part.sidebar .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exactly(label) }) });
+  page
+    .locator('.part.sidebar .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: exactly(label) }) });
 
 const quickInputBox = (page: Page): Locator => page.locator('.quick-input-widget .quick-input-box input');
 /** A row of the open quick pick, by its label. */
@@ -40,7 +42,9 @@ const quickPickRow = (page: Page, label: string | RegExp): Locator =>
     .filter({ has: page.locator('.label-name', { hasText: typeof label === 'string' ? exactly(label) : label }) });
 
 async function statusBarTexts(page: Page): Promise<string[]> {
-  return (await page.locator('.statusbar-item').allTextContents()).map((t) => t.replace(/\s+/g, ' ').trim()).filter(Boolean);
+  return (await page.locator('.statusbar-item').allTextContents())
+    .map((t) => t.replace(/\s+/g, ' ').trim())
+    .filter(Boolean);
 }
 
 const isMounted = (t: string) => /mounted/i.test(t) && !/not mounted/i.test(t) && !/mounting/i.test(t);
@@ -51,7 +55,11 @@ async function expand(row: Locator, label: string, timeoutMs: number): Promise<v
   await row.first().waitFor({ state: 'visible', timeout: timeoutMs });
   if ((await row.first().getAttribute('aria-expanded')) === 'true') return;
   await row.first().locator('.monaco-tl-twistie').click({ timeout: 5_000 });
-  await waitUntil(async () => (await row.first().getAttribute('aria-expanded')) === 'true', timeoutMs, `row "${label}" to expand`);
+  await waitUntil(
+    async () => (await row.first().getAttribute('aria-expanded')) === 'true',
+    timeoutMs,
+    `row "${label}" to expand`,
+  );
 }
 
 async function waitUntil(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
@@ -75,58 +83,121 @@ type Step = [name: string, timeoutMs: number, fn: () => Promise<void>];
 
 function steps(page: Page, opts: UiSmokeOptions): Step[] {
   return [
-    ['the workbench is up', 60_000, () => page.locator('.monaco-workbench .part.activitybar').waitFor({ state: 'visible', timeout: 60_000 })],
-    ['open the Rclone view from the activity bar', 15_000, async () => {
-      await page.locator('.part.activitybar .action-item a[aria-label^="Rclone"]').first().click({ timeout: 15_000 });
-      await page.locator('.part.sidebar').waitFor({ state: 'visible', timeout: 10_000 });
-    }],
-    [`tree row "${REMOTE}" appears`, 30_000, () => sideBarRow(page, REMOTE).first().waitFor({ state: 'visible', timeout: 30_000 })],
-    [`expand "${REMOTE}", row "${BUCKET}" appears`, 30_000, async () => {
-      await expand(sideBarRow(page, REMOTE), REMOTE, 10_000);
-      await sideBarRow(page, BUCKET).first().waitFor({ state: 'visible', timeout: 20_000 });
-    }],
-    [`expand "${BUCKET}", row "${FOLDER}" appears`, 30_000, async () => {
-      await expand(sideBarRow(page, BUCKET), BUCKET, 10_000);
-      await sideBarRow(page, FOLDER).first().waitFor({ state: 'visible', timeout: 20_000 });
-    }],
+    [
+      'the workbench is up',
+      60_000,
+      () => page.locator('.monaco-workbench .part.activitybar').waitFor({ state: 'visible', timeout: 60_000 }),
+    ],
+    [
+      'open the Rclone view from the activity bar',
+      15_000,
+      async () => {
+        await page.locator('.part.activitybar .action-item a[aria-label^="Rclone"]').first().click({ timeout: 15_000 });
+        await page.locator('.part.sidebar').waitFor({ state: 'visible', timeout: 10_000 });
+      },
+    ],
+    [
+      `tree row "${REMOTE}" appears`,
+      30_000,
+      () => sideBarRow(page, REMOTE).first().waitFor({ state: 'visible', timeout: 30_000 }),
+    ],
+    [
+      `expand "${REMOTE}", row "${BUCKET}" appears`,
+      30_000,
+      async () => {
+        await expand(sideBarRow(page, REMOTE), REMOTE, 10_000);
+        await sideBarRow(page, BUCKET).first().waitFor({ state: 'visible', timeout: 20_000 });
+      },
+    ],
+    [
+      `expand "${BUCKET}", row "${FOLDER}" appears`,
+      30_000,
+      async () => {
+        await expand(sideBarRow(page, BUCKET), BUCKET, 10_000);
+        await sideBarRow(page, FOLDER).first().waitFor({ state: 'visible', timeout: 20_000 });
+      },
+    ],
     ['command palette: "Rclone: Mount…"', 20_000, () => runCommand(page, 'Rclone: Mount', 'Rclone: Mount…')],
-    [`pick "${MOUNT_PICK}"`, 30_000, async () => {
-      await quickPickRow(page, MOUNT_PICK).first().waitFor({ state: 'visible', timeout: 20_000 });
-      await page.keyboard.type(MOUNT_PICK);
-      // Enter takes the focused row: make sure filtering put ours there, not a longer match.
-      await quickPickRow(page, MOUNT_PICK).and(page.locator('.focused')).first().waitFor({ state: 'visible', timeout: 5_000 });
-      await page.keyboard.press('Enter');
-    }],
-    ['accept the prefilled mount point', 20_000, async () => {
-      // The same widget showed the pick a moment ago (with "s3:index-tts-data" typed in): wait for a path.
-      const box = quickInputBox(page);
-      await waitUntil(async () => (await box.isVisible()) && (await box.inputValue()).startsWith('/'), 15_000, 'the mount point input box, prefilled with a path');
-      await page.keyboard.press('Enter');
-    }],
-    ['status bar shows "mounted"', 60_000, () => waitUntil(async () => (await statusBarTexts(page)).some(isMounted), 60_000, 'a status bar item saying "mounted"')],
-    ['screenshot for the README', 15_000, async () => {
-      // A wider side bar, so the bucket row shows its whole mount point.
-      const bar = await page.locator('.part.sidebar').boundingBox();
-      if (bar) {
-        const x = bar.x + bar.width + 1;
-        await page.mouse.move(x, bar.y + bar.height / 2);
-        await page.mouse.down();
-        await page.mouse.move(x + 260, bar.y + bar.height / 2, { steps: 5 });
-        await page.mouse.up();
-        await page.mouse.move(x + 600, bar.y + bar.height - 20); // off the sash, which is drawn highlighted under the pointer
-        await waitUntil(async () => (await page.locator('.monaco-sash.hover, .monaco-sash.active').count()) === 0, 5_000, 'the sash highlight to fade').catch(() => undefined);
-      }
-      mkdirSync(dirname(opts.screenshot), { recursive: true });
-      await page.screenshot({ path: opts.screenshot, timeout: 15_000 });
-    }],
-    ['command palette: "Rclone: Unmount"', 20_000, () => runCommand(page, 'Rclone: Unmount', /^\s*Rclone: Unmount…?\s*$/)],
-    ['unmounted: the only mount goes at once, or the one picked', 60_000, () =>
-      // The command unmounts the only mount at once, or asks which one: whichever shows first.
-      waitUntil(async () => {
-        const row = quickPickRow(page, new RegExp(escapeRe(BUCKET))).first();
-        if (await row.isVisible()) await row.click({ timeout: 5_000 });
-        return (await statusBarTexts(page)).some(isNotMounted);
-      }, 60_000, 'a status bar item saying "not mounted"'),
+    [
+      `pick "${MOUNT_PICK}"`,
+      30_000,
+      async () => {
+        await quickPickRow(page, MOUNT_PICK).first().waitFor({ state: 'visible', timeout: 20_000 });
+        await page.keyboard.type(MOUNT_PICK);
+        // Enter takes the focused row: make sure filtering put ours there, not a longer match.
+        await quickPickRow(page, MOUNT_PICK)
+          .and(page.locator('.focused'))
+          .first()
+          .waitFor({ state: 'visible', timeout: 5_000 });
+        await page.keyboard.press('Enter');
+      },
+    ],
+    [
+      'accept the prefilled mount point',
+      20_000,
+      async () => {
+        // The same widget showed the pick a moment ago (with "s3:index-tts-data" typed in): wait for a path.
+        const box = quickInputBox(page);
+        await waitUntil(
+          async () => (await box.isVisible()) && (await box.inputValue()).startsWith('/'),
+          15_000,
+          'the mount point input box, prefilled with a path',
+        );
+        await page.keyboard.press('Enter');
+      },
+    ],
+    [
+      'status bar shows "mounted"',
+      60_000,
+      () =>
+        waitUntil(
+          async () => (await statusBarTexts(page)).some(isMounted),
+          60_000,
+          'a status bar item saying "mounted"',
+        ),
+    ],
+    [
+      'screenshot for the README',
+      15_000,
+      async () => {
+        // A wider side bar, so the bucket row shows its whole mount point.
+        const bar = await page.locator('.part.sidebar').boundingBox();
+        if (bar) {
+          const x = bar.x + bar.width + 1;
+          await page.mouse.move(x, bar.y + bar.height / 2);
+          await page.mouse.down();
+          await page.mouse.move(x + 260, bar.y + bar.height / 2, { steps: 5 });
+          await page.mouse.up();
+          await page.mouse.move(x + 600, bar.y + bar.height - 20); // off the sash, which is drawn highlighted under the pointer
+          await waitUntil(
+            async () => (await page.locator('.monaco-sash.hover, .monaco-sash.active').count()) === 0,
+            5_000,
+            'the sash highlight to fade',
+          ).catch(() => undefined);
+        }
+        mkdirSync(dirname(opts.screenshot), { recursive: true });
+        await page.screenshot({ path: opts.screenshot, timeout: 15_000 });
+      },
+    ],
+    [
+      'command palette: "Rclone: Unmount"',
+      20_000,
+      () => runCommand(page, 'Rclone: Unmount', /^\s*Rclone: Unmount…?\s*$/),
+    ],
+    [
+      'unmounted: the only mount goes at once, or the one picked',
+      60_000,
+      () =>
+        // The command unmounts the only mount at once, or asks which one: whichever shows first.
+        waitUntil(
+          async () => {
+            const row = quickPickRow(page, new RegExp(escapeRe(BUCKET))).first();
+            if (await row.isVisible()) await row.click({ timeout: 5_000 });
+            return (await statusBarTexts(page)).some(isNotMounted);
+          },
+          60_000,
+          'a status bar item saying "not mounted"',
+        ),
     ],
   ];
 }
@@ -150,6 +221,7 @@ async function runStep(timeoutMs: number, fn: () => Promise<void>, problem: () =
 }
 
 /** Playwright colours its call logs; the report is read as plain text. */
+// eslint-disable-next-line no-control-regex -- the escape character is what is being removed
 const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
 
 export async function runUiSmoke(page: Page, opts: UiSmokeOptions): Promise<Report> {
@@ -164,7 +236,13 @@ export async function runUiSmoke(page: Page, opts: UiSmokeOptions): Promise<Repo
       const err = e as Error;
       const status = await statusBarTexts(page).catch(() => []);
       const message = `UI step "${name}" failed: ${plain(err.message.split('\n')[0] ?? '')}\n  status bar: ${JSON.stringify(status)}\n  screenshot: ${opts.failureScreenshot}`;
-      tests.push({ suite: SUITE, name, ok: false, ms: Date.now() - start, error: { message, ...(err.stack ? { stack: plain(err.stack) } : {}) } });
+      tests.push({
+        suite: SUITE,
+        name,
+        ok: false,
+        ms: Date.now() - start,
+        error: { message, ...(err.stack ? { stack: plain(err.stack) } : {}) },
+      });
       mkdirSync(dirname(opts.failureScreenshot), { recursive: true });
       await page.screenshot({ path: opts.failureScreenshot, timeout: 10_000 }).catch(() => undefined);
       break;

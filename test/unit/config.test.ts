@@ -68,15 +68,27 @@ describe('rclone.conf', () => {
   });
 
   it('lists remotes defined only by RCLONE_CONFIG_* variables, as rclone itself does', async () => {
-    const env = { ...process.env, RCLONE_CONFIG_ENVBOX_TYPE: 's3', RCLONE_CONFIG_ENVBOX_PROVIDER: 'Other', RCLONE_CONFIG_ENVBOX_ENDPOINT: s3.endpoint, RCLONE_CONFIG_OTHER_ENDPOINT: 'http://127.0.0.1:2' };
+    const env = {
+      ...process.env,
+      RCLONE_CONFIG_ENVBOX_TYPE: 's3',
+      RCLONE_CONFIG_ENVBOX_PROVIDER: 'Other',
+      RCLONE_CONFIG_ENVBOX_ENDPOINT: s3.endpoint,
+      RCLONE_CONFIG_OTHER_ENDPOINT: 'http://127.0.0.1:2',
+    };
     const withEnv = await Rclone.locate({ configFile: file, env });
     const remotes = await new RcloneConfig(withEnv, file).remotes();
-    assert.deepEqual(remotes.map((r) => [r.name, r.source, r.endpoint]), [
-      ['envbox', 'env', s3.endpoint],
-      ['local-models', 'file', undefined],
-      ['other', 'file+env', 'http://127.0.0.1:2'],
-    ]);
-    const theirs = (await withEnv.run(['listremotes'])).split('\n').filter(Boolean).map((l) => l.replace(/:$/, ''));
+    assert.deepEqual(
+      remotes.map((r) => [r.name, r.source, r.endpoint]),
+      [
+        ['envbox', 'env', s3.endpoint],
+        ['local-models', 'file', undefined],
+        ['other', 'file+env', 'http://127.0.0.1:2'],
+      ],
+    );
+    const theirs = (await withEnv.run(['listremotes']))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.replace(/:$/, ''));
     assert.deepEqual(theirs.sort(), remotes.map((r) => r.name).sort());
   });
 
@@ -93,14 +105,23 @@ describe('rclone.conf', () => {
     });
     const text = readFileSync(file, 'utf8');
     assert.ok(text.startsWith(original), 'the existing text must be an untouched prefix');
-    assert.match(text, /\n\[comp share\]\ntype = s3\nprovider = Other\naccess_key_id = S3RVER\nsecret_access_key = S3RVER\n/);
+    assert.match(
+      text,
+      /\n\[comp share\]\ntype = s3\nprovider = Other\naccess_key_id = S3RVER\nsecret_access_key = S3RVER\n/,
+    );
     assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.notEqual(statSync(file).ino, inodeBefore, 'replaced by rename, not rewritten in place');
     assert.deepEqual(readdirSync(dir.path), ['rclone.conf'], 'no temporary file left behind');
     assert.ok(calls.argv.length > 0);
-    assert.ok(calls.argv.every((argv) => !argv.some((a) => a.includes(SECRET))), JSON.stringify(calls.argv));
+    assert.ok(
+      calls.argv.every((argv) => !argv.some((a) => a.includes(SECRET))),
+      JSON.stringify(calls.argv),
+    );
     const buckets = await listBuckets(rclone, 'comp share', { timeoutMs: 20_000 });
-    assert.deepEqual(buckets.map((b) => b.name), ['models']);
+    assert.deepEqual(
+      buckets.map((b) => b.name),
+      ['models'],
+    );
   });
 
   it('updates one key of a remote in place, leaving order, comments and other remotes as they were', async () => {
@@ -108,7 +129,10 @@ describe('rclone.conf', () => {
     await config.setRemote('other', 's3', { endpoint: 'https://oss-cn-hangzhou.aliyuncs.com', region: 'cn-hangzhou' });
     assert.equal(
       readFileSync(file, 'utf8'),
-      original.replace('endpoint = http://127.0.0.1:1', 'endpoint = https://oss-cn-hangzhou.aliyuncs.com\nregion = cn-hangzhou'),
+      original.replace(
+        'endpoint = http://127.0.0.1:1',
+        'endpoint = https://oss-cn-hangzhou.aliyuncs.com\nregion = cn-hangzhou',
+      ),
     );
   });
 
@@ -152,7 +176,10 @@ describe('rclone.conf', () => {
       const changed = new Promise<void>((ok) => config.onDidChange(() => ok()));
       // rclone itself rewrites the file (a different program, the way a teammate's `rclone config` would).
       await rclone.run(['config', 'create', 'added-elsewhere', 'local']);
-      await Promise.race([changed, new Promise((_, no) => setTimeout(() => no(new Error('no change event within 5 s')), 5_000))]);
+      await Promise.race([
+        changed,
+        new Promise((_, no) => setTimeout(() => no(new Error('no change event within 5 s')), 5_000)),
+      ]);
       assert.ok((await config.remotes()).some((r) => r.name === 'added-elsewhere'));
     } finally {
       config.dispose();
@@ -167,8 +194,14 @@ describe('rclone.conf', () => {
       assert.equal(statSync(join(dir.path, 'not-yet')).mode & 0o777, 0o700);
       const changed = new Promise<void>((ok) => config.onDidChange(() => ok()));
       writeFileSync(fresh, readFileSync(fresh, 'utf8') + '\n[second]\ntype = local\n');
-      await Promise.race([changed, new Promise((_, no) => setTimeout(() => no(new Error('no change event within 5 s')), 5_000))]);
-      assert.deepEqual((await config.remotes()).map((r) => r.name), ['first', 'second']);
+      await Promise.race([
+        changed,
+        new Promise((_, no) => setTimeout(() => no(new Error('no change event within 5 s')), 5_000)),
+      ]);
+      assert.deepEqual(
+        (await config.remotes()).map((r) => r.name),
+        ['first', 'second'],
+      );
     } finally {
       config.dispose();
     }
@@ -200,4 +233,3 @@ describe('rclone.conf text added by us is read back by rclone', () => {
     }
   });
 });
-

@@ -23,10 +23,18 @@ function isKind(kind: ErrorKind) {
   };
 }
 
-const mounted = (dir: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === dir);
+const mounted = (dir: string) =>
+  readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((l) => l.split(' ')[4] === dir);
 
 /** Runs `rclone mount` (foreground) and returns how it failed; never leaves the mount behind. */
-async function mountFailure(rclone: Rclone, args: string[], mountPoint: string, env?: Record<string, string>): Promise<unknown> {
+async function mountFailure(
+  rclone: Rclone,
+  args: string[],
+  mountPoint: string,
+  env?: Record<string, string>,
+): Promise<unknown> {
   try {
     await rclone.run(['mount', ...args], { timeoutMs: 15_000, env, target: mountPoint });
     return new Error('rclone mount exited without an error');
@@ -39,7 +47,15 @@ async function mountFailure(rclone: Rclone, args: string[], mountPoint: string, 
 
 /** Runs rclone as user nobody (a real non-root user) and classifies what it printed. */
 async function asNobody(rclone: Rclone, args: string[], target: string): Promise<RcloneError> {
-  const r = await execa(rclone.path, args, { uid: NOBODY, gid: NOBODY, env: { ...rclone.env, HOME: '/tmp' }, extendEnv: false, reject: false, timeout: 20_000, stdin: 'ignore' });
+  const r = await execa(rclone.path, args, {
+    uid: NOBODY,
+    gid: NOBODY,
+    env: { ...rclone.env, HOME: '/tmp' },
+    extendEnv: false,
+    reject: false,
+    timeout: 20_000,
+    stdin: 'ignore',
+  });
   assert.notEqual(r.exitCode, 0, 'the command was expected to fail');
   return classify({ exitCode: r.exitCode, stderr: String(r.stderr), target });
 }
@@ -68,7 +84,9 @@ describe('errors say what happened and what to do', () => {
   /** An rclone whose config has remote `name` = the test server with some settings changed. */
   async function remoteWith(name: string, changes: Record<string, string>): Promise<Rclone> {
     let text = s3Remote(name, box.s3.endpoint);
-    for (const [k, v] of Object.entries(changes)) text = text.replace(new RegExp(`^${k} = .*$`, 'm'), `${k} = ${v}`) + (text.includes(`${k} =`) ? '' : `${k} = ${v}\n`);
+    for (const [k, v] of Object.entries(changes))
+      text =
+        text.replace(new RegExp(`^${k} = .*$`, 'm'), `${k} = ${v}`) + (text.includes(`${k} =`) ? '' : `${k} = ${v}\n`);
     const file = join(box.dir, `${name}.conf`);
     writeFileSync(file, text, { mode: 0o600 });
     return Rclone.locate({ configFile: file });
@@ -82,7 +100,12 @@ describe('errors say what happened and what to do', () => {
   // s3rver does not verify V4 signatures; with V2 signing it does, so a wrong secret is refused for real.
   it('AuthFailed: a wrong secret key, and the secret is not repeated in the error', async () => {
     const rclone = await remoteWith('bad', { secret_access_key: 'wrong-secret-1234', v2_auth: 'true' });
-    await assert.rejects(listFolder(rclone, 'bad:models'), (e) => isKind('AuthFailed')(e) && !JSON.stringify([(e as RcloneError).message, (e as RcloneError).detail]).includes('wrong-secret-1234'));
+    await assert.rejects(
+      listFolder(rclone, 'bad:models'),
+      (e) =>
+        isKind('AuthFailed')(e) &&
+        !JSON.stringify([(e as RcloneError).message, (e as RcloneError).detail]).includes('wrong-secret-1234'),
+    );
   });
 
   it('BucketNotFound', async () => {
@@ -124,9 +147,12 @@ describe('errors say what happened and what to do', () => {
     await assert.rejects(listFolder(rclone, 'dead:models', { timeoutMs: 20_000 }), isKind('Unreachable'));
   });
 
-  it('Timeout: the endpoint accepts connections but never answers (rclone\'s bound, then ours)', async () => {
+  it("Timeout: the endpoint accepts connections but never answers (rclone's bound, then ours)", async () => {
     const rclone = await remoteWith('hole', { endpoint: `http://127.0.0.1:${blackhole.port}` });
-    await assert.rejects(rclone.run(['--timeout', '1s', 'lsjson', '--', 'hole:models'], { timeoutMs: 30_000, target: 'hole:models' }), isKind('Timeout'));
+    await assert.rejects(
+      rclone.run(['--timeout', '1s', 'lsjson', '--', 'hole:models'], { timeoutMs: 30_000, target: 'hole:models' }),
+      isKind('Timeout'),
+    );
     await assert.rejects(listFolder(rclone, 'hole:models', { timeoutMs: 1_500 }), isKind('Timeout'));
   });
 
@@ -138,7 +164,10 @@ describe('errors say what happened and what to do', () => {
   it('CaBundle: AWS_CA_BUNDLE handed to rclone 1.60 unfiltered', async (t) => {
     if (box.rclone.supports('awsCaBundle')) return t.skip(`rclone ${box.rclone.version.text} honours AWS_CA_BUNDLE`);
     await assert.rejects(
-      box.rclone.run(['lsjson', '--', 's3:models'], { env: { AWS_CA_BUNDLE: '/etc/ssl/certs/ca-certificates.crt' }, target: 's3:models' }),
+      box.rclone.run(['lsjson', '--', 's3:models'], {
+        env: { AWS_CA_BUNDLE: '/etc/ssl/certs/ca-certificates.crt' },
+        target: 's3:models',
+      }),
       isKind('CaBundle'),
     );
   });
@@ -167,7 +196,8 @@ describe('errors say what happened and what to do', () => {
     });
 
     it('AllowOtherNotPermitted: --allow-other by a non-root user without user_allow_other', async (t) => {
-      if (/^\s*user_allow_other\s*$/m.test(readFileSync('/etc/fuse.conf', 'utf8'))) return t.skip('/etc/fuse.conf allows allow_other here');
+      if (/^\s*user_allow_other\s*$/m.test(readFileSync('/etc/fuse.conf', 'utf8')))
+        return t.skip('/etc/fuse.conf allows allow_other here');
       if (process.getuid?.() !== 0) return t.skip('needs root to run rclone as another user');
       const dir = tempDir();
       const devFuseMode = statSync('/dev/fuse').mode & 0o777;
@@ -185,7 +215,8 @@ describe('errors say what happened and what to do', () => {
         await checkAllowOther(0, '/etc/fuse.conf'); // root may always
       } finally {
         chmodSync('/dev/fuse', devFuseMode);
-        if (mounted(join(dir.path, 'mnt'))) await execa('fusermount3', ['-uz', join(dir.path, 'mnt')], { reject: false });
+        if (mounted(join(dir.path, 'mnt')))
+          await execa('fusermount3', ['-uz', join(dir.path, 'mnt')], { reject: false });
         dir.dispose();
       }
     });
@@ -201,14 +232,19 @@ describe('errors say what happened and what to do', () => {
         await checkMountPoint(mp, true); // explicitly allowed
         await checkMountPoint(join(dir.path, 'does-not-exist-yet'));
         // newer rclone refuses by itself; its message is classified the same way
-        isKind('MountPointNotEmpty')(classify({ stderr: `Fatal error: Directory is not empty: ${mp} If you want to mount it anyway use: --allow-non-empty option`, target: mp }));
+        isKind('MountPointNotEmpty')(
+          classify({
+            stderr: `Fatal error: Directory is not empty: ${mp} If you want to mount it anyway use: --allow-non-empty option`,
+            target: mp,
+          }),
+        );
       } finally {
         dir.dispose();
       }
     });
   });
 
-  it('Unknown: anything else keeps rclone\'s own last error line', () => {
+  it("Unknown: anything else keeps rclone's own last error line", () => {
     const e = classify({ exitCode: 7, stderr: '2026/11/24 ERROR : something odd happened\n', target: 's3:x' });
     assert.equal(e.kind, 'Unknown');
     assert.match(e.message, /exit code 7.*something odd happened/);
@@ -217,9 +253,11 @@ describe('errors say what happened and what to do', () => {
 
 describe('secrets in error text', () => {
   it('are redacted from key = value pairs, URLs and known values', () => {
-    const text = 'secret_access_key = abc123XYZ\nRCLONE_RC_PASS=hunter2hunter\nhttps://user:pa55word@host/x\ntoken: "tok-42-xyz"';
+    const text =
+      'secret_access_key = abc123XYZ\nRCLONE_RC_PASS=hunter2hunter\nhttps://user:pa55word@host/x\ntoken: "tok-42-xyz"';
     const out = redact(text, ['my-own-secret']);
-    for (const s of ['abc123XYZ', 'hunter2hunter', 'pa55word', 'tok-42-xyz']) assert.ok(!out.includes(s), `${s} leaked: ${out}`);
+    for (const s of ['abc123XYZ', 'hunter2hunter', 'pa55word', 'tok-42-xyz'])
+      assert.ok(!out.includes(s), `${s} leaked: ${out}`);
     assert.equal(redact('uses my-own-secret here', ['my-own-secret']), 'uses *** here');
   });
 });

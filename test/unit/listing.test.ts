@@ -3,7 +3,15 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isRcloneError } from '../../src/core/errors';
-import { hasListR, listBuckets, listFolder, location, type Page, parseLsjsonLine, streamFolder } from '../../src/core/listing';
+import {
+  hasListR,
+  listBuckets,
+  listFolder,
+  location,
+  type Page,
+  parseLsjsonLine,
+  streamFolder,
+} from '../../src/core/listing';
 import { Rclone } from '../../src/core/rclone';
 import { type Box, putObjects, s3Remote, seedFolder, startBox, tempDir } from '../helpers/fixtures';
 import { type Proxy, startProxy } from '../helpers/proxy';
@@ -49,10 +57,13 @@ describe('listing', () => {
 
   it('lists the buckets of a remote', async () => {
     const buckets = await listBuckets(box.rclone, 's3');
-    assert.deepEqual(buckets.map((b) => [b.name, b.isDir, b.isBucket]), [
-      ['datasets', true, true],
-      ['models', true, true],
-    ]);
+    assert.deepEqual(
+      buckets.map((b) => [b.name, b.isDir, b.isBucket]),
+      [
+        ['datasets', true, true],
+        ['models', true, true],
+      ],
+    );
   });
 
   it('lists a folder with size and kind of each entry', async () => {
@@ -71,10 +82,16 @@ describe('listing', () => {
     assert.deepEqual(page.entries.map((e) => e.name).sort(), [...shown].sort());
     for (const e of page.entries) assert.equal(e.size, Buffer.byteLength(e.name.replace('␊', '\n')), e.name);
     const broken = await listFolder(box.rclone, location('s3', 'models', 'weird', 'line␊break.txt'));
-    assert.deepEqual(broken.entries.map((e) => e.size), [Buffer.byteLength('line\nbreak.txt')]);
+    assert.deepEqual(
+      broken.entries.map((e) => e.size),
+      [Buffer.byteLength('line\nbreak.txt')],
+    );
     // and each can be addressed on its own again
     const dashed = await listFolder(box.rclone, location('s3', 'models', 'weird', '-rf'));
-    assert.deepEqual(dashed.entries.map((e) => e.name), ['-rf']);
+    assert.deepEqual(
+      dashed.entries.map((e) => e.name),
+      ['-rf'],
+    );
   });
 
   it('cuts a 2,000-object folder off at the limit, reports more, and stops rclone', async () => {
@@ -83,7 +100,10 @@ describe('listing', () => {
     const page = await listFolder(box.rclone, target, { limit: 100, onEntry: (e) => seen.push(e.name) });
     assert.equal(page.entries.length, 100);
     assert.equal(page.more, true);
-    assert.deepEqual(seen, page.entries.map((e) => e.name));
+    assert.deepEqual(
+      seen,
+      page.entries.map((e) => e.name),
+    );
     assert.equal(rcloneRunningWith(target), false, 'rclone must not be left running after the cut-off');
     const all = await listFolder(box.rclone, target);
     assert.equal(all.entries.length, 2001); // 2,000 objects + the .keep marker
@@ -110,17 +130,35 @@ describe('listing', () => {
   });
 
   it('tells a missing bucket from an empty folder', async () => {
-    await assert.rejects(listFolder(box.rclone, location('s3', 'no-such-bucket')), (e) => isRcloneError(e, 'BucketNotFound'));
-    await assert.rejects(listFolder(box.rclone, location('s3', 'no-such-bucket', 'deep/dir')), (e) => isRcloneError(e, 'BucketNotFound') && /no-such-bucket/.test(e.message));
+    await assert.rejects(listFolder(box.rclone, location('s3', 'no-such-bucket')), (e) =>
+      isRcloneError(e, 'BucketNotFound'),
+    );
+    await assert.rejects(
+      listFolder(box.rclone, location('s3', 'no-such-bucket', 'deep/dir')),
+      (e) => isRcloneError(e, 'BucketNotFound') && /no-such-bucket/.test(e.message),
+    );
     // object stores have no folders: a prefix with nothing under it is simply empty
-    assert.deepEqual(await listFolder(box.rclone, location('s3', 'models', 'nothing/here')), { entries: [], more: false });
+    assert.deepEqual(await listFolder(box.rclone, location('s3', 'models', 'nothing/here')), {
+      entries: [],
+      more: false,
+    });
   });
 
   it('parses lsjson framing lines', () => {
     assert.equal(parseLsjsonLine('['), undefined);
     assert.equal(parseLsjsonLine(']'), undefined);
-    assert.deepEqual(parseLsjsonLine('{"Path":"a b","Name":"a b","Size":3,"IsDir":false},'), { name: 'a b', path: 'a b', size: 3, isDir: false });
-    assert.deepEqual(parseLsjsonLine('[{"Path":"d","Name":"d","Size":-1,"IsDir":true}]'), { name: 'd', path: 'd', size: -1, isDir: true });
+    assert.deepEqual(parseLsjsonLine('{"Path":"a b","Name":"a b","Size":3,"IsDir":false},'), {
+      name: 'a b',
+      path: 'a b',
+      size: 3,
+      isDir: false,
+    });
+    assert.deepEqual(parseLsjsonLine('[{"Path":"d","Name":"d","Size":-1,"IsDir":true}]'), {
+      name: 'd',
+      path: 'd',
+      size: -1,
+      isDir: true,
+    });
   });
 });
 

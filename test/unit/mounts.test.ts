@@ -16,7 +16,8 @@ import { type Box, putObjects, ROOT, s3Remote, startBox, tempDir } from '../help
 /** Unmounts (lazily) and kills whatever a test left, so a failing test cannot leak a mount. */
 async function cleanUp(dirs: string[]): Promise<void> {
   for (const m of await readRcloneMounts()) {
-    if (dirs.some((d) => m.mountPoint.startsWith(d))) await execa('fusermount3', ['-uz', m.mountPoint], { reject: false });
+    if (dirs.some((d) => m.mountPoint.startsWith(d)))
+      await execa('fusermount3', ['-uz', m.mountPoint], { reject: false });
   }
   const { stdout } = await execa('pgrep', ['-f', '-a', 'rclone'], { reject: false });
   for (const line of String(stdout).split('\n')) {
@@ -62,7 +63,10 @@ describe('mount lifecycle', () => {
     const state = join(work.path, 'state', 'mounts.json');
     assert.equal(statSync(state).mode & 0o777, 0o600);
     await reg.unmount(m.mountPoint);
-    assert.equal((await readRcloneMounts()).some((e) => e.mountPoint === m.mountPoint), false);
+    assert.equal(
+      (await readRcloneMounts()).some((e) => e.mountPoint === m.mountPoint),
+      false,
+    );
     assert.equal(processAlive(m.pid!), false, 'rclone ended');
   });
 
@@ -82,16 +86,45 @@ describe('mount lifecycle', () => {
     assert.ok(!log.includes(record.pass) && !log.includes('S3RVER'), 'no secret in the mount log');
   });
 
-  it('builds the seed script\'s flags from a profile, as an argument array', () => {
-    const args = mountArgs({ remote: 's3:models', mountPoint: '/mnt/x y', allowOther: true, extraFlags: ['--vfs-read-ahead', '64M'] }, { rcPort: 5572, logFile: '/l', uid: 1000, gid: 1000 });
+  it("builds the seed script's flags from a profile, as an argument array", () => {
+    const args = mountArgs(
+      { remote: 's3:models', mountPoint: '/mnt/x y', allowOther: true, extraFlags: ['--vfs-read-ahead', '64M'] },
+      { rcPort: 5572, logFile: '/l', uid: 1000, gid: 1000 },
+    );
     assert.deepEqual(args.slice(-4), ['64M', '--', 's3:models', '/mnt/x y']);
-    for (const flag of ['--vfs-cache-mode writes', '--uid 1000', '--gid 1000', '--timeout 1h', '--transfers 4', '--checkers 8', '--retries 3', '--log-level INFO']) {
+    for (const flag of [
+      '--vfs-cache-mode writes',
+      '--uid 1000',
+      '--gid 1000',
+      '--timeout 1h',
+      '--transfers 4',
+      '--checkers 8',
+      '--retries 3',
+      '--log-level INFO',
+    ]) {
       assert.ok(args.join(' ').includes(flag), flag);
     }
     assert.ok(args.includes('--allow-other') && !args.includes('--daemon'));
-    assert.throws(() => mountArgs({ remote: 's3:m', mountPoint: '/m', extraFlags: ['--s3-secret-access-key=abc'] }, { rcPort: 1, logFile: '/l', uid: 0, gid: 0 }), /secret on the command line/);
-    assert.throws(() => mountArgs({ remote: 's3:m', mountPoint: '/m', extraFlags: ['--rc-no-auth'] }, { rcPort: 1, logFile: '/l', uid: 0, gid: 0 }), /set by Rclone Dev Box/);
-    assert.throws(() => mountArgs({ remote: 's3:m', mountPoint: 'relative' }, { rcPort: 1, logFile: '/l', uid: 0, gid: 0 }), /absolute/);
+    assert.throws(
+      () =>
+        mountArgs(
+          { remote: 's3:m', mountPoint: '/m', extraFlags: ['--s3-secret-access-key=abc'] },
+          { rcPort: 1, logFile: '/l', uid: 0, gid: 0 },
+        ),
+      /secret on the command line/,
+    );
+    assert.throws(
+      () =>
+        mountArgs(
+          { remote: 's3:m', mountPoint: '/m', extraFlags: ['--rc-no-auth'] },
+          { rcPort: 1, logFile: '/l', uid: 0, gid: 0 },
+        ),
+      /set by Rclone Dev Box/,
+    );
+    assert.throws(
+      () => mountArgs({ remote: 's3:m', mountPoint: 'relative' }, { rcPort: 1, logFile: '/l', uid: 0, gid: 0 }),
+      /absolute/,
+    );
   });
 
   it('bad credentials: AuthFailed in under 10 s, nothing left behind', async () => {
@@ -103,7 +136,10 @@ describe('mount lifecycle', () => {
     const t0 = Date.now();
     await assert.rejects(bad.mount(p), (e) => isRcloneError(e, 'AuthFailed'));
     assert.ok(Date.now() - t0 < 10_000, `took ${Date.now() - t0} ms`);
-    assert.equal((await readRcloneMounts()).some((e) => e.mountPoint === p.mountPoint), false);
+    assert.equal(
+      (await readRcloneMounts()).some((e) => e.mountPoint === p.mountPoint),
+      false,
+    );
     assert.equal(existsSync(p.mountPoint), false, 'the mount point we created is removed again');
     assert.deepEqual(await reg.refresh(), []);
   });
@@ -121,7 +157,9 @@ describe('mount lifecycle', () => {
 
   it('missing bucket: BucketNotFound', async () => {
     fresh();
-    await assert.rejects(registry.mount(profile({ remote: 's3:no-such-bucket' })), (e) => isRcloneError(e, 'BucketNotFound'));
+    await assert.rejects(registry.mount(profile({ remote: 's3:no-such-bucket' })), (e) =>
+      isRcloneError(e, 'BucketNotFound'),
+    );
   });
 
   it('mount point not empty: refused, nothing touched', async () => {
@@ -151,7 +189,10 @@ describe('mount lifecycle', () => {
     const [a, b] = await Promise.allSettled([registry.mount(profile()), other.mount(profile())]);
     assert.equal(a.status, 'fulfilled');
     assert.equal(b.status, 'fulfilled');
-    assert.equal((a as PromiseFulfilledResult<{ pid?: number }>).value.pid, (b as PromiseFulfilledResult<{ pid?: number }>).value.pid);
+    assert.equal(
+      (a as PromiseFulfilledResult<{ pid?: number }>).value.pid,
+      (b as PromiseFulfilledResult<{ pid?: number }>).value.pid,
+    );
     assert.equal((await readRcloneMounts()).filter((e) => e.mountPoint === profile().mountPoint).length, 1);
     await registry.unmount(profile().mountPoint);
     other.dispose();
@@ -162,8 +203,18 @@ describe('mount lifecycle', () => {
     const xdg = join(work.path, 'xdg');
     registry = new MountRegistry(box.rclone, { stateDir: join(xdg, 'rclone-devbox') });
     const m = await registry.mount(profile());
-    const cli = await execa(process.execPath, [join(ROOT, 'dist/cli.js'), 'mounts', '--json'], { env: { ...box.rclone.env, XDG_STATE_HOME: xdg, RCLONE_CONFIG: box.configFile } });
-    const seen = (JSON.parse(String(cli.stdout)) as { mountPoint: string; pid: number; state: string; rc: string; external: boolean }[]).find((x) => x.mountPoint === m.mountPoint);
+    const cli = await execa(process.execPath, [join(ROOT, 'dist/cli.js'), 'mounts', '--json'], {
+      env: { ...box.rclone.env, XDG_STATE_HOME: xdg, RCLONE_CONFIG: box.configFile },
+    });
+    const seen = (
+      JSON.parse(String(cli.stdout)) as {
+        mountPoint: string;
+        pid: number;
+        state: string;
+        rc: string;
+        external: boolean;
+      }[]
+    ).find((x) => x.mountPoint === m.mountPoint);
     assert.deepEqual(seen && [seen.pid, seen.state, seen.rc, seen.external], [m.pid, 'mounted', 'answers', false]);
     await registry.unmount(m.mountPoint);
   });
@@ -182,19 +233,29 @@ describe('mount lifecycle', () => {
     const reg = fresh();
     const dir = join(work.path, 'seed mount');
     mkdirSync(dir);
-    await execa(box.rclone.path, ['--config', box.configFile, 'mount', 's3:models', dir, '--vfs-cache-mode', 'writes', '--daemon'], { env: box.rclone.env, extendEnv: false });
+    await execa(
+      box.rclone.path,
+      ['--config', box.configFile, 'mount', 's3:models', dir, '--vfs-cache-mode', 'writes', '--daemon'],
+      { env: box.rclone.env, extendEnv: false },
+    );
     const m = (await reg.refresh()).find((x) => x.mountPoint === dir);
     assert.deepEqual(m && [m.state, m.external, m.remote], ['mounted', true, 's3:models']);
     await assert.rejects(reg.unmount(dir), (e) => isRcloneError(e, 'UploadsPending') && /another tool/.test(e.message));
     assert.ok(reg.find(dir));
     await reg.unmount(dir, { force: true });
-    assert.equal((await readRcloneMounts()).some((e) => e.mountPoint === dir), false);
+    assert.equal(
+      (await readRcloneMounts()).some((e) => e.mountPoint === dir),
+      false,
+    );
   });
 
   it('parses mountinfo escapes', () => {
     assert.equal(decodeMountPath('/mnt/a\\040b\\011c\\134d'), '/mnt/a b\tc\\d');
-    const line = '312 29 0:66 / /mnt/index\\040tts rw,nosuid,nodev,relatime shared:1 - fuse.rclone s3:models rw,user_id=0,group_id=0';
-    assert.deepEqual(parseMountinfo(line), [{ mountPoint: '/mnt/index tts', fsType: 'fuse.rclone', source: 's3:models' }]);
+    const line =
+      '312 29 0:66 / /mnt/index\\040tts rw,nosuid,nodev,relatime shared:1 - fuse.rclone s3:models rw,user_id=0,group_id=0';
+    assert.deepEqual(parseMountinfo(line), [
+      { mountPoint: '/mnt/index tts', fsType: 'fuse.rclone', source: 's3:models' },
+    ]);
   });
 });
 
@@ -215,9 +276,15 @@ describe('unmount loses nothing', () => {
   const setup = (extraFlags: string[]): MountProfile => {
     work = tempDir('rdb-up-');
     registry = new MountRegistry(box.rclone, { stateDir: join(work.path, 'state') });
-    return { remote: 's3:models/up', mountPoint: join(work.path, 'mnt'), cacheDir: join(work.path, 'cache'), extraFlags };
+    return {
+      remote: 's3:models/up',
+      mountPoint: join(work.path, 'mnt'),
+      cacheDir: join(work.path, 'cache'),
+      extraFlags,
+    };
   };
-  const objectSize = async (name: string) => (await listFolder(box.rclone, 's3:models/up')).entries.find((e) => e.name === name)?.size;
+  const objectSize = async (name: string) =>
+    (await listFolder(box.rclone, 's3:models/up')).entries.find((e) => e.name === name)?.size;
 
   it('waits for an upload in flight, with progress, and the object arrives', async () => {
     // a 1 MiB/s link and a 3 MiB file: the upload starts a second after close and takes three
@@ -226,7 +293,10 @@ describe('unmount loses nothing', () => {
     writeFileSync(join(m.mountPoint, 'model.bin'), Buffer.alloc(3 * 1024 * 1024, 7));
     const progress: number[] = [];
     await registry.unmount(m.mountPoint, { onProgress: (n) => progress.push(n) });
-    assert.ok(progress.some((n) => n > 0), `uploads were seen pending: ${progress.join(',')}`);
+    assert.ok(
+      progress.some((n) => n > 0),
+      `uploads were seen pending: ${progress.join(',')}`,
+    );
     assert.equal(progress.at(-1), 0);
     assert.equal(await objectSize('model.bin'), 3 * 1024 * 1024);
   });
@@ -236,7 +306,10 @@ describe('unmount loses nothing', () => {
     const m = await registry.mount(p);
     writeFileSync(join(m.mountPoint, 'a.bin'), 'a');
     writeFileSync(join(m.mountPoint, 'b.bin'), 'b');
-    await assert.rejects(registry.unmount(m.mountPoint, { waitMs: 0 }), (e) => isRcloneError(e, 'UploadsPending') && /^2 files are still uploading/.test(e.message));
+    await assert.rejects(
+      registry.unmount(m.mountPoint, { waitMs: 0 }),
+      (e) => isRcloneError(e, 'UploadsPending') && /^2 files are still uploading/.test(e.message),
+    );
     assert.equal((await registry.refresh())[0]?.state, 'mounted');
     assert.equal((await registry.refresh())[0]?.pendingUploads, 2);
     await registry.unmount(m.mountPoint, { force: true }); // they stay in the cache

@@ -14,8 +14,18 @@ describe('rclone binary', () => {
   });
 
   it('parses version lines of release, DEV and beta builds', () => {
-    assert.deepEqual(parseVersion('rclone v1.60.1-DEV\n- os/version: debian'), { text: 'v1.60.1-DEV', major: 1, minor: 60, patch: 1 });
-    assert.deepEqual(parseVersion('rclone v1.71.0-beta.8858.abc\n'), { text: 'v1.71.0-beta.8858.abc', major: 1, minor: 71, patch: 0 });
+    assert.deepEqual(parseVersion('rclone v1.60.1-DEV\n- os/version: debian'), {
+      text: 'v1.60.1-DEV',
+      major: 1,
+      minor: 60,
+      patch: 1,
+    });
+    assert.deepEqual(parseVersion('rclone v1.71.0-beta.8858.abc\n'), {
+      text: 'v1.71.0-beta.8858.abc',
+      major: 1,
+      minor: 71,
+      patch: 0,
+    });
     assert.equal(parseVersion('bash: rclone: command not found'), undefined);
   });
 
@@ -27,7 +37,10 @@ describe('rclone binary', () => {
         assert.match(e.fix, /apt-get install rclone/);
         return true;
       });
-      assert.throws(() => findBinary('relative/rclone', process.env), (e) => isRcloneError(e, 'RcloneMissing'));
+      assert.throws(
+        () => findBinary('relative/rclone', process.env),
+        (e) => isRcloneError(e, 'RcloneMissing'),
+      );
     } finally {
       empty.dispose();
     }
@@ -56,7 +69,11 @@ describe('controlled environment', () => {
   it('moves a usable AWS_CA_BUNDLE to RCLONE_CA_CERT for rclone before 1.69, with the reason logged', () => {
     const logged: string[] = [];
     const log = { info: (m: string) => logged.push(m), warn: (m: string) => logged.push(m), error() {} };
-    const env = controlledEnv({ AWS_CA_BUNDLE: '/etc/ssl/certs/ca-certificates.crt', HOME: '/root' }, { major: 1, minor: 60, patch: 1 }, log);
+    const env = controlledEnv(
+      { AWS_CA_BUNDLE: '/etc/ssl/certs/ca-certificates.crt', HOME: '/root' },
+      { major: 1, minor: 60, patch: 1 },
+      log,
+    );
     assert.equal(env.AWS_CA_BUNDLE, undefined);
     assert.equal(env.RCLONE_CA_CERT, '/etc/ssl/certs/ca-certificates.crt');
     assert.equal(env.HOME, '/root');
@@ -64,8 +81,15 @@ describe('controlled environment', () => {
   });
 
   it('drops an AWS_CA_BUNDLE that points at nothing, and keeps a usable one for newer rclone', () => {
-    assert.equal(controlledEnv({ AWS_CA_BUNDLE: '/nonexistent/ca.pem' }, { major: 1, minor: 70, patch: 0 }).AWS_CA_BUNDLE, undefined);
-    assert.equal(controlledEnv({ AWS_CA_BUNDLE: '/etc/ssl/certs/ca-certificates.crt' }, { major: 1, minor: 70, patch: 0 }).AWS_CA_BUNDLE, '/etc/ssl/certs/ca-certificates.crt');
+    assert.equal(
+      controlledEnv({ AWS_CA_BUNDLE: '/nonexistent/ca.pem' }, { major: 1, minor: 70, patch: 0 }).AWS_CA_BUNDLE,
+      undefined,
+    );
+    assert.equal(
+      controlledEnv({ AWS_CA_BUNDLE: '/etc/ssl/certs/ca-certificates.crt' }, { major: 1, minor: 70, patch: 0 })
+        .AWS_CA_BUNDLE,
+      '/etc/ssl/certs/ca-certificates.crt',
+    );
   });
 });
 
@@ -77,7 +101,10 @@ describe('running rclone', () => {
   after(() => box.dispose());
 
   it('talks to S3 even though the parent environment sets AWS_CA_BUNDLE', async () => {
-    const rclone = await Rclone.locate({ configFile: box.configFile, env: { ...process.env, AWS_CA_BUNDLE: '/etc/ssl/certs/ca-certificates.crt' } });
+    const rclone = await Rclone.locate({
+      configFile: box.configFile,
+      env: { ...process.env, AWS_CA_BUNDLE: '/etc/ssl/certs/ca-certificates.crt' },
+    });
     const out = await rclone.run(['lsjson', '--', 's3:'], { timeoutMs: 20_000 });
     assert.match(out, /"Name":"models"/);
   });
@@ -85,7 +112,10 @@ describe('running rclone', () => {
   it('kills the child when the signal aborts, and says Cancelled', async () => {
     const ac = new AbortController();
     const started = Date.now();
-    const pending = box.rclone.run(['test', 'info', '--check-length', '--', 's3:models/cancel'], { signal: ac.signal, timeoutMs: 60_000 });
+    const pending = box.rclone.run(['test', 'info', '--check-length', '--', 's3:models/cancel'], {
+      signal: ac.signal,
+      timeoutMs: 60_000,
+    });
     setTimeout(() => ac.abort(), 300);
     await assert.rejects(pending, (e) => isRcloneError(e, 'Cancelled'));
     assert.ok(Date.now() - started < 5_000, 'cancel took too long');
