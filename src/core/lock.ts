@@ -1,39 +1,120 @@
-// A lock file per mount point, so two windows (or a window and the CLI in a boot script) that
-// mount the same point at once end with one mount: the second waits, then finds it mounted.
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+// A lock file per key (a mount point, a config file), shared by every process on the box: two
+// windows, or a window and the boot-time CLI, that work on the same thing at once take turns.
+//
+// The lock file is created whole (written under a temporary name, then hard-linked into place,
+// which fails if it exists), so it is never seen empty. It names its holder by pid *and* process
+// identity (boot id + start time), so a crashed holder whose pid was reused, or a lock left from
+// before a reboot, is recognised as dead. A dead holder's lock is broken by exactly one waiter:
+// the one that creates the tombstone `<lock>.<holder token>.broken` first; it renames the lock
+// aside (atomic), and the tombstone stays a while so a slow waiter cannot break the next lock.
+import { createHash, randomBytes } from 'node:crypto';
+import { link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { RcloneError } from './errors';
-import { processAlive } from './processes';
+import { processIdentity, sameProcess } from './processes';
 
+/** A lock file that cannot be read as ours after this long was left by a crash mid-write (old format). */
+const UNREADABLE_STALE_MS = 10_000;
+/** Tombstones of broken locks are swept after this long. */
+const TOMBSTONE_MS = 10 * 60_000;
+
+interface Holder {
+  pid: number;
+  identity: string;
+  token: string;
+}
+
+const parse = (text: string): Holder | undefined => {
+  const [pid, identity, token] = text.trim().split(' ');
+  return pid && identity && token && /^\d+$/.test(pid) ? { pid: Number(pid), identity, token } : undefined;
+};
+
+export const lockFileFor = (dir: string, key: string) =>
+  join(dir, `${createHash('sha256').update(key).digest('hex').slice(0, 16)}.lock`);
+
+/** Runs `work` holding the lock for `key` (in `dir`); waits up to `timeoutMs` for another holder. */
 export async function withLock<T>(dir: string, key: string, timeoutMs: number, work: () => Promise<T>): Promise<T> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const file = join(dir, `${createHash('sha256').update(key).digest('hex').slice(0, 16)}.lock`);
-  const token = `${process.pid} ${Math.random().toString(36).slice(2)}`;
+  const file = lockFileFor(dir, key);
+  const me: Holder = {
+    pid: process.pid,
+    identity: processIdentity(process.pid) ?? 'unknown',
+    token: randomBytes(8).toString('hex'),
+  };
   const deadline = Date.now() + timeoutMs;
-  for (let wait = 10; ; wait = Math.min(wait * 2, 200)) {
-    try {
-      await writeFile(file, token, { flag: 'wx', mode: 0o600 });
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    const holder = Number((await readFile(file, 'utf8').catch(() => '')).split(' ')[0]);
-    if (holder && !processAlive(holder)) {
-      await rm(file, { force: true }); // its owner died holding it
-      continue;
-    }
+  for (let wait = 10; !(await tryCreate(file, me)); wait = Math.min(wait * 2, 200)) {
+    const holder = await breakIfDead(file);
+    if (holder === 'broken') continue;
     if (Date.now() > deadline) {
-      throw new RcloneError('MountBusy', `Another operation on ${key} is still running (process ${holder}).`, {
-        fix: 'Wait for it to finish, then try again.',
-      });
+      throw new RcloneError(
+        'MountBusy',
+        `Another operation on ${key} is still running (process ${holder?.pid ?? '?'}).`,
+        {
+          fix: 'Wait for it to finish, then try again.',
+        },
+      );
     }
     await delay(wait);
   }
   try {
     return await work();
   } finally {
-    if ((await readFile(file, 'utf8').catch(() => '')) === token) await rm(file, { force: true });
+    if (parse(await readFile(file, 'utf8').catch(() => ''))?.token === me.token) await rm(file, { force: true });
+  }
+}
+
+async function tryCreate(file: string, me: Holder): Promise<boolean> {
+  const tmp = `${file}.${me.token}.new`;
+  await writeFile(tmp, `${me.pid} ${me.identity} ${me.token}\n`, { mode: 0o600 });
+  try {
+    await link(tmp, file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    return false;
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
+/** Breaks the lock if its holder is dead ('broken'); otherwise returns the live holder (if readable). */
+async function breakIfDead(file: string): Promise<Holder | 'broken' | undefined> {
+  let text: string;
+  let age: number;
+  try {
+    [text, age] = await Promise.all([readFile(file, 'utf8'), stat(file).then((s) => Date.now() - s.mtimeMs)]);
+  } catch {
+    return 'broken'; // released meanwhile: try again at once
+  }
+  const holder = parse(text);
+  const dead = holder ? !sameProcess(holder.pid, holder.identity) : age > UNREADABLE_STALE_MS;
+  if (!dead) return holder;
+  const tombstone = `${file}.${holder?.token ?? createHash('sha256').update(text).digest('hex').slice(0, 16)}.broken`;
+  try {
+    await writeFile(tombstone, '', { flag: 'wx', mode: 0o600 }); // one waiter wins the right to break it
+  } catch {
+    return holder; // another waiter is breaking (or broke) this very lock
+  }
+  // Only the winner gets here, and the dead holder cannot release, so `file` is still that lock:
+  // moved aside in one step (waiters see it or its absence, never half of it), then deleted.
+  const aside = `${tombstone}.dead`;
+  await rename(file, aside).catch(() => undefined);
+  await rm(aside, { force: true });
+  await sweepTombstones(file);
+  return 'broken';
+}
+
+async function sweepTombstones(file: string): Promise<void> {
+  const dir = join(file, '..');
+  const prefix = file.slice(dir.length + 1);
+  for (const name of await readdir(dir).catch(() => [])) {
+    if (!name.startsWith(prefix) || !name.endsWith('.broken')) continue;
+    const path = join(dir, name);
+    const old = await stat(path).then(
+      (s) => Date.now() - s.mtimeMs > TOMBSTONE_MS,
+      () => false,
+    );
+    if (old) await rm(path, { force: true });
   }
 }

@@ -3,6 +3,42 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 
+/** Fields of /proc/<pid>/stat after the command name (which may itself contain spaces and parentheses). */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return text.slice(text.lastIndexOf(') ') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The process state letter (R, S, D, T for stopped, Z for zombie…), undefined when it is gone. */
+export const processState = (pid: number): string | undefined => statFields(pid)?.[0];
+
+/**
+ * Who a process is, beyond its pid (which the kernel reuses): boot id plus start time (field 22 of
+ * /proc/<pid>/stat, clock ticks since boot). Files that outlive a reboot (locks, state) keep it.
+ */
+export function processIdentity(pid: number): string | undefined {
+  const start = statFields(pid)?.[19];
+  return start === undefined ? undefined : `${bootId()}/${start}`;
+}
+
+let boot: string | undefined;
+function bootId(): string {
+  try {
+    boot ??= readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    boot = 'unknown-boot';
+  }
+  return boot;
+}
+
+/** Is `pid` still the process whose identity was recorded (see processIdentity)? */
+export const sameProcess = (pid: number, identity: string): boolean =>
+  processState(pid) !== 'Z' && processIdentity(pid) === identity;
+
 /** Is `pid` alive and (if given) its argv contains every one of `argvParts`? Guards against pid reuse. */
 export function processAlive(pid: number, ...argvParts: string[]): boolean {
   try {
@@ -13,7 +49,7 @@ export function processAlive(pid: number, ...argvParts: string[]): boolean {
   if (!argvParts.length) return true;
   try {
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    if (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z')) return false; // zombie
+    if (processState(pid) === 'Z') return false;
     return argvParts.every((part) => argv.includes(part));
   } catch {
     return false;
