@@ -1,14 +1,15 @@
 // rclone.conf: where it is, which remotes it (and the environment) defines, and safe edits.
-// Secrets are never read into memory by listing, never put on argv when writing, and the file
-// is replaced atomically with mode 0600.
-import { parse as parseIni } from 'ini';
-import { watch, type FSWatcher } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
-import { removeRemote, upsertRemote } from './confText';
-import { RcloneError } from './errors';
+// Secrets are never read into memory by listing and never put on argv when writing. An edit is a
+// read-modify-write under a lock shared by every process (windows, the CLI), and the file is
+// replaced atomically through any symlink, keeping its mode (see files.ts).
+import { realpathSync, watch, type FSWatcher } from 'node:fs';
+import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { confValue, hasRemote, readConf, removeRemote, upsertRemote } from './confText';
+import { isRcloneError, RcloneError } from './errors';
 import { type Disposable, Emitter, type Event } from './events';
-import { writeAtomically } from './files';
+import { linkTarget, writeAtomically } from './files';
+import { withLock } from './lock';
 import type { Rclone } from './rclone';
 
 export interface Remote {
@@ -22,11 +23,19 @@ export interface Remote {
   source: 'file' | 'env' | 'file+env';
 }
 
-/** Remote names rclone accepts: letters, digits, `_ . - + @` and inner spaces, not starting with `-`. */
+/**
+ * Remote names that every rclone this extension supports accepts. rclone 1.60 (fs/fspath/path.go)
+ * allows `[\w_. -]+` not starting with `-`, but drops leading and trailing spaces when it reads the
+ * file back, so such a remote can be created and never used. rclone 1.61+ has
+ * `[\w\p{L}\p{N}.+@]+(?:[ -]+[\w\p{L}\p{N}.+@-]+)*` (Unicode, `+` and `@` from 1.62). A name must
+ * satisfy both: the later shape with 1.60's characters (Go's `\w` is ASCII, as JavaScript's is).
+ */
+const REMOTE_NAME = /^[\w.]+(?:[ -]+[\w.-]+)*$/;
+
 export function checkRemoteName(name: string): void {
-  if (!/^[A-Za-z0-9_.+@][A-Za-z0-9_.+@ -]*$/.test(name) || name.endsWith(' ')) {
+  if (!REMOTE_NAME.test(name)) {
     throw new RcloneError('ConfigInvalid', `"${name}" is not a valid remote name.`, {
-      fix: 'Use letters, digits, "_", ".", "-", "+", "@" and inner spaces; do not start with "-".',
+      fix: 'Use letters A-Z/a-z, digits, "_" and "."; "-" and spaces only between them.',
     });
   }
 }
@@ -47,23 +56,23 @@ function envRemotes(env: Readonly<Record<string, string | undefined>>): Map<stri
   return found;
 }
 
-/** Lists remotes from config text plus the environment, without keeping any secret value. */
+/** Lists remotes from config text plus the environment, as rclone reads them, without keeping any secret value. */
 export function parseRemotes(text: string, env: Readonly<Record<string, string | undefined>> = {}): Remote[] {
-  const parsed = parseIni(text) as Record<string, Record<string, unknown>>;
+  const conf = readConf(text);
   const fromEnv = envRemotes(env);
   const remotes: Remote[] = [];
-  for (const [name, section] of Object.entries(parsed)) {
-    if (typeof section !== 'object' || section === null) continue;
+  for (const name of conf.keys()) {
+    const value = (key: string) => str(confValue(conf, name, key));
     const override = fromEnv.get(name.toUpperCase());
     fromEnv.delete(name.toUpperCase());
     remotes.push(
       pick(
         name,
         {
-          type: str(section.type),
-          provider: str(section.provider),
-          endpoint: str(section.endpoint),
-          region: str(section.region),
+          type: value('type'),
+          provider: value('provider'),
+          endpoint: value('endpoint'),
+          region: value('region'),
           ...override,
         },
         override ? 'file+env' : 'file',
@@ -102,6 +111,38 @@ export async function locateConfigFile(rclone: Rclone, signal?: AbortSignal): Pr
   return path;
 }
 
+/**
+ * Runs `work` holding the edit lock of the config file `target` (symlinks already followed). The
+ * lock lives beside the file, in `<folder>/.rclone-devbox-locks/`: any process able to edit the
+ * config can write that folder (an edit is a rename there) whatever its user or HOME, and every
+ * spelling of the path (symlinks, `..`) meets in the same folder. A lock under our own state dir
+ * would not be seen by a teammate sharing the config, nor by the CLI run with another HOME. It is
+ * a hidden folder, not a dot-file, because withLock() keeps its lock files in a folder of its own.
+ */
+async function lockedEdit(target: string, work: () => Promise<void>): Promise<void> {
+  const dir = dirname(target);
+  const locks = join(dir, '.rclone-devbox-locks');
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const created = await mkdir(locks, { mode: 0o700 }).then(
+      () => true,
+      (e: NodeJS.ErrnoException) => {
+        if (e.code === 'EEXIST') return false;
+        throw e;
+      },
+    );
+    // The folder's own bits (the umask aside), so a team sharing a group-writable folder shares the lock too.
+    if (created) await chmod(locks, (await stat(dir)).mode & 0o3777);
+    await withLock(locks, basename(target), 10_000, work);
+  } catch (e) {
+    if (isRcloneError(e) || !(e as NodeJS.ErrnoException).code) throw e;
+    throw new RcloneError('PermissionDenied', `Cannot edit ${target}: its folder ${dir} is not writable.`, {
+      fix: `Make ${dir} writable for this user, or set "rclone.configFile" to a config in a folder you can write.`,
+      detail: (e as Error).message,
+    });
+  }
+}
+
 interface BackendOption {
   Name: string;
   IsPassword?: boolean;
@@ -116,7 +157,7 @@ export class RcloneConfig implements Disposable {
   private readonly changed = new Emitter<void>();
   /** Fires when the file changes, whoever changed it. */
   readonly onDidChange: Event<void> = this.changed.event;
-  private watcher: FSWatcher | undefined;
+  private watchers: FSWatcher[] = [];
   private watching = false;
   private debounce: NodeJS.Timeout | undefined;
   private writes: Promise<unknown> = Promise.resolve();
@@ -178,7 +219,8 @@ export class RcloneConfig implements Disposable {
     values: Record<string, string | undefined>,
     signal?: AbortSignal,
   ): Promise<void> {
-    checkRemoteName(name);
+    // A remote already in the file keeps its name: a newer rclone may have made it with `+` or `@`.
+    if (!hasRemote(await this.text(), name)) checkRemoteName(name);
     const backend = (await this.backendList(signal)).find((b) => b.Prefix === type || b.Name === type);
     if (!backend) {
       throw new RcloneError('ConfigInvalid', `rclone ${this.rclone.version.text} has no backend "${type}".`, {
@@ -209,48 +251,65 @@ export class RcloneConfig implements Disposable {
     return out.trim();
   }
 
-  /** Read-modify-write under a per-file queue; the new text replaces the file by rename. */
+  /**
+   * Read-modify-write under a per-file queue (this process) and a lock file (all processes), so
+   * that concurrent edits from two windows or the CLI never lose one another's remotes. The new
+   * text replaces the file by rename.
+   */
   private edit(change: (text: string) => string): Promise<void> {
     const next = this.writes.then(async () => {
-      const before = await this.text();
-      if (ENCRYPTED.test(before)) {
-        throw new RcloneError(
-          'ConfigInvalid',
-          `${this.path} is encrypted; Rclone Dev Box does not edit encrypted configs.`,
-          { fix: 'Edit it with `rclone config`.' },
-        );
-      }
-      const after = change(before);
-      if (after === before) return;
-      await writeAtomically(this.path, after);
-      if (this.watching && !this.watcher) this.watch(); // the folder may only now exist
+      const target = await linkTarget(this.path);
+      await lockedEdit(target, async () => {
+        const before = await this.text();
+        if (ENCRYPTED.test(before)) {
+          throw new RcloneError(
+            'ConfigInvalid',
+            `${this.path} is encrypted; Rclone Dev Box does not edit encrypted configs.`,
+            { fix: 'Edit it with `rclone config`.' },
+          );
+        }
+        const after = change(before);
+        if (after !== before) await writeAtomically(target, after);
+      });
+      if (this.watching && !this.watchers.length) this.watch(); // the folder may only now exist
     });
     this.writes = next.catch(() => undefined);
     return next;
   }
 
-  /** Starts noticing changes to the file by any program. Watches the folder: an atomic replace swaps the inode. */
+  /**
+   * Starts noticing changes to the file by any program. Watches folders, as an atomic replace
+   * swaps the inode: the file's own folder and, for a symlinked config, also its target's, where
+   * edits (ours included) replace the file.
+   */
   watch(): this {
     this.watching = true;
-    if (this.watcher) return this;
-    const name = basename(this.path);
+    if (this.watchers.length) return this;
+    let target = this.path;
     try {
-      this.watcher = watch(dirname(this.path), { persistent: false }, (_event, file) => {
-        if (file !== null && file !== name) return;
-        clearTimeout(this.debounce);
-        this.debounce = setTimeout(() => this.changed.fire(), 50);
-      });
-      this.watcher.on('error', () => this.stopWatching());
+      target = realpathSync(this.path);
     } catch {
-      // The folder does not exist yet: nothing to watch until a remote is added.
+      // Not there yet: only the configured path can be watched.
+    }
+    for (const file of new Set([this.path, target])) {
+      try {
+        const watcher = watch(dirname(file), { persistent: false }, (_event, name) => {
+          if (name !== null && name !== basename(file)) return;
+          clearTimeout(this.debounce);
+          this.debounce = setTimeout(() => this.changed.fire(), 50);
+        });
+        watcher.on('error', () => this.stopWatching());
+        this.watchers.push(watcher);
+      } catch {
+        // The folder does not exist yet: nothing to watch until a remote is added.
+      }
     }
     return this;
   }
 
   private stopWatching(): void {
     this.watching = false;
-    this.watcher?.close();
-    this.watcher = undefined;
+    for (const w of this.watchers.splice(0)) w.close();
     clearTimeout(this.debounce);
   }
 

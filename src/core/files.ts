@@ -1,32 +1,81 @@
-// Writing a private file so that readers see the old or the new content, never half of either.
+// Replacing a private file so that readers see the old or the new content, never half of either.
+// A symlink stays a symlink (the file it points to is replaced), an existing file keeps its mode
+// and, where we may, its owner and group (a config shared 0640/0660 with a team group stays
+// shared); a new file is 0600. Temp files of ours that a killed writer left behind are removed.
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { lstat, mkdir, open, readdir, readlink, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { RcloneError } from './errors';
 
-/** Replaces `path` with `text`: temp file (0600) in the same folder, fsync, rename. Folders are made 0700. */
+/** The file a write to `path` must replace: `path` with every symlink followed, even to a file not there yet. */
+export async function linkTarget(path: string): Promise<string> {
+  for (let hops = 0; hops < 40; hops++) {
+    const link = await readlink(path).catch(() => undefined); // not a link, or not there
+    if (link === undefined) return path;
+    path = resolve(dirname(path), link);
+  }
+  throw new RcloneError('ConfigInvalid', `${path} is a symlink loop.`, { fix: 'Point the symlink at a real file.' });
+}
+
+const tempName = (target: string) => `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`;
+const isTempOf = (target: string, name: string) =>
+  name.startsWith(`.${basename(target)}.`) && /^[0-9a-f]{12}\.tmp$/.test(name.slice(basename(target).length + 2));
+
+/**
+ * A writer holds its temp file for the few milliseconds between creating and renaming it, and
+ * every write refreshes its mtime; one untouched for a minute belongs to a writer that was killed
+ * (it may hold secrets, so it must go). Were a writer merely stalled that long, its rename would
+ * fail and it would report an error: the target is never damaged either way.
+ */
+const STALE_MS = 60_000;
+
+async function removeStaleTemps(target: string): Promise<void> {
+  const dir = dirname(target);
+  for (const name of await readdir(dir).catch(() => [])) {
+    if (!isTempOf(target, name)) continue;
+    const info = await lstat(join(dir, name)).catch(() => undefined);
+    if (info?.isFile() && Date.now() - info.mtimeMs > STALE_MS) await rm(join(dir, name), { force: true });
+  }
+}
+
+/** Replaces `path` (through symlinks) with `text`: temp file in the same folder, fsync, rename. Folders are made 0700. */
 export async function writeAtomically(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const file = await open(tmp, 'wx', 0o600);
+  const target = await linkTarget(path);
+  const dir = dirname(target);
+  let tmp: string | undefined;
   try {
-    await file.writeFile(text, 'utf8');
-    await file.sync();
-    await file.close();
-    await chmod(tmp, 0o600);
-    await rename(tmp, path);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await removeStaleTemps(target);
+    const old = await stat(target).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return undefined;
+      throw e;
+    });
+    const name = join(dir, tempName(target));
+    const file = await open(name, 'wx', 0o600);
+    tmp = name; // only now ours to remove
+    try {
+      await file.writeFile(text, 'utf8');
+      if (old) {
+        // Owner and group as they were; a non-root user can at best keep the group (one of theirs).
+        await file.chown(old.uid, old.gid).catch(() => file.chown(-1, old.gid).catch(() => undefined));
+      }
+      await file.chmod(old ? old.mode & 0o777 : 0o600); // after chown, which may clear mode bits
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(tmp, target);
   } catch (e) {
-    await file.close().catch(() => undefined);
-    await rm(tmp, { force: true });
+    if (tmp) await rm(tmp, { force: true });
     const code = (e as NodeJS.ErrnoException).code;
     const detail = (e as Error).message;
     throw code === 'ENOSPC'
-      ? new RcloneError('Unknown', `The disk holding ${path} is full; it was not changed.`, {
+      ? new RcloneError('Unknown', `The disk holding ${target} is full; it was not changed.`, {
           fix: 'Free some space and try again.',
           detail,
         })
-      : new RcloneError('PermissionDenied', `Cannot write ${path}; it was not changed.`, {
-          fix: 'Check the permissions of its folder.',
+      : new RcloneError('PermissionDenied', `Cannot write ${target}; it was not changed.`, {
+          fix: `Make the folder ${dir} writable for this user: the file is replaced by a new one written beside it.`,
           detail,
         });
   }
