@@ -1,10 +1,10 @@
 // The headless entry point over core/, for boot scripts and containers where no editor is attached.
 import { parseArgs } from 'node:util';
 import { RcloneConfig } from './core/config';
-import { isRcloneError } from './core/errors';
+import { FIXES, isRcloneError } from './core/errors';
 import type { Logger } from './core/events';
 import { hasListR, listFolder } from './core/listing';
-import { MountRegistry } from './core/mounts';
+import { cacheTrouble, MountRegistry } from './core/mounts';
 import type { CacheMode } from './core/profile';
 import { Rclone } from './core/rclone';
 
@@ -107,8 +107,10 @@ async function main(argv: string[]): Promise<number> {
               m.state,
               m.external ? 'external' : `pid ${m.pid}`,
               `${m.pendingUploads} pending`,
+              ...(cacheTrouble(m) ? [cacheTrouble(m)] : []),
             ].join('\t'),
           );
+        if (mounts.some(cacheTrouble)) process.stderr.write(`${FIXES.CacheFull}\n`);
       }
       return 0;
     }

@@ -20,6 +20,8 @@ export type ErrorKind =
   | 'AlreadyMounted'
   | 'Stale'
   | 'UploadsPending'
+  | 'NotAnswering'
+  | 'CacheFull'
   | 'MountBusy'
   | 'Cancelled'
   | 'Unknown';
@@ -51,6 +53,10 @@ export const FIXES: Record<ErrorKind, string> = {
   Stale: 'Repair the mount (a lazy unmount of the dead mount point), then mount again.',
   UploadsPending:
     'Wait for the uploads to finish, or unmount anyway (the files stay in the VFS cache and are uploaded at the next mount of the same remote).',
+  NotAnswering:
+    'Its rclone is alive but does not answer (a stuck endpoint, or a stopped process: kill -CONT <pid>). It was left running so nothing written to it is lost; try again once it answers.',
+  CacheFull:
+    'Free space on the disk of the VFS cache, set a smaller "cacheMaxSize" in the mount profile, or move the cache ("cacheDir") to a bigger disk.',
   MountBusy: "Close what uses files under the mount point (terminals cd'd into it, webui.py, editors), then try again.",
   Cancelled: '',
   Unknown: "Show the log for rclone's full output.",
@@ -80,7 +86,8 @@ export const isRcloneError = (e: unknown, kind?: ErrorKind): e is RcloneError =>
 interface Rule {
   kind: ErrorKind;
   test: RegExp;
-  message: (target: string) => string;
+  message: (target: string, mountPoint: string) => string;
+  fix?: (mountPoint: string) => string;
 }
 
 // Order matters: the first rule whose pattern matches rclone's output wins. More specific
@@ -114,6 +121,14 @@ const rules: Rule[] = [
     message: () => '--allow-other needs user_allow_other in /etc/fuse.conf.',
   },
   {
+    // fusermount's own refusal, which rclone wraps in "failed to mount FUSE fs": FUSE works, the folder is the problem.
+    kind: 'PermissionDenied',
+    test: /user has no write access to mountpoint|fusermount3?: (?:failed to (?:access|chdir to) mountpoint|bad mount point).*(?:Permission denied|EACCES)/i,
+    message: (_t, mp) => `You may not mount on ${mp}: it is not yours to write to.`,
+    fix: (mp) =>
+      `Choose a mount point you own (e.g. under your home), or have it given to you once: sudo chown "$(id -u):$(id -g)" ${mp}`,
+  },
+  {
     kind: 'FuseMissing',
     test: /fusermount3?: exec|"fusermount3?": executable file not found|\/dev\/fuse|fuse: device not found|failed to mount FUSE fs|no FUSE mount utility found|fusermount.*not found/i,
     message: () => 'FUSE is not available on this machine.',
@@ -121,7 +136,7 @@ const rules: Rule[] = [
   {
     kind: 'MountPointNotEmpty',
     test: /Directory is not empty|--allow-non-empty/i,
-    message: (t) => `The mount point ${t} is not empty.`,
+    message: (_t, mp) => `The mount point ${mp} is not empty.`,
   },
   {
     kind: 'AuthFailed',
@@ -155,9 +170,13 @@ const rules: Rule[] = [
   },
 ];
 
-/** Secrets that rclone or the AWS SDK may echo; replaced before any text leaves core. */
+/**
+ * Secrets that rclone or the AWS SDK may echo (config lines, JSON, env, flags); replaced before any
+ * text leaves core. The secret's name is a whole word or the last part of a name (sse_customer_key,
+ * RCLONE_RC_PASS, --b2-key), so `compass:models`, `bypass=1` or `monkey: 3` are left alone.
+ */
 const secretAssignment =
-  /((?:secret_access_key|access_key_id|session_token|password|pass|token|key|sas_url|client_secret|RCLONE_RC_PASS)\s*[=:]\s*)("?)[^\s",]+\2/gi;
+  /(?<![A-Za-z0-9])((?:[A-Za-z0-9]+[_-])*(?:key|secret|token|pass|passwd|password\d?|credentials|pem|sas_url)(?:[_-](?:id|base64|md5))?"?\s*[=:]\s*)("?)[^\s",]+\2/gi;
 const urlCredentials = /(\/\/[^/:@\s]+:)[^@/\s]+@/g;
 
 export function redact(text: string, secrets: readonly string[] = []): string {
@@ -180,8 +199,10 @@ export interface Failure {
   /** rclone's exit code; undefined when it was killed. */
   exitCode?: number;
   stderr: string;
-  /** What was being worked on, e.g. "remote:bucket/path" or a mount point. */
+  /** What was being worked on, e.g. "remote:bucket/path". */
   target: string;
+  /** The mount point, when mounting (named by the mount point's errors instead of the target). */
+  mountPoint?: string;
   secrets?: readonly string[];
 }
 
@@ -189,7 +210,9 @@ export function classify(f: Failure): RcloneError {
   const detail = redact(relevantLines(f.stderr), f.secrets);
   const text = f.stderr;
   for (const rule of rules) {
-    if (rule.test.test(text)) return new RcloneError(rule.kind, rule.message(f.target), { detail });
+    if (!rule.test.test(text)) continue;
+    const mp = f.mountPoint ?? f.target;
+    return new RcloneError(rule.kind, rule.message(f.target, mp), { detail, fix: rule.fix?.(mp) });
   }
   const first = detail.split('\n').pop() ?? '';
   return new RcloneError(

@@ -1,8 +1,11 @@
-// A mount profile: everything that decides how one bucket is mounted, and the rclone argv it
-// becomes. Pure functions; no process, no file.
+// A mount profile: everything that decides how one bucket is mounted, and the rclone argv and
+// environment it becomes. Pure functions, except sensitiveFlags(), which asks rclone once.
 import { RcloneError } from './errors';
+import type { Env, Rclone } from './rclone';
 
-export type CacheMode = 'off' | 'minimal' | 'writes' | 'full';
+const CACHE_MODES = ['off', 'minimal', 'writes', 'full'] as const;
+export type CacheMode = (typeof CACHE_MODES)[number];
+const LOG_LEVELS = ['DEBUG', 'INFO', 'NOTICE', 'ERROR'] as const;
 
 export interface MountProfile {
   /** What to mount: "remote:bucket/path". */
@@ -24,8 +27,11 @@ export interface MountProfile {
   gid?: number;
   /** rclone flags tuned for big model files (default: the seed script's). */
   tuning?: readonly string[];
-  logLevel?: 'DEBUG' | 'INFO' | 'NOTICE' | 'ERROR';
-  /** More rclone flags, one argument per element (no shell). */
+  logLevel?: (typeof LOG_LEVELS)[number];
+  /**
+   * More rclone flags, one argument per element (no shell). Secret ones (--b2-key…) are passed as
+   * RCLONE_<FLAG> in the environment instead, which rclone reads like the flag (over the config file).
+   */
   extraFlags?: readonly string[];
 }
 
@@ -44,9 +50,15 @@ export const DEFAULT_TUNING: readonly string[] = [
 /** Flags that would undo what the extension relies on (its own rc, log and foreground process). */
 const RESERVED =
   /^--(daemon|rc|rc-[a-z-]+|log-file|log-level|config|uid|gid|allow-other|allow-non-empty|vfs-cache-mode|cache-dir|vfs-cache-max-size)(=|$)/;
-/** Flags that carry secrets: those belong in the remote's config (argv is readable by every user via ps). */
-const SECRET = /^--[a-z0-9-]*(secret|pass|password|token|key-id|access-key|session)[a-z0-9-]*(=|$)/i;
 
+/**
+ * A size as rclone's --vfs-cache-max-size reads it (checked against rclone 1.60: 20G, 1.5G, 500Mi,
+ * 1GiB, 10b; not 1GB, 1KIB, -1), but with a unit: rclone reads a bare number as KiB, so "20" would
+ * silently make a 20 KiB cache.
+ */
+const SIZE = /^(?:\d+(?:\.\d*)?|\.\d+)(?:[kmgtpeKMGTPE](?:[iI]|i[bB])?|[bB])$/;
+
+/** Refuses a profile rclone would refuse (or misread), before anything is started, naming the field. */
 export function checkProfile(p: MountProfile): void {
   const bad = (message: string, fix: string) => new RcloneError('ConfigInvalid', message, { fix });
   if (!/^[^:/]*:/.test(p.remote) && !p.remote.startsWith('/')) {
@@ -57,29 +69,144 @@ export function checkProfile(p: MountProfile): void {
       `The mount point "${p.mountPoint}" is not an absolute path.`,
       'Use an absolute path such as /mnt/index-tts-storage.',
     );
-  for (const flag of p.extraFlags ?? []) {
-    if (SECRET.test(flag))
+  if (p.cacheMode !== undefined && !(CACHE_MODES as readonly string[]).includes(p.cacheMode))
+    throw bad(
+      `The mount profile's cacheMode "${String(p.cacheMode)}" is not one of ${CACHE_MODES.join(', ')}.`,
+      'Use one of them, e.g. "writes" (uploads are buffered on disk; the default).',
+    );
+  const size = p.cacheMaxSize === undefined ? undefined : String(p.cacheMaxSize);
+  if (size !== undefined && size.toLowerCase() !== 'off' && !SIZE.test(size))
+    throw bad(
+      `The mount profile's cacheMaxSize "${size}" is not a size with a unit${/^[\d.]+$/.test(size) ? ' (rclone would read it as KiB)' : ''}.`,
+      'Use a number with a unit, e.g. "20G", "500M" or "1.5T" (1G = 1024M), or "off" for no limit.',
+    );
+  if (p.cacheDir !== undefined && !p.cacheDir.startsWith('/'))
+    throw bad(
+      `The mount profile's cacheDir "${p.cacheDir}" is not an absolute path.`,
+      'Use an absolute path such as /data/rclone-cache (rclone runs detached, from another folder).',
+    );
+  if (p.logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(p.logLevel))
+    throw bad(
+      `The mount profile's logLevel "${String(p.logLevel)}" is not one of ${LOG_LEVELS.join(', ')}.`,
+      'Use one of them, e.g. "INFO".',
+    );
+  for (const [field, id] of [
+    ['uid', p.uid],
+    ['gid', p.gid],
+  ] as const)
+    if (id !== undefined && !(Number.isInteger(id) && id >= 0))
       throw bad(
-        `The extra flag ${flag.split('=')[0]} would put a secret on the command line, where other users can read it.`,
-        "Put it in the remote's config (Edit Remote) instead.",
+        `The mount profile's ${field} "${String(id)}" is not a user or group id.`,
+        'Use a number such as 1000.',
       );
+  for (const flag of p.extraFlags ?? [])
     if (RESERVED.test(flag))
       throw bad(
         `The extra flag ${flag.split('=')[0]} is set by Rclone Dev Box itself.`,
         'Use the matching profile setting, or remove the flag.',
       );
-  }
+}
+
+/** Flag names (no leading "--") of the rclone options that hold a secret and take a value, e.g. "b2-key". */
+export type SensitiveFlags = ReadonlySet<string>;
+
+/**
+ * Option names that hold secrets. rclone 1.60 has no `Sensitive` mark and marks only some secrets
+ * IsPassword (not s3 secret_access_key, b2 key, azureblob key, sftp key_pem…), so names decide too.
+ * key_file, token_url, pubkey_file… are paths and URLs, not secrets.
+ */
+const SECRET_NAME = /(?:^|_)(?:key|secret|token|pass|password\d?|pem|credentials|sas_url)(?:_(?:id|base64|md5))?$/;
+
+interface ProviderOption {
+  Name: string;
+  Type?: string;
+  IsPassword?: boolean;
+  /** rclone 1.63+. */
+  Sensitive?: boolean;
+  NoPrefix?: boolean;
 }
 
 /**
- * `rclone mount` arguments for a profile. The rc port is on argv (harmless); its credentials are
- * not: they go in RCLONE_RC_USER / RCLONE_RC_PASS.
+ * The sensitive flags, from `rclone config providers` (every backend's options) and `rclone help
+ * flags` (global ones too, e.g. --rc-pass; on 1.60 the other global flags that match are file
+ * paths such as --client-key, harmless in the environment). Booleans are left out: they take no value.
  */
-export function mountArgs(
+function parseSensitiveFlags(providersJson: string, helpFlags: string): Set<string> {
+  const sensitive = new Set<string>();
+  const backendFlags = new Set<string>();
+  for (const backend of JSON.parse(providersJson) as Array<{ Prefix: string; Options?: ProviderOption[] }>) {
+    for (const o of backend.Options ?? []) {
+      const flag = (o.NoPrefix ? o.Name : `${backend.Prefix}_${o.Name}`).replace(/_/g, '-');
+      backendFlags.add(flag);
+      if (o.Type !== 'bool' && (o.IsPassword || o.Sensitive || SECRET_NAME.test(o.Name))) sensitive.add(flag);
+    }
+  }
+  // "      --rc-pass string     Password for authentication"; a flag with no type is a bool.
+  for (const [, flag, type] of helpFlags.matchAll(/^\s+(?:-\w, )?--([a-z0-9][a-z0-9-]*)(?: (\w+))?\s{2,}/gm))
+    if (type && !backendFlags.has(flag!) && SECRET_NAME.test(flag!.replace(/-/g, '_'))) sensitive.add(flag!);
+  return sensitive;
+}
+
+const loaded = new Map<string, Promise<SensitiveFlags>>();
+
+/** The sensitive flags of this rclone, asked once per binary and version. */
+export function sensitiveFlags(rclone: Rclone): Promise<SensitiveFlags> {
+  const key = `${rclone.path}\0${rclone.version.text}`;
+  let flags = loaded.get(key);
+  if (!flags) {
+    flags = Promise.all([
+      rclone.run(['config', 'providers'], { timeoutMs: 30_000 }),
+      rclone.run(['help', 'flags'], { timeoutMs: 30_000 }),
+    ]).then(([providers, help]) => parseSensitiveFlags(providers, help));
+    void flags.catch(() => loaded.delete(key)); // ask again next time
+    loaded.set(key, flags);
+  }
+  return flags;
+}
+
+/**
+ * Splits flags into those for argv and the secret ones, which go in the environment instead:
+ * argv is readable by every user (ps) and is logged, and rclone reads every flag --x-y also from
+ * RCLONE_X_Y. Understands "--b2-key=V" and "--b2-key V".
+ */
+export function splitSecretFlags(flags: readonly string[], sensitive: SensitiveFlags): { args: string[]; env: Env } {
+  const args: string[] = [];
+  const env: Env = {};
+  for (let i = 0; i < flags.length; i++) {
+    const m = /^--([a-z0-9][a-z0-9-]*)(?:=([\s\S]*))?$/.exec(flags[i]!);
+    if (!m || !sensitive.has(m[1]!)) {
+      args.push(flags[i]!);
+      continue;
+    }
+    const value = m[2] ?? flags[++i];
+    if (value === undefined)
+      throw new RcloneError('ConfigInvalid', `The extra flag --${m[1]} has no value.`, {
+        fix: `Give it one: "--${m[1]}=…", or the value as the next element.`,
+      });
+    env[`RCLONE_${m[1]!.toUpperCase().replace(/-/g, '_')}`] = value;
+  }
+  return { args, env };
+}
+
+/**
+ * `rclone mount` arguments and environment for a profile. The rc port is on argv (harmless); its
+ * credentials are not: the caller adds RCLONE_RC_USER / RCLONE_RC_PASS to `env`. Secret flags of
+ * the profile are in `env` too.
+ */
+export function mountCommand(
   p: MountProfile,
   run: { rcPort: number; logFile: string; uid: number; gid: number },
-): string[] {
+  sensitive: SensitiveFlags,
+): { args: string[]; env: Env } {
   checkProfile(p);
+  const flags = splitSecretFlags([...(p.tuning ?? DEFAULT_TUNING), ...(p.extraFlags ?? [])], sensitive);
+  // At DEBUG, rclone logs every option it takes from the environment, value included.
+  if (p.logLevel === 'DEBUG' && Object.keys(flags.env).length)
+    throw new RcloneError(
+      'ConfigInvalid',
+      `rclone's DEBUG log would show the secret flags of the profile (${Object.keys(flags.env).join(', ')}).`,
+      { fix: "Use log level INFO, or keep the secret in the remote's config (Edit Remote)." },
+    );
   const args = [
     'mount',
     '--rc',
@@ -95,12 +222,11 @@ export function mountArgs(
     String(p.uid ?? run.uid),
     '--gid',
     String(p.gid ?? run.gid),
-    ...(p.tuning ?? DEFAULT_TUNING),
   ];
   if (p.cacheDir) args.push('--cache-dir', p.cacheDir);
   if (p.cacheMaxSize) args.push('--vfs-cache-max-size', p.cacheMaxSize);
   if (p.allowOther) args.push('--allow-other');
   if (p.allowNonEmpty) args.push('--allow-non-empty');
-  args.push(...(p.extraFlags ?? []), '--', p.remote, p.mountPoint);
-  return args;
+  args.push(...flags.args, '--', p.remote, p.mountPoint);
+  return { args, env: flags.env };
 }

@@ -2,7 +2,8 @@
 // controlled environment, an explicit timeout, bounded retries and an AbortSignal that kills the
 // child. Failures come back as classified RcloneErrors, never as raw process errors.
 import { execa, type Options as ExecaOptions } from 'execa';
-import { accessSync, constants, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { accessSync, closeSync, constants, openSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { classify, RcloneError } from './errors';
 import { type Logger, silentLogger } from './events';
@@ -213,7 +214,8 @@ export class Rclone {
 
   /**
    * Runs rclone and yields its stdout line by line as it arrives. Leaving the loop early (break,
-   * return, throw) or aborting the signal kills the child; a failure is thrown after the last line.
+   * return, throw) or aborting the signal kills the child at once; a failure is thrown after the
+   * last line. `timeoutMs: 0` means no whole-call bound (the caller bounds the wait itself).
    */
   async *lines(args: readonly string[], opts: RunOptions = {}): AsyncGenerator<string, void, undefined> {
     const stop = new AbortController();
@@ -223,13 +225,18 @@ export class Rclone {
       buffer: { stdout: false, stderr: true },
       encoding: 'utf8',
     });
+    // Iterated by hand, not with for-await: leaving a for-await closes execa's iterable first, and
+    // that close waits for the child to exit, which rclone (its stdout closed) does only at its next
+    // write: after its next S3 page, or never before the timeout. So the child is killed first.
+    const stdout = child.iterable({ from: 'stdout', preserveNewlines: false })[Symbol.asyncIterator]();
     let completed = false;
     try {
-      for await (const line of child.iterable({ from: 'stdout', preserveNewlines: false })) yield String(line);
+      for (let next = await stdout.next(); !next.done; next = await stdout.next()) yield String(next.value);
       completed = true;
     } finally {
       if (!completed) {
         stop.abort();
+        await stdout.return?.();
         await child;
       }
     }
@@ -242,21 +249,33 @@ export class Rclone {
    * editor window. Returns its pid and a promise of its exit code (undefined if killed by a signal);
    * the caller watches its log file for what it says.
    */
-  spawnDetached(args: readonly string[], env: Env = {}): { pid: number; exited: Promise<number | undefined> } {
+  spawnDetached(
+    args: readonly string[],
+    env: Env = {},
+    stderrFile?: string,
+  ): { pid: number; exited: Promise<number | undefined> } {
     const head = this.configFile ? ['--config', this.configFile] : [];
-    const child = execa(this.path, [...head, '--ask-password=false', ...args], {
-      env: { ...this.env, ...env },
-      extendEnv: false,
-      detached: true,
-      cleanup: false,
-      stdio: 'ignore',
-      buffer: false,
-      reject: false,
-    });
-    child.unref();
-    if (child.pid === undefined)
-      throw new RcloneError('RcloneMissing', `rclone could not be started from ${this.path}.`);
-    return { pid: child.pid, exited: child.then((r) => (r.signal ? undefined : r.exitCode)) };
+    // What rclone says before its log file is open (a rejected flag) goes to stderr: that is handed
+    // to it as the log file's own descriptor. Node's spawn, not execa: execa would pipe a file target
+    // through this process, and rclone would die of SIGPIPE once the window that started it closes.
+    const stderr = stderrFile ? openSync(stderrFile, 'a', 0o600) : 'ignore';
+    try {
+      const child = spawn(this.path, [...head, '--ask-password=false', ...args], {
+        env: { ...this.env, ...env },
+        detached: true,
+        stdio: ['ignore', 'ignore', stderr],
+      });
+      const exited = new Promise<number | undefined>((ok) => {
+        child.once('exit', (code, signal) => ok(signal ? undefined : (code ?? undefined)));
+        child.once('error', () => ok(undefined));
+      });
+      if (child.pid === undefined)
+        throw new RcloneError('RcloneMissing', `rclone could not be started from ${this.path}.`);
+      child.unref();
+      return { pid: child.pid, exited };
+    } finally {
+      if (typeof stderr === 'number') closeSync(stderr);
+    }
   }
 
   private failure(

@@ -64,7 +64,7 @@ export class MountCommands {
             svc.registry.mount(profile, { signal: abortOn(token) }),
           ),
       );
-      this.started.add(mount.mountPoint);
+      if (mount.started) this.started.add(mount.mountPoint); // not someone else's mount: never ours to unmount on exit
       await svc.context.globalState.update(LAST_MOUNT, { remote: profile.remote, mountPoint: profile.mountPoint });
       svc.ui.notify('info', `Mounted ${profile.remote} on ${mount.mountPoint}.`, [
         {
@@ -116,7 +116,8 @@ export class MountCommands {
     const m = await this.chooseMount(target, 'Remount or repair which mount?');
     if (!m) return undefined;
     const { svc } = this;
-    const profile = m.profile ?? svc.settings.profiles.find((p) => p.mountPoint === m.mountPoint);
+    // The profile as the settings say now (an edit takes effect), else as it was mounted.
+    const profile = svc.settings.profiles.find((p) => svc.registry.find(p.mountPoint) === m) ?? m.profile;
     try {
       return await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `Repairing ${m.mountPoint}`, cancellable: true },
@@ -128,10 +129,7 @@ export class MountCommands {
             ]);
             return undefined;
           }
-          if (m.state === 'mounted')
-            await svc.whileBusy(m.mountPoint, m.remote, 'unmounting', () =>
-              svc.registry.unmount(m.mountPoint, { signal: abortOn(token), waitMs: 60_000 }),
-            );
+          // Core waits for uploads, and mounts the old profile again if the new one fails.
           return svc.whileBusy(m.mountPoint, m.remote, 'repairing', () =>
             svc.registry.remount(profile, { signal: abortOn(token) }),
           );
@@ -261,6 +259,7 @@ export class MountCommands {
 
   /** Mounts the profiles with `rclone.autoMount` on; called after activation, never during it. */
   async autoMount(): Promise<void> {
+    await this.svc.approveWorkspace(); // a workspace's own profiles and autoMount count only once approved
     if (!this.svc.settings.autoMount) return;
     await this.svc.registry.refresh();
     for (const p of this.svc.settings.profiles) if (!this.svc.registry.find(p.mountPoint)) await this.mount(p);

@@ -52,14 +52,30 @@ export class Services implements vscode.Disposable {
   }
 
   private async locate(): Promise<Rclone> {
-    const path = await this.settings.rclonePath((p) =>
-      this.ui.confirm(
-        `This workspace asks Rclone Dev Box to run ${p} as rclone.`,
-        'Allow it only if you trust this folder: the program runs with your permissions.',
-        'Allow',
-      ),
-    );
-    return Rclone.locate({ path, configFile: this.settings.configFile, log: this.log });
+    await this.approveWorkspace(); // the first real work: the workspace's settings are asked about now
+    return Rclone.locate({ path: this.settings.rclonePath, configFile: this.settings.configFile, log: this.log });
+  }
+
+  private approving: Promise<boolean> | undefined;
+
+  /**
+   * Asks about this workspace's values of rclone.path, configFile, mounts and autoMount, if any
+   * wait for approval (a repository must not run or mount anything just by being opened). One
+   * question at a time; a refusal holds for this window unless `again`. True if any was approved.
+   */
+  approveWorkspace(again = false): Promise<boolean> {
+    this.approving ??= this.settings
+      .approve(
+        (what) =>
+          this.ui.confirm(
+            `This workspace asks Rclone Dev Box to ${what.join('; ')}.`,
+            'Allow it only if you trust this folder: what it names runs with your permissions. A changed value is asked about again.',
+            'Allow',
+          ),
+        again,
+      )
+      .finally(() => (this.approving = undefined));
+    return this.approving;
   }
 
   config(): Promise<RcloneConfig> {

@@ -14,7 +14,56 @@ export interface ProfileSetting {
 }
 
 const SECTION = 'rclone';
-const APPROVED_PATH = 'rclone.approvedWorkspacePath';
+
+/**
+ * Settings that decide what runs and what gets mounted. A workspace (a cloned repository's
+ * .vscode/settings.json) may set them, but its value takes effect only once the user approved that
+ * exact value; until then the user's own (user or remote) value applies.
+ */
+const GUARDED = ['path', 'configFile', 'mounts', 'autoMount'] as const;
+type Guarded = (typeof GUARDED)[number];
+/** globalState key of the approved value ("rclone.approvedWorkspacePath", as before for the path). */
+const approvedKey = (key: Guarded) => `rclone.approvedWorkspace${key[0]!.toUpperCase()}${key.slice(1)}`;
+
+/** What `WorkspaceConfiguration.inspect` returns, as far as it matters here. */
+interface Inspected<T> {
+  defaultValue?: T;
+  globalValue?: T;
+  workspaceValue?: T;
+  workspaceFolderValue?: T;
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * The value of a guarded setting in effect: the workspace's once `approved` (or when it changes
+ * nothing: it equals the user's value or the default), else the user's. `pending` is the
+ * workspace's value while it waits for approval.
+ */
+function guardedValue<T>(i: Inspected<T> | undefined, approved: unknown): { value?: T; pending?: T } {
+  const user = i?.globalValue ?? i?.defaultValue;
+  const fromWorkspace = i?.workspaceFolderValue ?? i?.workspaceValue;
+  if (
+    fromWorkspace === undefined ||
+    same(fromWorkspace, user) ||
+    same(fromWorkspace, i?.defaultValue) ||
+    same(fromWorkspace, approved)
+  )
+    return { value: fromWorkspace ?? user };
+  return { value: user, pending: fromWorkspace };
+}
+
+const validProfile = (p: ProfileSetting | undefined): p is ProfileSetting =>
+  typeof p?.remote === 'string' && typeof p.mountPoint === 'string';
+
+/** What a guarded workspace value would make Rclone Dev Box do, for the question. */
+function describe(key: Guarded, value: unknown): string {
+  if (key === 'path') return `run ${String(value)} as rclone`;
+  if (key === 'configFile') return `use the rclone config ${String(value)}`;
+  if (key === 'autoMount') return 'mount the profiles of rclone.mounts whenever a window opens';
+  const mounts = (Array.isArray(value) ? (value as ProfileSetting[]) : []).filter(validProfile);
+  return `mount ${mounts.map((p) => `${p.remote} on ${p.mountPoint}`).join(' and ') || 'what its rclone.mounts lists'}`;
+}
 
 export class Settings implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
@@ -24,6 +73,8 @@ export class Settings implements vscode.Disposable {
   /** Fires on any other `rclone.*` change (profiles, page size…). */
   readonly onDidChange = this.others.event;
   private readonly listener: vscode.Disposable;
+  /** Guarded workspace values the user refused in this window (as JSON), so they are not asked again. */
+  private readonly refused = new Map<Guarded, string>();
 
   constructor(private readonly state: vscode.Memento) {
     this.listener = vscode.workspace.onDidChangeConfiguration((e) => {
@@ -36,23 +87,44 @@ export class Settings implements vscode.Disposable {
     return vscode.workspace.getConfiguration(SECTION);
   }
 
+  /** Guarded workspace values waiting for approval; unless `again`, not those refused in this window. */
+  private pending(again: boolean): Array<{ key: Guarded; value: unknown }> {
+    return GUARDED.flatMap((key) => {
+      const { pending } = guardedValue(this.config.inspect(key), this.state.get(approvedKey(key)));
+      if (pending === undefined || (!again && this.refused.get(key) === JSON.stringify(pending))) return [];
+      return [{ key, value: pending }];
+    });
+  }
+
   /**
-   * The rclone binary to run. A path set by the workspace (a cloned repository's
-   * .vscode/settings.json) runs only once the user has approved that exact path.
+   * Asks, in one question, about the workspace's values of rclone.path, configFile, mounts and
+   * autoMount that wait for approval, if any. A yes is kept (in globalState, for these exact
+   * values); a no holds for this window unless `again`. Returns whether anything was approved.
    */
-  async rclonePath(ask: (path: string) => Promise<boolean>): Promise<string | undefined> {
-    const inspected = this.config.inspect<string>('path');
-    const fromWorkspace = inspected?.workspaceFolderValue || inspected?.workspaceValue;
-    const fromUser = inspected?.globalValue || undefined;
-    if (!fromWorkspace || fromWorkspace === fromUser) return fromUser;
-    if (this.state.get<string>(APPROVED_PATH) === fromWorkspace) return fromWorkspace;
-    if (!(await ask(fromWorkspace))) return fromUser;
-    await this.state.update(APPROVED_PATH, fromWorkspace);
-    return fromWorkspace;
+  async approve(ask: (what: string[]) => Promise<boolean>, again = false): Promise<boolean> {
+    const pending = this.pending(again);
+    if (!pending.length) return false;
+    if (!(await ask(pending.map((p) => describe(p.key, p.value))))) {
+      for (const p of pending) this.refused.set(p.key, JSON.stringify(p.value));
+      return false;
+    }
+    for (const p of pending) await this.state.update(approvedKey(p.key), p.value);
+    if (pending.some((p) => p.key === 'path' || p.key === 'configFile')) this.changed.fire();
+    if (pending.some((p) => p.key === 'mounts' || p.key === 'autoMount')) this.others.fire();
+    return true;
+  }
+
+  private guarded<T>(key: Guarded): T | undefined {
+    return guardedValue<T>(this.config.inspect<T>(key), this.state.get(approvedKey(key))).value;
+  }
+
+  /** The rclone binary to run (empty: rclone on PATH). */
+  get rclonePath(): string | undefined {
+    return this.guarded<string>('path') || undefined;
   }
 
   get configFile(): string | undefined {
-    return this.config.get<string>('configFile') || undefined;
+    return this.guarded<string>('configFile') || undefined;
   }
 
   get mountRoot(): string {
@@ -68,28 +140,26 @@ export class Settings implements vscode.Disposable {
   }
 
   get autoMount(): boolean {
-    return this.config.get<boolean>('autoMount') ?? false;
+    return this.guarded<boolean>('autoMount') ?? false;
   }
 
   get unmountOnExit(): boolean {
     return this.config.get<boolean>('unmountOnExit') ?? false;
   }
 
-  /** Mount profiles from settings; entries without a remote or a mount point are skipped. */
+  /** Mount profiles from settings (a workspace's only once approved); entries without a remote or a mount point are skipped. */
   get profiles(): MountProfile[] {
-    const raw = this.config.get<ProfileSetting[]>('mounts') ?? [];
-    return raw
-      .filter((p) => typeof p?.remote === 'string' && typeof p.mountPoint === 'string')
-      .map((p) => ({
-        remote: p.remote,
-        mountPoint: p.mountPoint,
-        cacheMode: p.cacheMode ?? this.defaultCacheMode,
-        cacheMaxSize: p.cacheMaxSize || undefined,
-        cacheDir: p.cacheDir || undefined,
-        allowOther: p.allowOther,
-        allowNonEmpty: p.allowNonEmpty,
-        extraFlags: p.extraFlags,
-      }));
+    const raw = this.guarded<ProfileSetting[]>('mounts');
+    return (Array.isArray(raw) ? raw : []).filter(validProfile).map((p) => ({
+      remote: p.remote,
+      mountPoint: p.mountPoint,
+      cacheMode: p.cacheMode ?? this.defaultCacheMode,
+      cacheMaxSize: p.cacheMaxSize || undefined,
+      cacheDir: p.cacheDir || undefined,
+      allowOther: p.allowOther,
+      allowNonEmpty: p.allowNonEmpty,
+      extraFlags: p.extraFlags,
+    }));
   }
 
   profileFor(remote: string): MountProfile | undefined {

@@ -5,6 +5,7 @@ import './smoke.test';
 import './tree.test';
 import './remotes.test';
 import './mounts.test';
+import './approval.test';
 
 import { renameSync, writeFileSync } from 'node:fs';
 import * as vscode from 'vscode';

@@ -8,23 +8,11 @@ import { isRcloneError } from '../../src/core/errors';
 import { listFolder } from '../../src/core/listing';
 import { decodeMountPath, parseMountinfo, readRcloneMounts } from '../../src/core/mountinfo';
 import { MountRegistry } from '../../src/core/mounts';
-import { mountArgs, type MountProfile } from '../../src/core/profile';
+import { mountCommand, type MountProfile } from '../../src/core/profile';
 import { processAlive } from '../../src/core/processes';
 import { Rclone } from '../../src/core/rclone';
 import { type Box, putObjects, ROOT, s3Remote, startBox, tempDir } from '../helpers/fixtures';
-
-/** Unmounts (lazily) and kills whatever a test left, so a failing test cannot leak a mount. */
-async function cleanUp(dirs: string[]): Promise<void> {
-  for (const m of await readRcloneMounts()) {
-    if (dirs.some((d) => m.mountPoint.startsWith(d)))
-      await execa('fusermount3', ['-uz', m.mountPoint], { reject: false });
-  }
-  const { stdout } = await execa('pgrep', ['-f', '-a', 'rclone'], { reject: false });
-  for (const line of String(stdout).split('\n')) {
-    const [pid] = line.split(' ');
-    if (pid && dirs.some((d) => line.includes(d))) process.kill(Number(pid), 'SIGKILL');
-  }
-}
+import { cleanUp, records, under, waitFor } from '../helpers/mounts';
 
 describe('mount lifecycle', () => {
   let box: Box;
@@ -60,8 +48,9 @@ describe('mount lifecycle', () => {
     assert.equal(m.external, false);
     assert.equal(readFileSync(join(m.mountPoint, 'cache_hub', 'gpt.pth'), 'utf8'), 'weights');
     assert.ok((await readRcloneMounts()).some((e) => e.mountPoint === m.mountPoint && e.source === 's3:models'));
-    const state = join(work.path, 'state', 'mounts.json');
-    assert.equal(statSync(state).mode & 0o777, 0o600);
+    const state = join(work.path, 'state', 'mounts');
+    assert.equal(records(join(work.path, 'state')).length, 1);
+    for (const f of readdirSync(state)) assert.equal(statSync(join(state, f)).mode & 0o777, 0o600);
     await reg.unmount(m.mountPoint);
     assert.equal(
       (await readRcloneMounts()).some((e) => e.mountPoint === m.mountPoint),
@@ -74,7 +63,7 @@ describe('mount lifecycle', () => {
     const reg = fresh();
     const m = await reg.mount(profile());
     const argv = readFileSync(`/proc/${m.pid}/cmdline`, 'utf8').split('\0');
-    const record = JSON.parse(readFileSync(join(work.path, 'state', 'mounts.json'), 'utf8')).mounts[0];
+    const record = records(join(work.path, 'state'))[0]!;
     assert.ok(record.pass.length >= 20);
     assert.ok(!argv.some((a) => a.includes(record.pass) || a.includes('S3RVER')), argv.join(' '));
     assert.ok(!argv.includes('--rc-no-auth'));
@@ -87,11 +76,14 @@ describe('mount lifecycle', () => {
   });
 
   it("builds the seed script's flags from a profile, as an argument array", () => {
-    const args = mountArgs(
+    const run = { rcPort: 5572, logFile: '/l', uid: 1000, gid: 1000 };
+    const { args, env } = mountCommand(
       { remote: 's3:models', mountPoint: '/mnt/x y', allowOther: true, extraFlags: ['--vfs-read-ahead', '64M'] },
-      { rcPort: 5572, logFile: '/l', uid: 1000, gid: 1000 },
+      run,
+      new Set(['s3-secret-access-key']),
     );
     assert.deepEqual(args.slice(-4), ['64M', '--', 's3:models', '/mnt/x y']);
+    assert.deepEqual(env, {});
     for (const flag of [
       '--vfs-cache-mode writes',
       '--uid 1000',
@@ -105,26 +97,18 @@ describe('mount lifecycle', () => {
       assert.ok(args.join(' ').includes(flag), flag);
     }
     assert.ok(args.includes('--allow-other') && !args.includes('--daemon'));
-    assert.throws(
-      () =>
-        mountArgs(
-          { remote: 's3:m', mountPoint: '/m', extraFlags: ['--s3-secret-access-key=abc'] },
-          { rcPort: 1, logFile: '/l', uid: 0, gid: 0 },
-        ),
-      /secret on the command line/,
+    const secret = mountCommand(
+      { remote: 's3:m', mountPoint: '/m', extraFlags: ['--s3-secret-access-key=abc'] },
+      run,
+      new Set(['s3-secret-access-key']),
     );
+    assert.ok(!secret.args.join(' ').includes('abc'));
+    assert.deepEqual(secret.env, { RCLONE_S3_SECRET_ACCESS_KEY: 'abc' });
     assert.throws(
-      () =>
-        mountArgs(
-          { remote: 's3:m', mountPoint: '/m', extraFlags: ['--rc-no-auth'] },
-          { rcPort: 1, logFile: '/l', uid: 0, gid: 0 },
-        ),
+      () => mountCommand({ remote: 's3:m', mountPoint: '/m', extraFlags: ['--rc-no-auth'] }, run, new Set()),
       /set by Rclone Dev Box/,
     );
-    assert.throws(
-      () => mountArgs({ remote: 's3:m', mountPoint: 'relative' }, { rcPort: 1, logFile: '/l', uid: 0, gid: 0 }),
-      /absolute/,
-    );
+    assert.throws(() => mountCommand({ remote: 's3:m', mountPoint: 'relative' }, run, new Set()), /absolute/);
   });
 
   it('bad credentials: AuthFailed in under 10 s, nothing left behind', async () => {
@@ -141,7 +125,7 @@ describe('mount lifecycle', () => {
       false,
     );
     assert.equal(existsSync(p.mountPoint), false, 'the mount point we created is removed again');
-    assert.deepEqual(await reg.refresh(), []);
+    assert.deepEqual(under(work.path, await reg.refresh()), []);
   });
 
   it('dead endpoint: Unreachable within its bound', async () => {
@@ -152,7 +136,7 @@ describe('mount lifecycle', () => {
     const t0 = Date.now();
     await assert.rejects(dead.mount(profile(), { timeoutMs: 20_000 }), (e) => isRcloneError(e, 'Unreachable'));
     assert.ok(Date.now() - t0 < 25_000, `took ${Date.now() - t0} ms`);
-    assert.deepEqual(await reg.refresh(), []);
+    assert.deepEqual(under(work.path, await reg.refresh()), []);
   });
 
   it('missing bucket: BucketNotFound', async () => {
@@ -170,7 +154,7 @@ describe('mount lifecycle', () => {
     await assert.rejects(reg.mount(p), (e) => isRcloneError(e, 'MountPointNotEmpty'));
     assert.deepEqual(readdirSync(p.mountPoint), ['local.bin']);
     assert.equal(readFileSync(join(p.mountPoint, 'local.bin'), 'utf8'), 'mine');
-    assert.deepEqual(await reg.refresh(), []);
+    assert.deepEqual(under(work.path, await reg.refresh()), []);
   });
 
   it('mounting what is mounted returns the same mount; another remote on it is refused and the mount stays', async () => {
@@ -222,7 +206,7 @@ describe('mount lifecycle', () => {
   it('fires onDidChange on mount and unmount', async () => {
     const reg = fresh();
     const seen: string[] = [];
-    reg.onDidChange((mounts) => seen.push(mounts.map((m) => m.state).join(',') || 'none'));
+    reg.onDidChange((mounts) => seen.push(under(work.path, mounts).map((m) => m.state).join(',') || 'none'));
     const m = await reg.mount(profile());
     await reg.unmount(m.mountPoint);
     assert.ok(seen.includes('mounted'), seen.join(' '));
@@ -235,7 +219,18 @@ describe('mount lifecycle', () => {
     mkdirSync(dir);
     await execa(
       box.rclone.path,
-      ['--config', box.configFile, 'mount', 's3:models', dir, '--vfs-cache-mode', 'writes', '--daemon'],
+      [
+        '--config',
+        box.configFile,
+        'mount',
+        's3:models',
+        dir,
+        '--vfs-cache-mode',
+        'writes',
+        '--cache-dir',
+        join(work.path, 'cache'),
+        '--daemon',
+      ],
       { env: box.rclone.env, extendEnv: false },
     );
     const m = (await reg.refresh()).find((x) => x.mountPoint === dir);
@@ -306,12 +301,15 @@ describe('unmount loses nothing', () => {
     const m = await registry.mount(p);
     writeFileSync(join(m.mountPoint, 'a.bin'), 'a');
     writeFileSync(join(m.mountPoint, 'b.bin'), 'b');
+    await waitFor(
+      async () => (await registry.refresh()).find((x) => x.mountPoint === m.mountPoint)?.pendingUploads === 2,
+    );
     await assert.rejects(
       registry.unmount(m.mountPoint, { waitMs: 0 }),
       (e) => isRcloneError(e, 'UploadsPending') && /^2 files are still uploading/.test(e.message),
     );
-    assert.equal((await registry.refresh())[0]?.state, 'mounted');
-    assert.equal((await registry.refresh())[0]?.pendingUploads, 2);
+    assert.equal((await registry.refresh()).find((x) => x.mountPoint === m.mountPoint)?.state, 'mounted');
+    assert.equal((await registry.refresh()).find((x) => x.mountPoint === m.mountPoint)?.pendingUploads, 2);
     await registry.unmount(m.mountPoint, { force: true }); // they stay in the cache
   });
 
@@ -319,9 +317,12 @@ describe('unmount loses nothing', () => {
     const p = setup(['--vfs-write-back', '60s']);
     const m = await registry.mount(p);
     writeFileSync(join(m.mountPoint, 'unsent.bin'), 'not yet uploaded');
-    assert.equal((await registry.refresh())[0]?.pendingUploads, 1);
+    // rclone queues the upload when the kernel passes on the close, just after close() returns
+    await waitFor(
+      async () => (await registry.refresh()).find((x) => x.mountPoint === m.mountPoint)?.pendingUploads === 1,
+    );
     process.kill(m.pid!, 'SIGKILL');
-    await waitFor(async () => (await registry.refresh())[0]?.state === 'stale');
+    await waitFor(async () => (await registry.refresh()).find((x) => x.mountPoint === m.mountPoint)?.state === 'stale');
     assert.throws(() => readdirSync(m.mountPoint), /ENOTCONN|ECONNABORTED|not connected/);
     assert.equal(await objectSize('unsent.bin'), undefined, 'not uploaded before the remount');
 
@@ -332,11 +333,3 @@ describe('unmount loses nothing', () => {
     await registry.unmount(again.mountPoint);
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((ok) => setTimeout(ok, 100));
-  }
-}

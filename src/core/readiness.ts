@@ -1,0 +1,123 @@
+// When is a new mount ready, and if it fails, why? Ready = the kernel shows the FUSE mount and its
+// root can be listed. Failure = rclone exits, or logs a decisive error, or (when not ready after a
+// moment) a bounded listing of the same path by a separate rclone fails decisively: a mount
+// retrying a dead endpoint says nothing at INFO level until its retries run out.
+import { readdir } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
+import { classify, type ErrorKind, isRcloneError, RcloneError, redact } from './errors';
+import { explainNotFound, listFolder } from './listing';
+import type { LogTail } from './mountLog';
+import { readRcloneMounts } from './mountinfo';
+import type { Rclone } from './rclone';
+
+/** Not ready after this long: ask a separate, bounded rclone why. */
+const DIAGNOSE_AFTER_MS = 2_000;
+/** Errors that mean the mount cannot work, as opposed to "slow" or "not allowed to list buckets". */
+const DECISIVE = new Set<ErrorKind>([
+  'Unreachable',
+  'TlsError',
+  'CaBundle',
+  'AuthFailed',
+  'BucketNotFound',
+  'RemoteNotFound',
+  'ConfigInvalid',
+]);
+
+export interface Starting {
+  remote: string;
+  mountPoint: string;
+  /** This run's part of the mount's log (rclone's stderr goes there too). */
+  log: LogTail;
+  /** Resolves with rclone's exit code (undefined: killed by a signal). */
+  exited: Promise<number | undefined>;
+  /** The rc password and any secret flag values, scrubbed from anything shown. */
+  secrets: readonly string[];
+}
+
+export async function waitUntilReady(
+  rclone: Rclone,
+  m: Starting,
+  opts: { signal?: AbortSignal; timeoutMs?: number; mountinfo?: string },
+): Promise<void> {
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const started = Date.now();
+  const deadline = started + timeoutMs;
+  let exitCode: number | undefined | null = null;
+  void m.exited.then((code) => (exitCode = code));
+  let listing: Promise<string[] | Error> | undefined;
+  let outcome: string[] | Error | undefined;
+  let diagnosis: RcloneError | undefined;
+  let diagnosing = false;
+  for (let wait = 5; ; wait = Math.min(wait * 2, 50)) {
+    if (opts.signal?.aborted) throw new RcloneError('Cancelled', `Mounting ${m.remote} was cancelled.`);
+    await m.log.read();
+    if (exitCode !== null) {
+      await delay(20); // its last words may still be on their way to the file
+      await m.log.read();
+      const why = redact(firstReason(m.log.text()) ?? '', m.secrets);
+      const code = exitCode === undefined ? '' : ` with code ${exitCode}`;
+      throw await failure(rclone, m, `rclone exited${code} before the mount was ready${why ? `: ${why}` : '.'}`);
+    }
+    if (!listing && (await readRcloneMounts(opts.mountinfo)).some((e) => e.mountPoint === m.mountPoint)) {
+      listing = readdir(m.mountPoint).then(
+        (names) => names,
+        (e: Error) => e,
+      );
+      void listing.then((o) => (outcome = o));
+    }
+    if (outcome instanceof Error)
+      throw await failure(rclone, m, `The mount's root cannot be listed: ${outcome.message}`);
+    if (outcome) return outcome.length ? undefined : checkBucketExists(rclone, m.remote, opts.signal);
+    const early = await failure(rclone, m, '');
+    if (early.kind !== 'Unknown') throw early;
+    if (diagnosis) throw diagnosis;
+    if (!diagnosing && Date.now() - started > DIAGNOSE_AFTER_MS) {
+      diagnosing = true;
+      const bound = Math.max(1_000, deadline - Date.now());
+      void listFolder(rclone, m.remote, { limit: 1, timeoutMs: bound, signal: opts.signal }).catch((e: unknown) => {
+        if (isRcloneError(e) && DECISIVE.has(e.kind)) diagnosis = e;
+      });
+    }
+    if (Date.now() > deadline) {
+      const seconds = Math.round(timeoutMs / 1000);
+      throw new RcloneError('Timeout', `${m.remote} was not ready on ${m.mountPoint} within ${seconds} s.`, {
+        detail: early.detail,
+      });
+    }
+    await delay(wait);
+  }
+}
+
+/** rclone's own first complaint: a flag it rejected (stderr) or an error it logged. */
+function firstReason(text: string): string | undefined {
+  return text
+    .split('\n')
+    .find((l) => /\b(error|fatal|failed)\b/i.test(l))
+    ?.replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /, '')
+    .trim();
+}
+
+/** Classifies what rclone wrote since this mount started; `fallback` is the message of an unclassified failure. */
+async function failure(rclone: Rclone, m: Starting, fallback: string): Promise<RcloneError> {
+  const relevant = m.log
+    .text()
+    .split('\n')
+    .filter((l) => /\b(error|fatal|failed)\b/i.test(l))
+    .join('\n');
+  const error = classify({ stderr: relevant, target: m.remote, mountPoint: m.mountPoint, secrets: m.secrets });
+  if (error.kind === 'NotFound') return explainNotFound(rclone, m.remote, error);
+  if (error.kind === 'Unknown' && fallback) {
+    return new RcloneError('Unknown', fallback, { detail: error.detail, fix: `See the mount's log: ${m.log.file}` });
+  }
+  return error;
+}
+
+/**
+ * rclone mounts a bucket that does not exist as an empty folder (and creates it on the first
+ * write): a typo would look like an empty bucket. An empty root is checked against the bucket list.
+ */
+async function checkBucketExists(rclone: Rclone, remote: string, signal?: AbortSignal): Promise<void> {
+  const missing = new RcloneError('NotFound', `${remote} was not found.`);
+  const why = await explainNotFound(rclone, remote, missing, signal);
+  if (why.kind === 'BucketNotFound') throw why;
+}

@@ -1,0 +1,57 @@
+// What we know of the mounts we started (pid, rc port and credentials, log, profile): one small
+// private file per mount point, so windows and the CLI that mount different points at once never
+// overwrite each other's records. A record is written and removed only under its mount point's lock.
+import { createHash } from 'node:crypto';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeAtomically } from './files';
+import type { MountProfile } from './profile';
+import type { RcEndpoint } from './rc';
+
+export interface MountRecord extends RcEndpoint {
+  mountPoint: string;
+  remote: string;
+  pid: number;
+  /** processIdentity(pid) when started: a reused pid is not our rclone. */
+  identity: string;
+  logFile: string;
+  profile: MountProfile;
+}
+
+export const keyOf = (mountPoint: string) => createHash('sha256').update(mountPoint).digest('hex').slice(0, 16);
+
+export class RecordStore {
+  constructor(readonly dir: string) {}
+
+  private file(mountPoint: string): string {
+    return join(this.dir, `${keyOf(mountPoint)}.json`);
+  }
+
+  async list(): Promise<MountRecord[]> {
+    const names = await readdir(this.dir).catch(() => []);
+    const records = await Promise.all(names.filter((n) => n.endsWith('.json')).map((n) => read(join(this.dir, n))));
+    return records.filter((r): r is MountRecord => r !== undefined);
+  }
+
+  get(mountPoint: string): Promise<MountRecord | undefined> {
+    return read(this.file(mountPoint)).then((r) => (r?.mountPoint === mountPoint ? r : undefined));
+  }
+
+  put(record: MountRecord): Promise<void> {
+    return writeAtomically(this.file(record.mountPoint), JSON.stringify(record, null, 2) + '\n');
+  }
+
+  async remove(mountPoint: string): Promise<void> {
+    await rm(this.file(mountPoint), { force: true });
+  }
+}
+
+async function read(file: string): Promise<MountRecord | undefined> {
+  try {
+    const r = JSON.parse(await readFile(file, 'utf8')) as Partial<MountRecord>;
+    const ok = typeof r.mountPoint === 'string' && typeof r.pid === 'number' && typeof r.port === 'number';
+    return ok ? (r as MountRecord) : undefined;
+  } catch {
+    return undefined; // being replaced right now, or not ours: skip it
+  }
+}

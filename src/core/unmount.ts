@@ -1,0 +1,69 @@
+// Taking a mount down without losing what was written to it.
+import { setTimeout as delay } from 'node:timers/promises';
+import { execa } from 'execa';
+import { RcloneError } from './errors';
+import { findFusermount } from './preflight';
+import type { RcClient } from './rc';
+import type { Env } from './rclone';
+
+export interface UnmountOptions {
+  signal?: AbortSignal;
+  /** Unmount even with uploads pending or uncountable (they stay in the VFS cache). */
+  force?: boolean;
+  /** How long to wait for pending uploads before refusing (default 10 min; 0: refuse at once). */
+  waitMs?: number;
+  onProgress?: (pendingUploads: number) => void;
+}
+
+/** How long a zero upload count must hold before an unmount trusts it. */
+const SETTLE_MS = 300;
+
+/**
+ * Waits until rclone has uploaded what was written, or refuses saying how many files are pending.
+ * The kernel tells rclone a file was closed (FUSE RELEASE) only after close() has returned, so a
+ * file closed just before the unmount may not be queued yet: zero counts only when it holds
+ * across a short settle.
+ */
+export async function waitForUploads(mountPoint: string, rc: RcClient, opts: UnmountOptions): Promise<void> {
+  const deadline = Date.now() + (opts.waitMs ?? 600_000);
+  for (let zeros = 0; ;) {
+    const s = await rc.vfsStats({ signal: opts.signal });
+    const pending = s.uploadsInProgress + s.uploadsQueued;
+    opts.onProgress?.(pending);
+    zeros = pending === 0 ? zeros + 1 : 0;
+    if (zeros === 2) return;
+    if (zeros === 1) {
+      await delay(SETTLE_MS);
+      continue;
+    }
+    if (opts.signal?.aborted)
+      throw new RcloneError('Cancelled', `Unmounting ${mountPoint} was cancelled; it is still mounted.`);
+    if (Date.now() >= deadline) {
+      throw new RcloneError(
+        'UploadsPending',
+        `${pending} ${pending === 1 ? 'file is' : 'files are'} still uploading from ${mountPoint}; it stays mounted.`,
+      );
+    }
+    await delay(250);
+  }
+}
+
+/** `fusermount3 -u` (or `-uz`, lazy, for a dead mount); "not mounted" is success. */
+export async function fusermount(env: Env, mountPoint: string, flag: '-u' | '-uz'): Promise<void> {
+  const helper = await findFusermount(env);
+  const r = await execa(helper, [flag, '--', mountPoint], {
+    reject: false,
+    timeout: 15_000,
+    env,
+    extendEnv: false,
+    stdin: 'ignore',
+  });
+  if (r.exitCode === 0) return;
+  const stderr = String(r.stderr);
+  if (/busy/i.test(stderr)) {
+    throw new RcloneError('MountBusy', `${mountPoint} is in use and was not unmounted.`, { detail: stderr });
+  }
+  if (!/not found in \/etc\/mtab|not mounted|Invalid argument/i.test(stderr)) {
+    throw new RcloneError('Unknown', `${helper} ${flag} ${mountPoint} failed.`, { detail: stderr });
+  }
+}
