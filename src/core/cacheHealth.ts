@@ -21,8 +21,7 @@ export interface CacheHealth {
 }
 
 /** rclone's default cache folder: $XDG_CACHE_HOME/rclone or ~/.cache/rclone. */
-export const defaultCacheDir = (env = process.env) =>
-  join(env.XDG_CACHE_HOME || join(env.HOME || '/tmp', '.cache'), 'rclone');
+const defaultCacheDir = (env = process.env) => join(env.XDG_CACHE_HOME || join(env.HOME || '/tmp', '.cache'), 'rclone');
 
 export class CacheWatch {
   private readonly seen = new Map<string, { pid: number; tail: LogTail; lastNoSpace: number }>();

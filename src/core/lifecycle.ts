@@ -208,7 +208,7 @@ export const isOurs = (r: MountRecord) =>
     ? sameProcess(r.pid, r.identity) && processAlive(r.pid, 'mount')
     : processAlive(r.pid, 'mount', r.mountPoint);
 
-export const notAnswering = (m: Mount) =>
+const notAnswering = (m: Mount) =>
   new RcloneError(
     'NotAnswering',
     `${m.mountPoint} does not answer${m.pid ? ` (rclone pid ${m.pid} is alive)` : ''}; it was left as it is.`,

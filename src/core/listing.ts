@@ -75,6 +75,12 @@ async function* lsjson(rclone: Rclone, args: string[], target: string, opts: Lis
 }
 
 /**
+ * What tells entries of one folder apart: its name, and a "/" for a folder, since an object store
+ * can hold an object `foo` next to the prefix `foo/`, and both are shown.
+ */
+const entryKey = (e: Entry): string => (e.isDir ? `${e.name}/` : e.name);
+
+/**
  * Yields the entries of `target` ("remote:bucket/folder") as they arrive.
  *
  * A plain `lsjson` prints nothing until rclone has read the whole folder (it sorts it first): for
@@ -104,12 +110,12 @@ export async function* streamFolder(rclone: Rclone, target: string, opts: ListOp
         ? { ...e, path: e.name }
         : { name: e.path.slice(0, slash), path: e.path.slice(0, slash), isDir: true, size: -1 };
     if (slash >= 0 && ++deep > budget) break;
-    if (seen.has(child.name) || (opts.only === 'files' && child.isDir)) continue;
-    seen.add(child.name);
+    if (seen.has(entryKey(child)) || (opts.only === 'files' && child.isDir)) continue;
+    seen.add(entryKey(child));
     yield child;
   }
   if (deep <= budget) return;
-  for await (const e of lsjson(rclone, lsjsonArgs(target, opts), target, opts)) if (!seen.has(e.name)) yield e;
+  for await (const e of lsjson(rclone, lsjsonArgs(target, opts), target, opts)) if (!seen.has(entryKey(e))) yield e;
 }
 
 /** Whether the remote's backend can list recursively in pages (rclone's ListR feature). */
@@ -170,4 +176,92 @@ export async function explainNotFound(
 /** Buckets of a bucket-based remote (or the top folders of any other remote). */
 export async function listBuckets(rclone: Rclone, remote: string, opts: ListOptions = {}): Promise<Entry[]> {
   return (await listFolder(rclone, location(remote), { ...opts, only: 'dirs' })).entries;
+}
+
+export interface PagerOptions {
+  /** Bound on reading one page, in milliseconds (default 60 s). */
+  timeoutMs?: number;
+  /** A listing left waiting between pages this long is stopped (default 60 s). */
+  idleMs?: number;
+  /** Only the entries this keeps are counted and shown (e.g. a name filter). */
+  keep?: (e: Entry) => boolean;
+}
+
+/** What `open` of a Pager must obey: stop on the signal, and set no time limit of its own. */
+export type PagerSource = (opts: { signal: AbortSignal; timeoutMs: 0 }) => AsyncIterable<Entry>;
+
+const TIMED_OUT = Symbol('page timed out');
+
+/**
+ * A folder read a page at a time from one running listing: each page continues where the last one
+ * ended (rclone meanwhile waits on its full output pipe), so "Load more" reads nothing twice.
+ * `stop()` ends the listing at once, killing its rclone; what was read stays, and a later page
+ * starts a new listing that skips it. A listing left idle is stopped the same way, so an expanded
+ * folder does not keep an rclone alive for ever.
+ */
+export class Pager {
+  private readonly entries: Entry[] = [];
+  private running: { entries: AsyncIterator<Entry>; stop: AbortController } | undefined;
+  private done = false;
+  private queue: Promise<unknown> = Promise.resolve();
+  private idle: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly open: PagerSource,
+    private readonly opts: PagerOptions = {},
+  ) {}
+
+  /** The first `count` entries, and whether there are more; reads only what no earlier page read. */
+  page(count: number): Promise<Page> {
+    // One reader at a time: a second page waits for the first, then reads on from there.
+    const read = this.queue.catch(() => undefined).then(() => this.fill(count + 1));
+    this.queue = read;
+    return read.then(() => ({ entries: this.entries.slice(0, count), more: this.entries.length > count }));
+  }
+
+  /** Ends the running listing now (its rclone is killed); a page being read fails with Cancelled. */
+  stop(): void {
+    clearTimeout(this.idle);
+    const running = this.running;
+    this.running = undefined;
+    running?.stop.abort();
+    void running?.entries.return?.().catch(() => undefined); // runs the finally blocks down to rclone's
+  }
+
+  private async fill(want: number): Promise<void> {
+    clearTimeout(this.idle);
+    if (this.entries.length >= want || this.done) return;
+    const running = (this.running ??= this.start());
+    const timeoutMs = this.opts.timeoutMs ?? 60_000;
+    const timer = setTimeout(() => running.stop.abort(TIMED_OUT), timeoutMs);
+    try {
+      while (this.entries.length < want) {
+        const next = await running.entries.next();
+        if (next.done) {
+          this.done = true;
+          this.running = undefined;
+          return;
+        }
+        if (this.opts.keep?.(next.value) ?? true) this.entries.push(next.value);
+      }
+    } catch (e) {
+      if (this.running === running) this.stop();
+      if (running.stop.signal.reason !== TIMED_OUT) throw e;
+      throw new RcloneError('Timeout', `rclone did not list a page within ${Math.round(timeoutMs / 1000)} s.`);
+    } finally {
+      clearTimeout(timer);
+    }
+    this.idle = setTimeout(() => this.stop(), this.opts.idleMs ?? 60_000);
+    this.idle.unref(); // the timer alone must not keep a process alive
+  }
+
+  private start(): { entries: AsyncIterator<Entry>; stop: AbortController } {
+    const stop = new AbortController();
+    const source = this.open({ signal: stop.signal, timeoutMs: 0 });
+    const read = new Set(this.entries.map(entryKey));
+    async function* unread(): AsyncGenerator<Entry> {
+      for await (const e of source) if (!read.has(entryKey(e))) yield e;
+    }
+    return { entries: unread(), stop };
+  }
 }

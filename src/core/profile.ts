@@ -36,16 +36,7 @@ export interface MountProfile {
 }
 
 /** The seed script's tuning: long timeout for multi-GB files, a few parallel transfers, bounded retries. */
-export const DEFAULT_TUNING: readonly string[] = [
-  '--timeout',
-  '1h',
-  '--transfers',
-  '4',
-  '--checkers',
-  '8',
-  '--retries',
-  '3',
-];
+const DEFAULT_TUNING: readonly string[] = ['--timeout', '1h', '--transfers', '4', '--checkers', '8', '--retries', '3'];
 
 /** Flags that would undo what the extension relies on (its own rc, log and foreground process). */
 const RESERVED =

@@ -18,14 +18,6 @@ export interface VfsStats {
   files: number;
 }
 
-export interface QueueItem {
-  name: string;
-  size: number;
-  /** Seconds until the upload starts (negative: started). */
-  expiry: number;
-  uploading: boolean;
-}
-
 export class RcClient {
   constructor(private readonly endpoint: RcEndpoint) {}
 
@@ -86,20 +78,5 @@ export class RcClient {
       dirs: r.metadataCache?.dirs ?? 0,
       files: r.metadataCache?.files ?? 0,
     };
-  }
-
-  /** Reads directory metadata into the VFS (what `ls` through the mount would do), optionally the whole tree. */
-  async vfsRefresh(dir = '', recursive = false, opts?: { timeoutMs?: number; signal?: AbortSignal }): Promise<void> {
-    await this.call('vfs/refresh', { dir, recursive: String(recursive) }, opts);
-  }
-
-  /** The upload queue (rclone 1.68+; callers check `rclone.supports('vfsQueue')`). */
-  async vfsQueue(opts?: { timeoutMs?: number }): Promise<QueueItem[]> {
-    const r = await this.call<{ queue?: { name: string; size: number; expiry: number; uploading: boolean }[] }>(
-      'vfs/queue',
-      {},
-      opts,
-    );
-    return (r.queue ?? []).map((q) => ({ name: q.name, size: q.size, expiry: q.expiry, uploading: q.uploading }));
   }
 }

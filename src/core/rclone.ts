@@ -16,16 +16,10 @@ export interface Version {
   text: string;
 }
 
-export const MIN_VERSION = { major: 1, minor: 60, patch: 0 } as const;
+const MIN_VERSION = { major: 1, minor: 60, patch: 0 } as const;
 
-/** Features used only when the installed rclone has them, with the release that added them. */
-export const FEATURES = {
-  /** `vfs/queue` rc call (upload queue listing). */
-  vfsQueue: { major: 1, minor: 68, patch: 0 },
-  /** S3 backend on AWS SDK v2, which honours AWS_CA_BUNDLE instead of failing with "unsupported transport". */
-  awsCaBundle: { major: 1, minor: 69, patch: 0 },
-} as const;
-export type Feature = keyof typeof FEATURES;
+/** rclone 1.69 moved the S3 backend to AWS SDK v2, which honours AWS_CA_BUNDLE instead of failing with "unsupported transport". */
+const AWS_CA_BUNDLE_WORKS = { major: 1, minor: 69, patch: 0 } as const;
 
 type V = Pick<Version, 'major' | 'minor' | 'patch'>;
 export const atLeast = (v: V, min: V): boolean =>
@@ -56,7 +50,7 @@ export function controlledEnv(parent: NodeJS.ProcessEnv, version: V | undefined,
     if (!readableFile(bundle)) {
       delete env.AWS_CA_BUNDLE;
       log.warn(`AWS_CA_BUNDLE=${bundle} is not a readable file; not passing it to rclone.`);
-    } else if (version && !atLeast(version, FEATURES.awsCaBundle)) {
+    } else if (version && !atLeast(version, AWS_CA_BUNDLE_WORKS)) {
       delete env.AWS_CA_BUNDLE;
       env.RCLONE_CA_CERT ??= bundle;
       log.info(
@@ -168,10 +162,6 @@ export class Rclone {
     }
     log.info(`Using rclone ${version.text} at ${path}.`);
     return new Rclone(path, version, controlledEnv(parent, version, log), opts.configFile || undefined, log);
-  }
-
-  supports(feature: Feature): boolean {
-    return atLeast(this.version, FEATURES[feature]);
   }
 
   /** Flags every call gets: the config file, no password prompt (it would hang), bounded retries. */

@@ -178,14 +178,7 @@ export class MountCommands {
           ...target,
         } as MountProfile;
       remote = target.remote;
-    } else
-      remote = (
-        await this.svc.ui.pick(this.mountables(), {
-          title: 'Mount',
-          placeHolder: 'What to mount (remote:bucket)',
-          matchOnDescription: true,
-        })
-      )?.label;
+    } else remote = await this.pickMountable();
     if (!remote) return undefined;
     const configured = settings.profileFor(remote);
     if (configured) return configured;
@@ -205,7 +198,18 @@ export class MountCommands {
   }
 
   /** Profiles first, then every bucket of every remote (listed while the pick is open). */
-  private async mountables(): Promise<vscode.QuickPickItem[]> {
+  /** Asks what to mount; closing the pick ends the bucket listings still running. */
+  private async pickMountable(): Promise<string | undefined> {
+    const stop = new AbortController();
+    try {
+      const options = { title: 'Mount', placeHolder: 'What to mount (remote:bucket)', matchOnDescription: true };
+      return (await this.svc.ui.pick(this.mountables(stop.signal), options))?.label;
+    } finally {
+      stop.abort();
+    }
+  }
+
+  private async mountables(signal: AbortSignal): Promise<vscode.QuickPickItem[]> {
     const items: vscode.QuickPickItem[] = this.svc.settings.profiles.map((p) => ({
       label: p.remote,
       description: p.mountPoint,
@@ -214,7 +218,7 @@ export class MountCommands {
     const rclone = await this.svc.rclone();
     const remotes = await (await this.svc.config()).remotes();
     const lists = await Promise.all(
-      remotes.map((r) => listBuckets(rclone, r.name, { timeoutMs: 20_000, limit: 200 }).catch(() => [])),
+      remotes.map((r) => listBuckets(rclone, r.name, { timeoutMs: 20_000, limit: 200, signal }).catch(() => [])),
     );
     remotes.forEach((r, i) => {
       for (const b of lists[i]!) {

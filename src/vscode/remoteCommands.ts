@@ -20,7 +20,7 @@ interface Provider {
   regionHint?: string;
 }
 
-export const PROVIDERS: readonly Provider[] = [
+const PROVIDERS: readonly Provider[] = [
   { label: 'AWS S3', provider: 'AWS', regionHint: 'us-east-1' },
   {
     label: 'CompShare / UCloud US3',

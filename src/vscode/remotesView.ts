@@ -19,6 +19,8 @@ export function registerRemotesView(svc: Services, subscriptions: vscode.Disposa
   const view = vscode.window.createTreeView('rclone.remotes', { treeDataProvider: tree, showCollapseAll: true });
   const folderOf = (n: Node | undefined) =>
     n instanceof RemoteNode || (n instanceof PathNode && n.kind !== 'file') ? n : undefined;
+  /** Aborted when the view goes: a Go to Path listing still running then stops with it. */
+  const closing = new AbortController();
 
   /** Opens the tree at `target` ("remote:bucket/deep/path"), whatever page its steps are on. */
   async function goToPath(target: string): Promise<Node | undefined> {
@@ -34,15 +36,21 @@ export function registerRemotesView(svc: Services, subscriptions: vscode.Disposa
     let node: RemoteNode | PathNode = tree.node(remote);
     if (steps.length) {
       // One listing of the target says whether it exists, and whether it is a file.
-      const page = await listFolder(await svc.rclone(), target.replace(/\/+$/, ''), { limit: 2, timeoutMs: 30_000 });
+      const page = await listFolder(await svc.rclone(), target.replace(/\/+$/, ''), {
+        limit: 2,
+        timeoutMs: 30_000,
+        signal: closing.signal,
+      });
       const last = steps[steps.length - 1]!;
       const isFile = page.entries.length === 1 && !page.entries[0]!.isDir && page.entries[0]!.name === last;
       if (!page.entries.length) throw new RcloneError('NotFound', `${target} was not found (or is an empty folder).`);
       for (let i = 0; i < steps.length; i++) {
         const kind =
           i === steps.length - 1 && isFile ? 'file' : i === 0 && isBucketRemote(remote) ? 'bucket' : 'folder';
-        tree.state(node).pinned.add(steps[i]!);
-        node = tree.node(node, { path: steps.slice(0, i + 1).join('/'), kind });
+        const size = kind === 'file' ? page.entries[0]!.size : -1;
+        const child: PathNode = tree.node(node, { path: steps.slice(0, i + 1).join('/'), kind, size });
+        tree.state(node).pinned.add(child.id);
+        node = child;
       }
     }
     tree.refresh();
@@ -54,6 +62,8 @@ export function registerRemotesView(svc: Services, subscriptions: vscode.Disposa
   subscriptions.push(
     tree,
     view,
+    { dispose: () => closing.abort() },
+    view.onDidCollapseElement((e) => tree.collapsed(e.element)),
     command('rclone.refresh', async () => {
       tree.refresh();
       await svc.registry.refresh();

@@ -1,11 +1,13 @@
 // The "Remotes" view: remote → bucket → folder → file, listed lazily, a page at a time.
-// One class per kind of row; ids are the rclone location, so a refresh keeps what was expanded.
-// Listings are cached per folder and redone only on Refresh, Load more or a filter; mount state
-// changes repaint rows without listing anything again.
+// One class per kind of row; ids are the rclone location (a folder's with a "/" after it), so a
+// refresh keeps what was expanded.
+// Each folder keeps its listing: Load more reads on from where the page ended; Refresh, a filter
+// or collapsing the folder stops it (killing its rclone) and lists again. Mount state changes
+// repaint rows without listing anything again.
 import * as vscode from 'vscode';
 import type { Remote } from '../core/config';
 import { type RcloneError, isRcloneError } from '../core/errors';
-import { type Entry, hasListR, location, streamFolder } from '../core/listing';
+import { type Entry, hasListR, location, type Page, Pager, type PagerSource, streamFolder } from '../core/listing';
 import { REMOTE_KINDS, showFailure } from './failures';
 import { localPath, mountAt, plural, type Shown } from './mountState';
 import type { Services } from './services';
@@ -46,10 +48,15 @@ export class PathNode {
     /** Path below the remote's root: "bucket/folder/file". */
     readonly path: string,
     readonly kind: 'bucket' | 'folder' | 'file',
-    readonly size = -1,
+    /** Bytes, for a file; a listing that finds another size updates it (see `intern`). */
+    public size = -1,
   ) {}
+  /**
+   * The location, with a "/" after a folder's: an object `foo` can sit next to the prefix `foo/`,
+   * and each row needs its own id. A bucket has no such twin (a bucket remote's top holds only buckets).
+   */
   get id(): string {
-    return this.location;
+    return this.kind === 'folder' ? `${this.location}/` : this.location;
   }
   get location(): string {
     return location(this.remote, this.path);
@@ -78,11 +85,15 @@ export type Node = RemoteNode | PathNode | MessageNode;
 type Folder = RemoteNode | PathNode;
 
 interface FolderState {
+  /** Entries shown: a page, and another one per "Load more". */
   limit: number;
   filter?: string;
-  /** Names shown even when beyond the page: the steps of a "Go to path". */
+  /** Ids of rows shown even when beyond the page: the steps of a "Go to path". */
   pinned: Set<string>;
-  listing?: Promise<{ entries: Entry[]; more: boolean }>;
+  /** The folder's listing, read on by "Load more"; stopped and dropped to list again. */
+  pager?: Pager;
+  /** Collapsed in the view: a listing stopped then is not started again until the view asks. */
+  collapsed?: boolean;
 }
 
 export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Disposable {
@@ -94,6 +105,7 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   /** The mount state each row was last drawn with. */
   private readonly painted = new Map<string, string>();
   private remotes: Promise<Remote[]> | undefined;
+  private disposed = false;
   private readonly subscriptions: vscode.Disposable[];
 
   constructor(private readonly svc: Services) {
@@ -106,14 +118,23 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     ];
   }
 
-  /** Lists everything again (keeps expansion: ids are stable). */
+  /** Lists everything again (keeps expansion: ids are stable); listings in flight are stopped. */
   refresh(node?: Folder): void {
     if (!node) {
       this.remotes = undefined;
       this.listR.clear();
-      for (const state of this.folders.values()) state.listing = undefined;
-    } else this.state(node).listing = undefined;
+      for (const state of this.folders.values()) stopListing(state);
+    } else stopListing(this.state(node));
     this.changed.fire(node);
+  }
+
+  /** A collapsed folder stops its listing, so no rclone runs for rows nobody sees; expanding lists again. */
+  collapsed(node: Node): void {
+    const folder = node instanceof RemoteNode || (node instanceof PathNode && node.kind !== 'file') ? node : undefined;
+    const s = folder && this.folders.get(folder.id);
+    if (!s?.pager) return;
+    s.collapsed = true;
+    this.refresh(folder);
   }
 
   /** Repaints the rows whose mount state changed, without listing again. */
@@ -130,10 +151,10 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     return s;
   }
 
+  /** Shows another page, read on from the folder's running listing. */
   loadMore(folder: Folder): void {
-    const s = this.state(folder);
-    s.limit += this.svc.settings.pageSize;
-    this.refresh(folder);
+    this.state(folder).limit += this.svc.settings.pageSize;
+    this.changed.fire(folder);
   }
 
   setFilter(folder: Folder, filter: string | undefined): void {
@@ -146,13 +167,17 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   /** The same object for the same id, so the view (and reveal) can match rows to nodes. */
   private intern<T extends Node>(node: T): T {
     const known = this.nodes.get(node.id);
-    const same =
-      known instanceof PathNode
-        ? node instanceof PathNode && known.kind === node.kind
-        : known instanceof RemoteNode
-          ? node instanceof RemoteNode && JSON.stringify(known.remote) === JSON.stringify(node.remote) // an edit changes the tooltip
-          : false;
-    if (same) return known as T;
+    if (known instanceof PathNode && node instanceof PathNode && known.kind === node.kind) {
+      known.size = node.size; // the object may have changed since: a Refresh shows its size now
+      return known as T;
+    }
+    // an edit of the remote changes its tooltip: a new node then
+    if (
+      known instanceof RemoteNode &&
+      node instanceof RemoteNode &&
+      JSON.stringify(known.remote) === JSON.stringify(node.remote)
+    )
+      return known as T;
     this.nodes.set(node.id, node);
     return node;
   }
@@ -199,9 +224,17 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
 
   private async folderChildren(folder: Folder): Promise<Node[]> {
     const s = this.state(folder);
-    s.listing ??= this.list(folder, s);
-    const { entries, more } = await s.listing;
-    const remoteName = folder instanceof RemoteNode ? folder.remote.name : folder.remote;
+    s.collapsed = false;
+    const pager = (s.pager ??= this.pager(folder, s.filter));
+    let page: Page;
+    try {
+      page = await pager.page(s.limit);
+    } catch (e) {
+      if (s.pager === pager) throw e;
+      // Stopped on purpose: by a Refresh, which lists again; or by a collapse (or the end), which does not.
+      return s.collapsed || this.disposed ? [] : this.folderChildren(folder);
+    }
+    const { entries, more } = page;
     const base = folder instanceof RemoteNode ? '' : `${folder.path}/`;
     const rows: Node[] = entries.map((e) =>
       this.node(folder, {
@@ -215,11 +248,9 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
         size: e.size,
       }),
     );
-    for (const name of s.pinned) {
-      if (!entries.some((e) => e.name === name))
-        rows.push(
-          this.nodes.get(location(remoteName, base + name)) ?? this.node(folder, { path: base + name, kind: 'folder' }),
-        );
+    for (const id of s.pinned) {
+      const pinned = this.nodes.get(id);
+      if (pinned && !rows.includes(pinned)) rows.push(pinned);
     }
     if (more)
       rows.push(
@@ -243,28 +274,26 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     return rows;
   }
 
-  /** The first `limit` entries (matching the filter, if any), streamed and cut off there. */
-  private async list(folder: Folder, s: FolderState): Promise<{ entries: Entry[]; more: boolean }> {
+  /** The folder's entries that match the filter, a page at a time. */
+  private pager(folder: Folder, filter: string | undefined): Pager {
+    const needle = filter?.toLocaleLowerCase();
+    return new Pager((opts) => this.entries(folder, opts), {
+      timeoutMs: LISTING_TIMEOUT_MS,
+      keep: needle ? (e) => e.name.toLocaleLowerCase().includes(needle) : undefined,
+    });
+  }
+
+  /** The folder's entries as they arrive: from rclone's ListR pages where the backend has them. */
+  private async *entries(folder: Folder, opts: Parameters<PagerSource>[0]): AsyncGenerator<Entry> {
     const rclone = await this.svc.rclone();
-    const remoteName = folder instanceof RemoteNode ? folder.remote.name : folder.remote;
-    if (!this.listR.has(remoteName))
-      this.listR.set(
-        remoteName,
-        hasListR(rclone, remoteName).catch(() => false),
-      );
-    const listR = folder instanceof PathNode && (await this.listR.get(remoteName)!);
-    const needle = s.filter?.toLocaleLowerCase();
-    const entries: Entry[] = [];
-    for await (const e of streamFolder(rclone, folder.location, { listR, timeoutMs: LISTING_TIMEOUT_MS })) {
-      if (needle && !e.name.toLocaleLowerCase().includes(needle)) continue;
-      if (entries.length === s.limit) return { entries, more: true };
-      entries.push(e);
-    }
-    return { entries, more: false };
+    const remote = folder instanceof RemoteNode ? folder.remote.name : folder.remote;
+    let listR = this.listR.get(remote);
+    if (!listR) this.listR.set(remote, (listR = hasListR(rclone, remote).catch(() => false)));
+    yield* streamFolder(rclone, folder.location, { ...opts, listR: folder instanceof PathNode && (await listR) });
   }
 
   private errorRow(folder: Folder, e: unknown): MessageNode {
-    this.state(folder).listing = undefined; // expanding again tries again
+    stopListing(this.state(folder)); // expanding again tries again
     const remote = folder instanceof RemoteNode ? folder.remote.name : folder.remote;
     if (!isRcloneError(e))
       return new MessageNode(
@@ -353,8 +382,16 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   }
 
   dispose(): void {
+    this.disposed = true;
+    for (const state of this.folders.values()) stopListing(state);
     vscode.Disposable.from(...this.subscriptions).dispose();
   }
+}
+
+/** Stops a folder's listing (its rclone is killed at once) and forgets it: the next look lists anew. */
+function stopListing(s: FolderState): void {
+  s.pager?.stop();
+  s.pager = undefined;
 }
 
 /** What a row shows of its mount, as one comparable string. */

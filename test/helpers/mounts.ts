@@ -37,7 +37,7 @@ export async function cleanUp(dirs: string[]): Promise<void> {
 /** The records a registry with this state dir keeps (one file per mount point). */
 export function records(stateDir: string): MountRecord[] {
   const dir = join(stateDir, 'mounts');
-  let names: string[] = [];
+  let names: string[];
   try {
     names = readdirSync(dir);
   } catch {

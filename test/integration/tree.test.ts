@@ -1,13 +1,14 @@
 // The Remotes view, through its TreeDataProvider and the commands a user runs on it, against the
 // real S3 server and real rclone.
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { Rclone } from '../../src/core/rclone';
-import type { Node } from '../../src/vscode/tree';
+import type { Node, RemoteNode } from '../../src/vscode/tree';
+import { startProxy } from '../helpers/proxy';
 import { boxInfo } from './boxInfo';
 import { after, before, describe, it } from './harness';
 import { api, ScriptedUi, setSetting, waitFor, withUi } from './util';
@@ -39,6 +40,21 @@ async function rowAt(...labels: string[]): Promise<{ node: Node; item: vscode.Tr
   return found!;
 }
 
+/** The rclone processes whose argv contains `needle` (read from /proc). */
+function rclonePids(needle: string): number[] {
+  return readdirSync('/proc')
+    .filter((pid) => {
+      if (!/^\d+$/.test(pid)) return false;
+      try {
+        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        return argv[0]?.endsWith('rclone') === true && argv.includes(needle);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
 const MANY = Array.from({ length: 25 }, (_, i) => `file-${String(i + 1).padStart(2, '0')}.txt`);
 
 describe('Remotes tree', () => {
@@ -51,6 +67,13 @@ describe('Remotes tree', () => {
     for (const name of MANY) writeFileSync(join(dir, name), name);
     const rclone = await Rclone.locate({ configFile: boxInfo().configFile });
     await rclone.run(['copy', dir, 's3:other-bucket/many'], { timeoutMs: 60_000 });
+    // An object "foo" next to the prefix "foo/", and an object whose size a test changes.
+    for (const [key, body] of [
+      ['twin/foo', 'foo'],
+      ['twin/foo/bar.txt', 'bar'],
+      ['sized/grows.bin', 'abc'],
+    ])
+      await rclone.run(['rcat', '--', `s3:other-bucket/${key}`], { input: body, timeoutMs: 30_000 });
   });
 
   after(async () => {
@@ -108,6 +131,99 @@ describe('Remotes tree', () => {
       list.map((r) => r.label),
       MANY,
     );
+  });
+
+  it('"Load more…" reads on from the listing of the first page instead of listing again', async () => {
+    restore.push(await setSetting('pageSize', 10));
+    const { svc } = await api();
+    const many = (await rowAt('s3', 'other-bucket', 'many')).node;
+    // Counts the rclone listings of the folder (the real ones run: this only looks at their arguments).
+    const rclone = await svc.rclone();
+    const lines = rclone.lines;
+    let listings = 0;
+    rclone.lines = function (args, opts) {
+      if (args.includes('s3:other-bucket/many')) listings++;
+      return lines.call(this, args, opts);
+    };
+    try {
+      await vscode.commands.executeCommand('rclone.clearFilter', many); // back to one page, listed anew
+      assert.equal((await rows(many)).length, 11);
+      await vscode.commands.executeCommand('rclone.loadMore', many);
+      assert.equal((await rows(many)).length, 21);
+      await vscode.commands.executeCommand('rclone.loadMore', many);
+      assert.deepEqual(
+        (await rows(many)).map((r) => r.label),
+        MANY,
+      );
+      assert.equal(listings, 1, 'each "Load more…" listed the folder again');
+    } finally {
+      rclone.lines = lines;
+    }
+  });
+
+  it('shows an object foo and a folder foo/ side by side, each with its own id', async () => {
+    const twin = (await rowAt('s3', 'other-bucket', 'twin')).node;
+    const list = await rows(twin);
+    assert.deepEqual(list.map((r) => `${r.label} ${r.item.contextValue} ${r.item.id}`).sort(), [
+      'foo file s3:other-bucket/twin/foo',
+      'foo folder s3:other-bucket/twin/foo/',
+    ]);
+    // and VS Code's own view takes both (the same id twice is "already registered" there)
+    const { view } = (await api()).remotes;
+    for (const r of list) {
+      await view.reveal(r.node, { select: true });
+      await waitFor(`the selection to reach ${r.item.id}`, () => view.selection[0]?.id === r.item.id);
+    }
+  });
+
+  it('Refresh shows the size an object has now', async () => {
+    const rclone = await Rclone.locate({ configFile: boxInfo().configFile });
+    assert.equal((await rowAt('s3', 'other-bucket', 'sized', 'grows.bin')).item.description, '3 B');
+    await rclone.run(['rcat', '--', 's3:other-bucket/sized/grows.bin'], { input: 'x'.repeat(5000), timeoutMs: 30_000 });
+    await vscode.commands.executeCommand('rclone.refresh');
+    assert.equal((await rowAt('s3', 'other-bucket', 'sized', 'grows.bin')).item.description, '4.9 KB');
+  });
+
+  it('Refresh, or collapsing the folder, stops its listing in flight and ends its rclone', async () => {
+    const { configFile, endpoint } = boxInfo();
+    const original = await readFile(configFile, 'utf8');
+    // A remote behind 1 s of latency each way: its listing is still running when it is stopped.
+    const proxy = await startProxy(Number(new URL(endpoint).port), 1_000);
+    const { tree } = (await api()).remotes;
+    try {
+      await writeFile(
+        configFile,
+        `${original}\n[slow]\ntype = s3\nprovider = Other\naccess_key_id = S3RVER\nsecret_access_key = S3RVER\nendpoint = ${proxy.endpoint}\nregion = us-east-1\n`,
+      );
+      const slow = await waitFor('the slow remote', async () => (await rows()).find((r) => r.label === 'slow'));
+      const bucket = tree.node(slow.node as RemoteNode, { path: 'other-bucket', kind: 'bucket' });
+      const many = tree.node(bucket, { path: 'other-bucket/many', kind: 'folder' });
+      const labels = async (nodes: Thenable<Node[]>) => (await nodes).map((n) => labelOf(tree.getTreeItem(n)));
+      for (const [how, stop] of [
+        ['Refresh', () => tree.refresh()],
+        ['collapse', () => tree.collapsed(many)],
+      ] as const) {
+        tree.refresh(many); // a listing of its own, not the one the last round left
+        const listing = labels(tree.getChildren(many));
+        const pids = await waitFor('the listing to start', () => {
+          const found = rclonePids('slow:other-bucket/many');
+          return found.length ? found : undefined;
+        });
+        const start = Date.now();
+        stop();
+        await waitFor(`rclone to end after ${how}`, () => pids.every((pid) => !existsSync(`/proc/${pid}`)), 3_000);
+        const took = Date.now() - start;
+        assert.ok(took < 500, `rclone ended ${took} ms after ${how}`);
+        // The stopped listing shows no error: a Refresh answers with the new listing, a collapse with nothing.
+        const shown = await listing;
+        if (how === 'collapse') assert.deepEqual(shown, []);
+        else assert.ok(shown.length > 0 && shown.every((l) => MANY.includes(l) || l === 'Load more…'), shown.join());
+      }
+    } finally {
+      await writeFile(configFile, original);
+      await proxy.stop();
+      await waitFor('the slow remote to go', async () => !(await rows()).some((r) => r.label === 'slow'));
+    }
   });
 
   it('narrows a folder with a filter, and clears it', async () => {
@@ -170,15 +286,18 @@ describe('Remotes tree', () => {
     restore.push(async () => rmSync(emptyDir, { recursive: true, force: true }));
     const empty = join(emptyDir, 'rclone.conf');
     await writeFile(empty, '');
-    const putBack = await setSetting('configFile', empty);
-    try {
-      await waitFor(
-        'an empty tree',
-        async () => (await remotes.tree.getChildren()).length === 0 && svc.viewState === 'noRemotes',
-      );
-    } finally {
-      await putBack();
-    }
+    // approve the workspace's rclone.configFile (a workspace's config takes effect only once approved)
+    await withUi(new ScriptedUi([true]), async () => {
+      const putBack = await setSetting('configFile', empty);
+      try {
+        await waitFor(
+          'an empty tree',
+          async () => (await remotes.tree.getChildren()).length === 0 && svc.viewState === 'noRemotes',
+        );
+      } finally {
+        await putBack();
+      }
+    });
     const ui = new ScriptedUi([true]); // approve the workspace's rclone.path
     await withUi(ui, async () => {
       const putBackPath = await setSetting('path', '/nonexistent/rclone');

@@ -1,19 +1,23 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isRcloneError } from '../../src/core/errors';
 import {
+  type Entry,
   hasListR,
   listBuckets,
   listFolder,
   location,
   type Page,
+  Pager,
   parseLsjsonLine,
   streamFolder,
 } from '../../src/core/listing';
 import { Rclone } from '../../src/core/rclone';
-import { type Box, putObjects, s3Remote, seedFolder, startBox, tempDir } from '../helpers/fixtures';
+import { type Box, putObjects, s3Remote, startBox, tempDir } from '../helpers/fixtures';
 import { type Proxy, startProxy } from '../helpers/proxy';
 
 const WEIRD = [
@@ -27,33 +31,105 @@ const WEIRD = [
   'semi;colon & pipe | star *.txt',
 ];
 
-/** Is a process whose argv contains `needle` still alive? (read from /proc, no process spawned) */
-function rcloneRunningWith(needle: string): boolean {
-  return readdirSync('/proc').some((pid) => {
-    if (!/^\d+$/.test(pid)) return false;
-    try {
-      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      return argv[0]?.endsWith('rclone') === true && argv.includes(needle);
-    } catch {
-      return false;
+/** The rclone processes whose argv contains `needle` (read from /proc, no process spawned). */
+function rclonePids(needle: string): number[] {
+  return readdirSync('/proc')
+    .filter((pid) => {
+      if (!/^\d+$/.test(pid)) return false;
+      try {
+        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        return argv[0]?.endsWith('rclone') === true && argv.includes(needle);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+const rcloneRunningWith = (needle: string) => rclonePids(needle).length > 0;
+
+/** Milliseconds until every one of `pids` is gone, or Infinity if one is still there after `withinMs`. */
+async function goneAfter(pids: number[], withinMs = 200): Promise<number> {
+  const start = Date.now();
+  while (pids.some((pid) => existsSync(`/proc/${pid}`))) {
+    if (Date.now() - start > withinMs) return Infinity;
+    await new Promise((ok) => setTimeout(ok, 5));
+  }
+  return Date.now() - start;
+}
+
+/**
+ * What a suite's `before` starts, released by its `after` whatever `before` got to: a setup that
+ * failed or timed out halfway (S3 server down, seeding stuck) must neither hang the run nor leave
+ * thousands of files in /tmp. Something that finishes starting after the release is released at once.
+ */
+class Held {
+  private readonly abort = new AbortController();
+  private readonly releases: Array<() => unknown> = [];
+  /** Aborted by release(): setup steps take it, so that they stop too. */
+  readonly signal = this.abort.signal;
+
+  /** Registers how to release what `starting` gives, and returns it. */
+  async keep<T>(starting: T | Promise<T>, release: (value: T) => unknown): Promise<T> {
+    const value = await starting;
+    this.releases.push(() => release(value));
+    if (this.signal.aborted) {
+      await this.release();
+      throw new Error('The suite was released while this was starting.');
     }
-  });
+    return value;
+  }
+
+  async release(): Promise<void> {
+    this.abort.abort();
+    for (const release of this.releases.splice(0).reverse()) {
+      try {
+        await release();
+      } catch (e) {
+        console.warn(`cleanup: ${(e as Error).message}`);
+      }
+    }
+  }
+}
+
+const SEED_PREFIX = 'rdb-listing-seed-';
+
+/**
+ * `count` small objects `<target>/file-00001.bin`… and a `.keep` marker, in one `rclone copy`. Unlike
+ * fixtures' seedFolder, `held` stops the copy and removes its temp dir even when the hook timed out.
+ */
+async function seed(held: Held, rclone: Rclone, target: string, count: number): Promise<void> {
+  const src = await held.keep(tempDir(SEED_PREFIX), (dir) => dir.dispose());
+  try {
+    for (let i = 1; i <= count; i++)
+      writeFileSync(join(src.path, `file-${String(i).padStart(5, '0')}.bin`), 'x'.repeat(16));
+    writeFileSync(join(src.path, '.keep'), '');
+    await rclone.run(['copy', '--transfers', '16', '--checkers', '16', '--', src.path, target], {
+      timeoutMs: 120_000,
+      signal: held.signal,
+    });
+  } finally {
+    src.dispose();
+  }
 }
 
 describe('listing', () => {
+  const held = new Held();
   let box: Box;
-  before(async () => {
-    box = await startBox(['models', 'datasets']);
-    await putObjects(box, 'models', {
-      'cache_hub/.keep': '',
-      'cache_hub/gpt.pth': 'x'.repeat(1234),
-      'cache_hub/config.yaml': 'a: 1\n',
-      'cache_hub/bpe/.keep': '',
-      ...Object.fromEntries(WEIRD.map((n) => [`weird/${n}`, n])),
-    });
-    await seedFolder(box, 'models', 'flat', 2000);
-  });
-  after(() => box.dispose());
+  before(
+    async () => {
+      box = await held.keep(startBox(['models', 'datasets']), (b) => b.dispose());
+      await putObjects(box, 'models', {
+        'cache_hub/.keep': '',
+        'cache_hub/gpt.pth': 'x'.repeat(1234),
+        'cache_hub/config.yaml': 'a: 1\n',
+        'cache_hub/bpe/.keep': '',
+        ...Object.fromEntries(WEIRD.map((n) => [`weird/${n}`, n])),
+      });
+      await seed(held, box.rclone, 's3:models/flat', 2000);
+    },
+    { timeout: 60_000 },
+  );
+  after(() => held.release());
 
   it('lists the buckets of a remote', async () => {
     const buckets = await listBuckets(box.rclone, 's3');
@@ -163,33 +239,39 @@ describe('listing', () => {
 });
 
 describe('streamed listing (ListR backends)', () => {
+  const held = new Held();
   let box: Box;
   let proxy: Proxy;
   let viaProxy: Rclone;
-  before(async () => {
-    box = await startBox(['models']);
-    await seedFolder(box, 'models', 'flat', 2000);
-    // s3rver's delimiter listing misses a folder whose objects are all two levels down
-    // (ENVIRONMENT.md), so each first-level folder gets a .keep marker: both listings must agree.
-    await putObjects(box, 'models', {
-      'deep/.keep': '',
-      'deep/a/.keep': '',
-      'deep/a.txt': 'a',
-      'deep/m.bin': 'mm',
-      'deep/a/b/c.bin': 'c',
-      'deep/a/b/d.bin': 'd',
-      'deep/z/q.bin': 'q',
-      'deep/z/r/s.bin': 's',
-    });
-    proxy = await startProxy(box.s3.port);
-    const file = join(box.dir, 'proxied.conf');
-    writeFileSync(file, s3Remote('s3', proxy.endpoint), { mode: 0o600 });
-    viaProxy = await Rclone.locate({ configFile: file });
-  });
-  after(async () => {
-    await proxy.stop();
-    await box.dispose();
-  });
+  before(
+    async () => {
+      box = await held.keep(startBox(['models']), (b) => b.dispose());
+      await seed(held, box.rclone, 's3:models/flat', 2000);
+      // s3rver's delimiter listing misses a folder whose objects are all two levels down
+      // (ENVIRONMENT.md), so each first-level folder gets a .keep marker: both listings must agree.
+      await putObjects(box, 'models', {
+        'deep/.keep': '',
+        'deep/a/.keep': '',
+        'deep/a.txt': 'a',
+        'deep/m.bin': 'mm',
+        'deep/a/b/c.bin': 'c',
+        'deep/a/b/d.bin': 'd',
+        'deep/z/q.bin': 'q',
+        'deep/z/r/s.bin': 's',
+        'twin/.keep': '',
+        'twin/foo': 'foo',
+        'twin/foo/bar.bin': 'b',
+      });
+      proxy = await held.keep(startProxy(box.s3.port), (p) => p.stop());
+      const slowProxy = await held.keep(startProxy(box.s3.port, 300), (p) => p.stop());
+      const file = join(box.dir, 'proxied.conf');
+      writeFileSync(file, s3Remote('s3', proxy.endpoint) + s3Remote('slow', slowProxy.endpoint), { mode: 0o600 });
+      // "slow" is the same server behind 300 ms of latency each way: rclone then waits on S3, not on us.
+      viaProxy = await Rclone.locate({ configFile: file });
+    },
+    { timeout: 60_000 },
+  );
+  after(() => held.release());
 
   it('knows which backends list in pages', async () => {
     assert.equal(await hasListR(box.rclone, 's3'), true);
@@ -232,5 +314,169 @@ describe('streamed listing (ListR backends)', () => {
     assert.deepEqual(summary(await listFolder(box.rclone, target, { listR: true, deepBudget: 1 })), summary(plain));
     const files = await listFolder(box.rclone, target, { listR: true, only: 'files' });
     assert.deepEqual(summary(files), ['.keep:0', 'a.txt:1', 'm.bin:2']);
+  });
+
+  it('keeps an object foo and a prefix foo/ side by side, however the folder is listed', async () => {
+    const target = location('s3', 'models', 'twin');
+    const summary = (p: Page) => p.entries.map((e) => `${e.name}${e.isDir ? '/' : ''}:${e.size}`).sort();
+    const both = ['.keep:0', 'foo/:-1', 'foo:3'];
+    assert.deepEqual(summary(await listFolder(box.rclone, target)), both);
+    assert.deepEqual(summary(await listFolder(box.rclone, target, { listR: true })), both);
+    // switching to the plain listing midway skips what was yielded, telling the file from the folder
+    assert.deepEqual(summary(await listFolder(box.rclone, target, { listR: true, deepBudget: 0 })), both);
+  });
+
+  it('leaving a listing early ends its rclone at once, not at its next write', async () => {
+    const target = location('slow', 'models', 'flat');
+    let pids: number[] = [];
+    let left = 0;
+    for await (const line of viaProxy.lines(['lsjson', '--no-modtime', '--no-mimetype', '--', target])) {
+      // lsjson prints "[" before it lists anything: rclone now waits for S3 (seconds away), not for us
+      assert.equal(line, '[');
+      pids = rclonePids(target);
+      left = Date.now();
+      break;
+    }
+    const took = Date.now() - left;
+    assert.equal(pids.length, 1);
+    assert.ok(took < 200, `leaving the loop took ${took} ms`);
+    assert.ok((await goneAfter(pids)) < 200, 'rclone is still running');
+  });
+
+  it('reaching the limit ends rclone at once while it waits for its next S3 page', async () => {
+    const target = location('slow', 'models', 'flat');
+    let pids: number[] = [];
+    let last = 0;
+    const page = await listFolder(viaProxy, target, {
+      limit: 100,
+      listR: true,
+      onEntry: () => {
+        last = Date.now();
+        if (!pids.length) pids = rclonePids(target);
+      },
+    });
+    const took = Date.now() - last;
+    assert.deepEqual([page.entries.length, page.more, pids.length], [100, true, 1]);
+    assert.ok(took < 200, `listFolder returned ${took} ms after the last entry`);
+    assert.ok((await goneAfter(pids)) < 200, 'rclone is still running');
+  });
+
+  it('an abort ends rclone at once while it waits for its next S3 page', async () => {
+    const target = location('slow', 'models', 'flat');
+    const ac = new AbortController();
+    let pids: number[] = [];
+    let aborted = 0;
+    const pending = listFolder(viaProxy, target, {
+      listR: true,
+      signal: ac.signal,
+      onEntry: () => {
+        if (aborted) return;
+        pids = rclonePids(target);
+        aborted = Date.now();
+        ac.abort();
+      },
+    });
+    await assert.rejects(pending, (e) => isRcloneError(e, 'Cancelled'));
+    const took = Date.now() - aborted;
+    assert.equal(pids.length, 1);
+    assert.ok(took < 200, `listFolder failed ${took} ms after the abort`);
+    assert.ok((await goneAfter(pids)) < 200, 'rclone is still running');
+  });
+
+  it('Load more reads on from where the page ended: one rclone, no S3 page asked for twice', async () => {
+    const target = location('s3', 'models', 'flat');
+    const listCalls = () => proxy.requests.filter((r) => r.startsWith('GET /models?'));
+    const before = listCalls().length;
+    let opened = 0;
+    const pager = new Pager((o) => {
+      opened++;
+      return streamFolder(viaProxy, target, { ...o, listR: true });
+    });
+    try {
+      const first = await pager.page(100);
+      const second = await pager.page(1100);
+      const all = await pager.page(5000);
+      assert.deepEqual([first.entries.length, first.more, second.entries.length, second.more], [100, true, 1100, true]);
+      assert.deepEqual(second.entries.slice(0, 100), first.entries);
+      assert.deepEqual(all.entries.slice(0, 1100), second.entries);
+      assert.deepEqual([all.entries.length, all.more], [2001, false]);
+      assert.equal(opened, 1, 'one listing for all pages');
+      const calls = listCalls().slice(before);
+      assert.equal(new Set(calls).size, calls.length, `S3 list requests repeated:\n${calls.join('\n')}`);
+    } finally {
+      pager.stop();
+    }
+  });
+
+  it('a stopped or idle pager ends its rclone at once; the next page starts again after what was read', async () => {
+    const target = location('slow', 'models', 'flat');
+    const names = (entries: Entry[]) => entries.map((e) => e.name);
+    const whole = names((await listFolder(box.rclone, location('s3', 'models', 'flat'), { listR: true })).entries);
+    const pager = new Pager((o) => streamFolder(viaProxy, target, { ...o, listR: true }), { idleMs: 300 });
+    try {
+      assert.deepEqual(names((await pager.page(100)).entries), whole.slice(0, 100));
+      const parked = rclonePids(target);
+      assert.equal(parked.length, 1, 'the listing waits for the next page');
+      pager.stop();
+      assert.ok((await goneAfter(parked)) < 200, 'a stopped listing left rclone running');
+      assert.deepEqual(names((await pager.page(200)).entries), whole.slice(0, 200));
+      const idle = rclonePids(target);
+      assert.equal(idle.length, 1);
+      assert.ok((await goneAfter(idle, 600)) < 600, 'an idle listing left rclone running');
+      assert.deepEqual(names((await pager.page(300)).entries), whole.slice(0, 300));
+    } finally {
+      pager.stop();
+    }
+  });
+
+  it('a page that takes too long fails with Timeout and ends its rclone', async () => {
+    const target = location('slow', 'models', 'flat');
+    let pids: number[] = [];
+    const pager = new Pager(
+      (o) => {
+        setTimeout(() => (pids = rclonePids(target)), 100);
+        return streamFolder(viaProxy, target, { ...o, listR: true });
+      },
+      { timeoutMs: 300 },
+    );
+    await assert.rejects(pager.page(10), (e) => isRcloneError(e, 'Timeout'));
+    assert.equal(pids.length, 1);
+    assert.ok((await goneAfter(pids)) < 200, 'rclone is still running');
+  });
+});
+
+describe('listing suite cleanup', () => {
+  it('releases a setup stuck halfway at once: the copy is stopped and its temp dir removed', async () => {
+    // An endpoint that accepts connections and never answers: an S3 server that hangs.
+    const sockets = new Set<Socket>();
+    const silent = createServer((s) => void sockets.add(s));
+    await new Promise<void>((ok) => silent.listen(0, '127.0.0.1', ok));
+    const dir = tempDir();
+    try {
+      const configFile = join(dir.path, 'rclone.conf');
+      const port = (silent.address() as AddressInfo).port;
+      writeFileSync(configFile, s3Remote('s3', `http://127.0.0.1:${port}`), { mode: 0o600 });
+      const rclone = await Rclone.locate({ configFile });
+      const seedDirs = () => readdirSync(tmpdir()).filter((n) => n.startsWith(SEED_PREFIX));
+      const earlier = new Set(seedDirs());
+      const held = new Held();
+      const seeding = seed(held, rclone, 's3:hangs/flat', 2000);
+      for (let i = 0; i < 400 && !rcloneRunningWith('s3:hangs/flat'); i++)
+        await new Promise((ok) => setTimeout(ok, 25));
+      assert.ok(rcloneRunningWith('s3:hangs/flat'), 'the copy did not start');
+      const start = Date.now();
+      await held.release();
+      await assert.rejects(seeding, (e) => isRcloneError(e, 'Cancelled'));
+      assert.ok(Date.now() - start < 5_000, `releasing took ${Date.now() - start} ms`);
+      assert.equal(rcloneRunningWith('s3:hangs/flat'), false);
+      assert.deepEqual(
+        seedDirs().filter((n) => !earlier.has(n)),
+        [],
+      );
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
+      dir.dispose();
+    }
   });
 });

@@ -206,7 +206,13 @@ describe('mount lifecycle', () => {
   it('fires onDidChange on mount and unmount', async () => {
     const reg = fresh();
     const seen: string[] = [];
-    reg.onDidChange((mounts) => seen.push(under(work.path, mounts).map((m) => m.state).join(',') || 'none'));
+    reg.onDidChange((mounts) =>
+      seen.push(
+        under(work.path, mounts)
+          .map((m) => m.state)
+          .join(',') || 'none',
+      ),
+    );
     const m = await reg.mount(profile());
     await reg.unmount(m.mountPoint);
     assert.ok(seen.includes('mounted'), seen.join(' '));
