@@ -42,14 +42,19 @@ export async function startS3(buckets: string[] = ['models']): Promise<S3Server>
       cleanup: true,
     },
   );
+  let timer: NodeJS.Timeout | undefined;
   const port = await new Promise<number>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error('s3rver did not start within 15 s')), 15_000);
-    createInterface({ input: child.stdout! }).once('line', (line) => {
-      clearTimeout(timer);
-      ok((JSON.parse(line) as { port: number }).port);
-    });
+    timer = setTimeout(() => fail(new Error('s3rver did not start within 15 s')), 15_000);
+    createInterface({ input: child.stdout! }).once('line', (line) => ok((JSON.parse(line) as { port: number }).port));
     child.once('exit', (code) => fail(new Error(`s3rver exited with ${code}`)));
-  });
+  })
+    .catch(async (e: unknown) => {
+      child.kill('SIGKILL');
+      await child;
+      data.dispose();
+      throw e;
+    })
+    .finally(() => clearTimeout(timer));
   return {
     port,
     endpoint: `http://127.0.0.1:${port}`,
@@ -92,8 +97,15 @@ export async function startBox(buckets: string[] = ['models'], extraConfig = '')
   const s3 = await startS3(buckets);
   const dir = tempDir();
   const configFile = join(dir.path, 'rclone.conf');
-  writeFileSync(configFile, s3Remote('s3', s3.endpoint) + extraConfig, { mode: 0o600 });
-  const rclone = await Rclone.locate({ configFile });
+  let rclone: Rclone;
+  try {
+    writeFileSync(configFile, s3Remote('s3', s3.endpoint) + extraConfig, { mode: 0o600 });
+    rclone = await Rclone.locate({ configFile });
+  } catch (e) {
+    await s3.stop();
+    dir.dispose();
+    throw e;
+  }
   return {
     s3,
     dir: dir.path,
@@ -125,7 +137,14 @@ export async function putObjects(box: Box, bucket: string, objects: Record<strin
  * s3rver lists a prefix only one level deep, so every top-level folder also gets a `.keep` marker
  * (see ENVIRONMENT.md); tests that count entries account for it.
  */
-export async function seedFolder(box: Box, bucket: string, prefix: string, count: number, bytes = 16): Promise<void> {
+export async function seedFolder(
+  box: Box,
+  bucket: string,
+  prefix: string,
+  count: number,
+  bytes = 16,
+  signal?: AbortSignal,
+): Promise<void> {
   const src = tempDir('rdb-seed-');
   try {
     const body = 'x'.repeat(bytes);
@@ -133,6 +152,7 @@ export async function seedFolder(box: Box, bucket: string, prefix: string, count
     writeFileSync(join(src.path, '.keep'), '');
     await box.rclone.run(['copy', '--transfers', '16', '--checkers', '16', '--', src.path, `s3:${bucket}/${prefix}`], {
       timeoutMs: 300_000,
+      signal,
     });
   } finally {
     src.dispose();
