@@ -1,39 +1,34 @@
 // Wiring only: build the services, hand them to each surface, return. No process is spawned here:
 // rclone is found on first use, and mount state is read from files.
 import * as vscode from 'vscode';
-import { MountCommands } from './vscode/mountCommands';
-import { registerRemoteCommands } from './vscode/remoteCommands';
-import { registerRemotesView } from './vscode/remotesView';
+import * as mountCommands from './vscode/mountCommands';
+import * as remoteCommands from './vscode/remoteCommands';
+import * as remotesView from './vscode/remotesView';
 import { Services } from './vscode/services';
-import { MountStatusBar } from './vscode/statusBar';
+import * as statusBar from './vscode/statusBar';
 
 let onExit: (() => Promise<void>) | undefined;
 
 export function activate(context: vscode.ExtensionContext) {
   const started = performance.now();
   const svc = new Services(context);
-  const remotes = registerRemotesView(svc, context.subscriptions);
-  const mounts = new MountCommands(svc);
-  mounts.register(context.subscriptions);
-  registerRemoteCommands(svc, context.subscriptions);
-  const statusBar = new MountStatusBar(svc, mounts);
-  context.subscriptions.push(statusBar, svc.registry.watch(), svc);
+  const surfaces = {
+    remotes: remotesView.register(svc),
+    mounts: mountCommands.register(svc),
+    remoteCommands: remoteCommands.register(svc),
+    statusBar: statusBar.register(svc),
+  };
+  // Surfaces first: they let go of the services they use, which go last.
+  context.subscriptions.push(vscode.Disposable.from(...Object.values(surfaces), svc.registry.watch(), svc));
   // After activation has returned: the first look at mount state, then auto-mount if asked for.
-  setTimeout(
-    () =>
-      void svc.registry
-        .refresh()
-        .then(() => mounts.autoMount())
-        .catch((e: Error) => svc.log.warn(e.message)),
-    0,
-  );
+  const { mounts } = surfaces;
+  const afterStartup = () => svc.registry.refresh().then(() => mounts.autoMount());
+  setTimeout(() => void afterStartup().catch((e: Error) => svc.log.warn(e.message)), 0);
   onExit = () => mounts.unmountStarted();
   const activationMs = performance.now() - started;
   svc.log.info(`Activated in ${activationMs.toFixed(1)} ms.`);
   // What the integration tests drive (the same objects the commands use); nothing for users.
-  return context.extensionMode === vscode.ExtensionMode.Production
-    ? undefined
-    : { svc, remotes, mounts, statusBar, activationMs };
+  return context.extensionMode === vscode.ExtensionMode.Production ? undefined : { svc, ...surfaces, activationMs };
 }
 
 export type TestApi = NonNullable<ReturnType<typeof activate>>;

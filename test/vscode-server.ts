@@ -9,6 +9,8 @@
 //   node out/test/vscode-server.js --ui               run the UI test even when the suites failed
 //   node out/test/vscode-server.js --grep <text>      only tests whose "suite › name" contains <text>
 //   node out/test/vscode-server.js --keep             keep the temp dir (logs, settings, report) for debugging
+//   UPDATE_SCREENSHOT=1 node out/test/vscode-server.js  the UI test rewrites the README's media/screenshot.png
+//                                                     (otherwise its screenshot goes to the UI run's temp dir)
 // The server, Node 24 and playwright-core are installed from npm into .cache/vscode-server on first
 // use (~2 min); RCLONE_DEVBOX_VSCODE_CACHE=<dir> puts them elsewhere. Chromium: /usr/bin/chromium.
 // Everything started here (S3 server, VS Code server, Chromium, rclone mounts) is stopped by pid in
@@ -171,9 +173,16 @@ function runIntegration(browser: Browser, server: VscodeServer, tb: TestBox): Pr
 }
 
 function runUi(browser: Browser, server: VscodeServer, tb: TestBox): Promise<boolean> {
+  // media/screenshot.png is tracked (the README shows it): rewritten only when asked for.
+  const screenshot =
+    process.env.UPDATE_SCREENSHOT === '1' ? join(ROOT, 'media', 'screenshot.png') : join(tb.dir, 'screenshot.png');
+  console.log(
+    `  screenshot: ${screenshot}${screenshot.startsWith(`${tb.dir}/`) ? ' (removed with the box unless --keep; UPDATE_SCREENSHOT=1 writes media/screenshot.png)' : ''}`,
+  );
   return inWindow(browser, server, windowUrl(server, tb, false), (w) =>
     runUiSmoke(w.page, {
-      screenshot: join(ROOT, 'media', 'screenshot.png'),
+      mountRoot: tb.info.mountRoot,
+      screenshot,
       failureScreenshot: join(ROOT, 'out', 'ui-failure.png'),
       problem: w.problem,
     }),

@@ -6,46 +6,54 @@ import { isRcloneError } from '../core/errors';
 import { listBuckets, location } from '../core/listing';
 import type { Mount } from '../core/mounts';
 import type { MountProfile } from '../core/profile';
+import { abortOn } from './cancel';
+import { command } from './commands';
 import { showFailure } from './failures';
-import { plural } from './mountState';
+import { plural, rememberMount } from './mountState';
+import { PathNode } from './nodes';
 import type { Services } from './services';
 import { sameRemote } from './settings';
-import { PathNode } from './tree';
-
-const LAST_MOUNT = 'rclone.lastMount';
 
 /** What a mount command was invoked on: a tree row, a mount point, a profile, or nothing (palette). */
 type Target = PathNode | string | Partial<MountProfile> | undefined;
 
-export class MountCommands {
+/** The commands, and what activation and deactivation run (the integration tests drive them too). */
+export interface MountSurface extends vscode.Disposable {
+  /** Mounts the profiles with `rclone.autoMount` on; called after activation, never during it. */
+  autoMount(): Promise<void>;
+  /** With `rclone.unmountOnExit`: unmounts what this window mounted, never with uploads pending. */
+  unmountStarted(): Promise<void>;
+}
+
+export function register(svc: Services): MountSurface {
+  const c = new MountCommands(svc);
+  const disposables = vscode.Disposable.from(
+    command(svc, 'rclone.mount', (t?: Target) => c.mount(t)),
+    command(svc, 'rclone.unmount', (t?: Target) => c.unmount(t)),
+    command(svc, 'rclone.remount', (t?: Target) => c.remount(t)),
+    command(svc, 'rclone.openTerminal', async (t?: Target) => {
+      const m = await c.chooseMount(t, 'Open which mount in a terminal?', (x) => x.state === 'mounted');
+      if (m) vscode.window.createTerminal({ name: `rclone: ${basename(m.mountPoint)}`, cwd: m.mountPoint }).show();
+    }),
+    command(svc, 'rclone.revealMount', (t?: Target) => c.reveal(t)),
+    command(svc, 'rclone.showLog', async (t?: Target) => {
+      const m = t === undefined ? undefined : await c.chooseMount(t, '');
+      if (m?.logFile) await vscode.window.showTextDocument(vscode.Uri.file(m.logFile), { preview: true });
+      else svc.log.show();
+    }),
+  );
+  return {
+    autoMount: () => c.autoMount(),
+    unmountStarted: () => c.unmountStarted(),
+    dispose: () => disposables.dispose(),
+  };
+}
+
+class MountCommands {
   /** Mount points this window mounted (for `rclone.unmountOnExit`). */
-  readonly started = new Set<string>();
+  private readonly started = new Set<string>();
 
   constructor(private readonly svc: Services) {}
-
-  register(subscriptions: vscode.Disposable[]): void {
-    const command = (id: string, run: (arg?: never) => unknown) => vscode.commands.registerCommand(id, run);
-    subscriptions.push(
-      command('rclone.mount', (t?: Target) => this.mount(t)),
-      command('rclone.unmount', (t?: Target) => this.unmount(t)),
-      command('rclone.remount', (t?: Target) => this.remount(t)),
-      command('rclone.openTerminal', async (t?: Target) => {
-        const m = await this.chooseMount(t, 'Open which mount in a terminal?', (x) => x.state === 'mounted');
-        if (m) vscode.window.createTerminal({ name: `rclone: ${basename(m.mountPoint)}`, cwd: m.mountPoint }).show();
-      }),
-      command('rclone.revealMount', (t?: Target) => this.reveal(t)),
-      command('rclone.showLog', async (t?: Target) => {
-        const m = t === undefined ? undefined : await this.chooseMount(t, '');
-        if (m?.logFile) await vscode.window.showTextDocument(vscode.Uri.file(m.logFile), { preview: true });
-        else this.svc.log.show();
-      }),
-    );
-  }
-
-  /** The mount the status bar follows: the first profile, else the last one mounted here. */
-  get followed(): { remote: string; mountPoint: string } | undefined {
-    return this.svc.settings.profiles[0] ?? this.svc.context.globalState.get(LAST_MOUNT);
-  }
 
   async mount(target?: Target): Promise<Mount | undefined> {
     const profile = await this.chooseProfile(target);
@@ -65,7 +73,7 @@ export class MountCommands {
           ),
       );
       if (mount.started) this.started.add(mount.mountPoint); // not someone else's mount: never ours to unmount on exit
-      await svc.context.globalState.update(LAST_MOUNT, { remote: profile.remote, mountPoint: profile.mountPoint });
+      await rememberMount(svc, profile);
       svc.ui.notify('info', `Mounted ${profile.remote} on ${mount.mountPoint}.`, [
         {
           title: 'Open in Terminal',
@@ -145,7 +153,7 @@ export class MountCommands {
     }
   }
 
-  private async reveal(target?: Target): Promise<void> {
+  async reveal(target?: Target): Promise<void> {
     const m = await this.chooseMount(target, 'Reveal which mount?', (x) => x.state === 'mounted');
     if (!m) return;
     const uri = vscode.Uri.file(m.mountPoint);
@@ -197,8 +205,10 @@ export class MountCommands {
     return mountPoint ? { remote, mountPoint, cacheMode: settings.defaultCacheMode } : undefined;
   }
 
-  /** Profiles first, then every bucket of every remote (listed while the pick is open). */
-  /** Asks what to mount; closing the pick ends the bucket listings still running. */
+  /**
+   * Asks what to mount: profiles first, then every bucket of every remote, listed while the pick
+   * is open (closing the pick ends the listings still running).
+   */
   private async pickMountable(): Promise<string | undefined> {
     const stop = new AbortController();
     try {
@@ -230,7 +240,7 @@ export class MountCommands {
   }
 
   /** The mount a command is about; asks when there are several and none was given. */
-  private async chooseMount(
+  async chooseMount(
     target: Target,
     question: string,
     fits: (m: Mount) => boolean = () => true,
@@ -261,7 +271,6 @@ export class MountCommands {
     return picked?.mount;
   }
 
-  /** Mounts the profiles with `rclone.autoMount` on; called after activation, never during it. */
   async autoMount(): Promise<void> {
     await this.svc.approveWorkspace(); // a workspace's own profiles and autoMount count only once approved
     if (!this.svc.settings.autoMount) return;
@@ -269,7 +278,6 @@ export class MountCommands {
     for (const p of this.svc.settings.profiles) if (!this.svc.registry.find(p.mountPoint)) await this.mount(p);
   }
 
-  /** With `rclone.unmountOnExit`: unmounts what this window mounted, never with uploads pending. */
   async unmountStarted(): Promise<void> {
     if (!this.svc.settings.unmountOnExit) return;
     await Promise.all(
@@ -280,12 +288,4 @@ export class MountCommands {
       ),
     );
   }
-}
-
-/** An AbortSignal that follows a VS Code cancellation token. */
-export function abortOn(token: vscode.CancellationToken): AbortSignal {
-  const controller = new AbortController();
-  if (token.isCancellationRequested) controller.abort();
-  token.onCancellationRequested(() => controller.abort());
-  return controller.signal;
 }

@@ -5,11 +5,12 @@ import * as vscode from 'vscode';
 import { checkRemoteName, type Remote } from '../core/config';
 import { RcloneError } from '../core/errors';
 import { listBuckets } from '../core/listing';
+import { abortOn } from './cancel';
+import { command } from './commands';
 import { showFailure } from './failures';
-import { abortOn } from './mountCommands';
 import { plural } from './mountState';
+import { RemoteNode } from './nodes';
 import type { Services } from './services';
-import { RemoteNode } from './tree';
 
 interface Provider {
   label: string;
@@ -35,18 +36,18 @@ const PROVIDERS: readonly Provider[] = [
 
 const TOTAL = 5;
 
-export function registerRemoteCommands(svc: Services, subscriptions: vscode.Disposable[]): void {
+export function register(svc: Services): vscode.Disposable {
   const nameOf = (arg: unknown) =>
     arg instanceof RemoteNode ? arg.remote.name : typeof arg === 'string' ? arg : undefined;
-  subscriptions.push(
-    vscode.commands.registerCommand('rclone.addRemote', () => addRemote(svc)),
-    vscode.commands.registerCommand('rclone.editRemote', (arg?: unknown) => editRemote(svc, nameOf(arg))),
-    vscode.commands.registerCommand('rclone.removeRemote', (arg?: unknown) => removeRemote(svc, nameOf(arg))),
+  return vscode.Disposable.from(
+    command(svc, 'rclone.addRemote', () => addRemote(svc)),
+    command(svc, 'rclone.editRemote', (arg?: unknown) => editRemote(svc, nameOf(arg))),
+    command(svc, 'rclone.removeRemote', (arg?: unknown) => removeRemote(svc, nameOf(arg))),
   );
 }
 
 /** Returns the new remote's name once it is saved (and tried), undefined if the user gave up. */
-export async function addRemote(svc: Services): Promise<string | undefined> {
+async function addRemote(svc: Services): Promise<string | undefined> {
   const { ui } = svc;
   try {
     const config = await svc.config();
@@ -145,7 +146,7 @@ async function save(
   }
 }
 
-export async function editRemote(svc: Services, name: string | undefined): Promise<void> {
+async function editRemote(svc: Services, name: string | undefined): Promise<void> {
   try {
     const config = await svc.config();
     const remotes = (await config.remotes()).filter((r) => r.source !== 'env');
@@ -170,7 +171,7 @@ export async function editRemote(svc: Services, name: string | undefined): Promi
   }
 }
 
-export async function removeRemote(svc: Services, name: string | undefined): Promise<boolean> {
+async function removeRemote(svc: Services, name: string | undefined): Promise<boolean> {
   try {
     const config = await svc.config();
     name ??= (

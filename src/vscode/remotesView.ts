@@ -3,22 +3,22 @@ import * as vscode from 'vscode';
 import { checkRemoteName } from '../core/config';
 import { RcloneError } from '../core/errors';
 import { listFolder } from '../core/listing';
+import { command } from './commands';
 import { showFailure } from './failures';
 import { localPath } from './mountState';
+import { folderOf, isBucketRemote, type Node, PathNode, RemoteNode } from './nodes';
 import type { Services } from './services';
-import { isBucketRemote, type Node, PathNode, RemoteNode, RemotesTree } from './tree';
+import { RemotesTree } from './tree';
 
-export interface RemotesView {
+/** The view and its tree, for the integration tests; disposing it disposes both and the commands. */
+export interface RemotesView extends vscode.Disposable {
   tree: RemotesTree;
   view: vscode.TreeView<Node>;
-  goToPath(target: string): Promise<Node | undefined>;
 }
 
-export function registerRemotesView(svc: Services, subscriptions: vscode.Disposable[]): RemotesView {
+export function register(svc: Services): RemotesView {
   const tree = new RemotesTree(svc);
   const view = vscode.window.createTreeView('rclone.remotes', { treeDataProvider: tree, showCollapseAll: true });
-  const folderOf = (n: Node | undefined) =>
-    n instanceof RemoteNode || (n instanceof PathNode && n.kind !== 'file') ? n : undefined;
   /** Aborted when the view goes: a Go to Path listing still running then stops with it. */
   const closing = new AbortController();
 
@@ -58,21 +58,20 @@ export function registerRemotesView(svc: Services, subscriptions: vscode.Disposa
     return node;
   }
 
-  const command = (id: string, run: (...args: never[]) => unknown) => vscode.commands.registerCommand(id, run);
-  subscriptions.push(
+  const disposables = vscode.Disposable.from(
     tree,
     view,
     { dispose: () => closing.abort() },
     view.onDidCollapseElement((e) => tree.collapsed(e.element)),
-    command('rclone.refresh', async () => {
+    command(svc, 'rclone.refresh', async () => {
       tree.refresh();
       await svc.registry.refresh();
     }),
-    command('rclone.loadMore', (folder: Node) => {
+    command(svc, 'rclone.loadMore', (folder: Node) => {
       const f = folderOf(folder);
       if (f) tree.loadMore(f);
     }),
-    command('rclone.filter', async (n?: Node) => {
+    command(svc, 'rclone.filter', async (n?: Node) => {
       const folder = folderOf(n ?? view.selection[0]);
       if (!folder) return;
       const filter = await svc.ui.input({
@@ -82,11 +81,11 @@ export function registerRemotesView(svc: Services, subscriptions: vscode.Disposa
       });
       if (filter !== undefined) tree.setFilter(folder, filter);
     }),
-    command('rclone.clearFilter', (n?: Node) => {
+    command(svc, 'rclone.clearFilter', (n?: Node) => {
       const folder = folderOf(n ?? view.selection[0]);
       if (folder) tree.setFilter(folder, undefined);
     }),
-    command('rclone.goToPath', async (given?: string) => {
+    command(svc, 'rclone.goToPath', async (given?: string) => {
       const target =
         typeof given === 'string'
           ? given
@@ -107,7 +106,7 @@ export function registerRemotesView(svc: Services, subscriptions: vscode.Disposa
         return undefined;
       }
     }),
-    command('rclone.copyPath', async (n?: Node) => {
+    command(svc, 'rclone.copyPath', async (n?: Node) => {
       const node = n ?? view.selection[0];
       if (!(node instanceof PathNode) && !(node instanceof RemoteNode)) return;
       const text = localPath(svc, node.location) ?? node.location;
@@ -115,5 +114,5 @@ export function registerRemotesView(svc: Services, subscriptions: vscode.Disposa
       vscode.window.setStatusBarMessage(`Copied ${text}`, 3_000);
     }),
   );
-  return { tree, view, goToPath };
+  return { tree, view, dispose: () => disposables.dispose() };
 }

@@ -1,25 +1,28 @@
-// The mount indicator: one status bar item for the configured (or last used) mount. It follows
+// The mount indicator: one status bar item for the followed mount (see mountState.ts). It follows
 // the registry's events (and this window's running operations); it never spawns a process.
 import * as vscode from 'vscode';
-import type { MountCommands } from './mountCommands';
-import { FIXES } from '../core/errors';
-import { cacheTrouble } from '../core/mounts';
-import { type Shown, shownOn } from './mountState';
+import { command } from './commands';
+import {
+  alarmOf,
+  type Followed,
+  followedMount,
+  isBusy,
+  type Shown,
+  shownOn,
+  stateDetails,
+  stateText,
+} from './mountState';
 import type { Services } from './services';
 
-interface Followed {
-  remote: string;
-  mountPoint: string;
+export function register(svc: Services): MountStatusBar {
+  return new MountStatusBar(svc);
 }
 
-export class MountStatusBar implements vscode.Disposable {
+class MountStatusBar implements vscode.Disposable {
   readonly item = vscode.window.createStatusBarItem('rclone.mount', vscode.StatusBarAlignment.Left, 10);
   private readonly subscriptions: vscode.Disposable[];
 
-  constructor(
-    private readonly svc: Services,
-    private readonly mounts: MountCommands,
-  ) {
+  constructor(private readonly svc: Services) {
     this.item.name = 'Rclone Mount';
     this.item.command = 'rclone.statusActions';
     this.subscriptions = [
@@ -27,15 +30,13 @@ export class MountStatusBar implements vscode.Disposable {
       svc.registry.onDidChange(() => this.refresh()),
       svc.onDidChangeBusy(() => this.refresh()),
       svc.settings.onDidChange(() => this.refresh()),
-      vscode.commands.registerCommand('rclone.statusActions', () => this.showActions()),
+      command(svc, 'rclone.statusActions', () => this.showActions()),
     ];
     this.refresh();
   }
 
-  /** The mount shown: the first profile, else the last mounted here, else the first of ours mounted. */
-  private followed(): Followed | undefined {
-    const ours = this.svc.registry.mounts.find((m) => !m.external);
-    return this.mounts.followed ?? (ours && { remote: ours.remote, mountPoint: ours.mountPoint });
+  followed(): Followed | undefined {
+    return followedMount(this.svc);
   }
 
   refresh(): void {
@@ -45,26 +46,17 @@ export class MountStatusBar implements vscode.Disposable {
       return;
     }
     const s = shownOn(this.svc, f.mountPoint);
-    const state = s?.state;
-    const trouble = s?.mount && cacheTrouble(s.mount);
-    this.item.text = trouble ? '$(error) cache full' : textFor(s);
-    const alarm = trouble ? 'error' : state === 'stale' || state === 'not answering' ? 'warning' : undefined;
+    this.item.text = `$(${iconFor(s)}) ${stateText(s)}`;
+    const alarm = alarmOf(s);
     this.item.backgroundColor = alarm && new vscode.ThemeColor(`statusBarItem.${alarm}Background`);
+    const profile = this.svc.settings.profiles.find((p) => p.mountPoint === f.mountPoint);
     const tip = new vscode.MarkdownString(undefined, true);
     tip.appendMarkdown(`**${f.remote}** on \`${f.mountPoint}\`\n\n`);
-    tip.appendMarkdown(
-      `State: ${state ?? 'not mounted'}${state === 'stale' ? ' (its rclone is gone: Remount / Repair)' : ''}\n\n`,
-    );
-    if (state === 'not answering') tip.appendMarkdown(`${FIXES.NotAnswering}\n\n`);
-    if (trouble) tip.appendMarkdown(`**${trouble}.** ${FIXES.CacheFull}\n\n`);
-    const mode =
-      s?.mount?.profile?.cacheMode ?? this.svc.settings.profiles.find((p) => p.mountPoint === f.mountPoint)?.cacheMode;
-    if (mode) tip.appendMarkdown(`Cache mode: ${mode}\n\n`);
-    if (s?.mount?.external) tip.appendMarkdown('Mounted by another tool\n\n');
-    else if (state === 'mounted') tip.appendMarkdown(`Pending uploads: ${s?.pendingUploads ?? 0}\n\n`);
+    for (const line of stateDetails(s, s?.mount?.profile?.cacheMode ?? profile?.cacheMode))
+      tip.appendMarkdown(`${line}\n\n`);
     tip.appendMarkdown('Click for actions');
     this.item.tooltip = tip;
-    this.item.accessibilityInformation = { label: `Rclone mount ${f.mountPoint}: ${state ?? 'not mounted'}` };
+    this.item.accessibilityInformation = { label: `Rclone mount ${f.mountPoint}: ${s?.state ?? 'not mounted'}` };
     this.item.show();
   }
 
@@ -83,22 +75,14 @@ export class MountStatusBar implements vscode.Disposable {
   }
 }
 
-/** The indicator's text for a state: this window's running operation first, then the registry's. */
-function textFor(s: Shown | undefined): string {
-  switch (s?.state) {
-    case 'mounting':
-    case 'unmounting':
-    case 'repairing':
-      return `$(sync~spin) ${s.state}…`;
-    case 'stale':
-      return '$(warning) stale';
-    case 'not answering':
-      return '$(watch) not answering';
-    case 'mounted':
-      return s.pendingUploads > 0 ? `$(cloud-upload) ${s.pendingUploads} uploading` : '$(cloud) mounted';
-    default:
-      return '$(circle-slash) not mounted';
-  }
+/** The indicator's icon: a running operation first, then writes failing, then the state. */
+function iconFor(s: Shown | undefined): string {
+  if (!s) return 'circle-slash';
+  if (isBusy(s)) return 'sync~spin';
+  if (alarmOf(s) === 'error') return 'error';
+  if (s.state === 'stale') return 'warning';
+  if (s.state === 'not answering') return 'watch';
+  return s.pendingUploads > 0 ? 'cloud-upload' : 'cloud';
 }
 
 interface Action {

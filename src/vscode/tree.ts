@@ -1,88 +1,20 @@
 // The "Remotes" view: remote → bucket → folder → file, listed lazily, a page at a time.
-// One class per kind of row; ids are the rclone location (a folder's with a "/" after it), so a
-// refresh keeps what was expanded.
+// Rows are the classes of nodes.ts, drawn by rows.ts; ids are the rclone location (a folder's with
+// a "/" after it), so a refresh keeps what was expanded.
 // Each folder keeps its listing: Load more reads on from where the page ended; Refresh, a filter
 // or collapsing the folder stops it (killing its rclone) and lists again. Mount state changes
 // repaint rows without listing anything again.
 import * as vscode from 'vscode';
 import type { Remote } from '../core/config';
-import { type RcloneError, isRcloneError } from '../core/errors';
-import { type Entry, hasListR, location, type Page, Pager, type PagerSource, streamFolder } from '../core/listing';
-import { REMOTE_KINDS, showFailure } from './failures';
-import { localPath, mountAt, plural, type Shown } from './mountState';
+import { isRcloneError } from '../core/errors';
+import { type Entry, hasListR, type Page, Pager, type PagerSource, streamFolder } from '../core/listing';
+import { showFailure } from './failures';
+import { localPath, mountAt, type Shown } from './mountState';
+import { type Folder, folderOf, isBucketRemote, MessageNode, type Node, PathNode, RemoteNode } from './nodes';
+import { errorRow, fileItem, folderItem, messageItem, remoteItem } from './rows';
 import type { Services } from './services';
 
-const REMOTE_ICONS: Record<string, string> = {
-  s3: 'cloud',
-  b2: 'cloud',
-  gcs: 'cloud',
-  azureblob: 'cloud',
-  swift: 'cloud',
-  sftp: 'terminal',
-  ftp: 'server',
-  local: 'device-desktop',
-  crypt: 'lock',
-  drive: 'drive',
-  onedrive: 'drive',
-  webdav: 'globe',
-  http: 'globe',
-};
 const LISTING_TIMEOUT_MS = 60_000;
-
-export class RemoteNode {
-  readonly kind = 'remote';
-  readonly parent = undefined;
-  constructor(readonly remote: Remote) {}
-  get id(): string {
-    return `${this.remote.name}:`;
-  }
-  get location(): string {
-    return `${this.remote.name}:`;
-  }
-}
-
-export class PathNode {
-  constructor(
-    readonly parent: RemoteNode | PathNode,
-    readonly remote: string,
-    /** Path below the remote's root: "bucket/folder/file". */
-    readonly path: string,
-    readonly kind: 'bucket' | 'folder' | 'file',
-    /** Bytes, for a file; a listing that finds another size updates it (see `intern`). */
-    public size = -1,
-  ) {}
-  /**
-   * The location, with a "/" after a folder's: an object `foo` can sit next to the prefix `foo/`,
-   * and each row needs its own id. A bucket has no such twin (a bucket remote's top holds only buckets).
-   */
-  get id(): string {
-    return this.kind === 'folder' ? `${this.location}/` : this.location;
-  }
-  get location(): string {
-    return location(this.remote, this.path);
-  }
-  get name(): string {
-    return this.path.slice(this.path.lastIndexOf('/') + 1);
-  }
-}
-
-/** "Load more…", "No matches", or an error with its action. */
-export class MessageNode {
-  readonly kind = 'message';
-  constructor(
-    readonly parent: RemoteNode | PathNode,
-    readonly label: string,
-    readonly command?: vscode.Command,
-    readonly icon = 'info',
-    readonly tooltip?: string,
-  ) {}
-  get id(): string {
-    return `${this.parent.id}\u0000${this.label}`;
-  }
-}
-
-export type Node = RemoteNode | PathNode | MessageNode;
-type Folder = RemoteNode | PathNode;
 
 interface FolderState {
   /** Entries shown: a page, and another one per "Load more". */
@@ -130,7 +62,7 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
 
   /** A collapsed folder stops its listing, so no rclone runs for rows nobody sees; expanding lists again. */
   collapsed(node: Node): void {
-    const folder = node instanceof RemoteNode || (node instanceof PathNode && node.kind !== 'file') ? node : undefined;
+    const folder = folderOf(node);
     const s = folder && this.folders.get(folder.id);
     if (!s?.pager) return;
     s.collapsed = true;
@@ -201,7 +133,8 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     try {
       return await this.folderChildren(node);
     } catch (e) {
-      return [this.errorRow(node, e)];
+      stopListing(this.state(node)); // expanding again tries again
+      return [errorRow(node, e)];
     }
   }
 
@@ -292,93 +225,14 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     yield* streamFolder(rclone, folder.location, { ...opts, listR: folder instanceof PathNode && (await listR) });
   }
 
-  private errorRow(folder: Folder, e: unknown): MessageNode {
-    stopListing(this.state(folder)); // expanding again tries again
-    const remote = folder instanceof RemoteNode ? folder.remote.name : folder.remote;
-    if (!isRcloneError(e))
-      return new MessageNode(
-        folder,
-        `Listing failed: ${(e as Error).message}`,
-        { command: 'rclone.showLog', title: 'Show Log' },
-        'error',
-      );
-    const action = rowAction(e, remote);
-    return new MessageNode(
-      folder,
-      `${e.message}${action ? ` — ${action.title}…` : ''}`,
-      action,
-      'error',
-      `${e.fix}${e.detail ? `\n\n${e.detail}` : ''}`,
-    );
-  }
-
   getTreeItem(node: Node): vscode.TreeItem {
-    if (node instanceof RemoteNode) return remoteItem(node, this.state(node));
-    if (node instanceof MessageNode) {
-      const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
-      item.id = node.id;
-      item.iconPath = new vscode.ThemeIcon(
-        node.icon,
-        node.icon === 'error' ? new vscode.ThemeColor('errorForeground') : undefined,
-      );
-      item.command = node.command;
-      item.tooltip = node.tooltip;
-      item.contextValue = node.icon === 'error' ? 'error' : 'message';
-      return item;
-    }
-    return this.pathItem(node);
-  }
-
-  private pathItem(node: PathNode): vscode.TreeItem {
-    const item = new vscode.TreeItem(
-      node.name,
-      node.kind === 'file' ? vscode.TreeItemCollapsibleState.None : vscode.TreeItemCollapsibleState.Collapsed,
-    );
-    item.id = node.id;
-    const tips = [
-      `**${node.location}**`,
-      node.kind === 'file' ? `File, ${formatSize(node.size)}` : node.kind === 'bucket' ? 'Bucket' : 'Folder',
-    ];
-    let suffix = '';
-    if (node.kind === 'file') {
-      item.iconPath = vscode.ThemeIcon.File;
-      item.resourceUri = vscode.Uri.file(`/${node.name}`); // lets the file icon theme pick by name
-      item.description = formatSize(node.size);
-      const local = localPath(this.svc, node.location);
-      if (local) item.command = { command: 'vscode.open', title: 'Open', arguments: [vscode.Uri.file(local)] };
-    } else {
-      item.iconPath = node.kind === 'bucket' ? new vscode.ThemeIcon('database') : vscode.ThemeIcon.Folder;
-      const shown = mountAt(this.svc, node.location);
-      this.painted.set(node.id, paintedAs(shown));
-      if (shown) {
-        const { state, mountPoint, pendingUploads } = shown;
-        const busy = state === 'mounting' || state === 'unmounting' || state === 'repairing';
-        item.iconPath = busy
-          ? new vscode.ThemeIcon('sync~spin')
-          : state === 'stale'
-            ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'))
-            : new vscode.ThemeIcon('pass-filled', new vscode.ThemeColor('testing.iconPassed'));
-        item.description = busy
-          ? `${state}… ${mountPoint}`
-          : state === 'stale'
-            ? `stale — ${mountPoint}`
-            : pendingUploads
-              ? `${mountPoint} · ${pendingUploads} uploading`
-              : mountPoint;
-        suffix = state === 'stale' ? '.stale' : busy ? '.busy' : '.mounted';
-        tips.push(
-          `Mounted on \`${mountPoint}\`${state === 'stale' ? ' — **stale**: its rclone is gone; Remount / Repair' : ''}`,
-        );
-        if (shown.mount?.profile?.cacheMode) tips.push(`Cache mode: ${shown.mount.profile.cacheMode}`);
-        if (pendingUploads) tips.push(plural(pendingUploads, 'upload') + ' pending');
-        if (shown.mount?.external) tips.push('Mounted by another tool');
-      }
-      const filter = this.folders.get(node.id)?.filter;
-      if (filter) item.description = `${item.description ? `${String(item.description)} · ` : ''}filter: ${filter}`;
-    }
-    item.contextValue = `${node.kind}${suffix}${this.folders.get(node.id)?.filter ? ' filtered' : ''}`;
-    item.tooltip = new vscode.MarkdownString(tips.join('\n\n'));
-    return item;
+    if (node instanceof MessageNode) return messageItem(node);
+    const filter = this.folders.get(node.id)?.filter;
+    if (node instanceof RemoteNode) return remoteItem(node, filter);
+    if (node.kind === 'file') return fileItem(node, localPath(this.svc, node.location));
+    const mount = mountAt(this.svc, node.location);
+    this.painted.set(node.id, paintedAs(mount));
+    return folderItem(node, mount, filter);
   }
 
   dispose(): void {
@@ -395,53 +249,9 @@ function stopListing(s: FolderState): void {
 }
 
 /** What a row shows of its mount, as one comparable string. */
-const paintedAs = (shown: Shown | undefined) =>
-  shown ? `${shown.state} ${shown.mountPoint} ${shown.pendingUploads}` : '';
-
-/** Backends whose top level is buckets. */
-export function isBucketRemote(node: RemoteNode | Remote): boolean {
-  return ['s3', 'gcs', 'b2', 'azureblob', 'swift', 'oos', 'qingstor'].includes(
-    (node instanceof RemoteNode ? node.remote : node).type,
-  );
-}
-
-function remoteItem(node: RemoteNode, s: FolderState): vscode.TreeItem {
-  const { remote } = node;
-  const item = new vscode.TreeItem(remote.name, vscode.TreeItemCollapsibleState.Collapsed);
-  item.id = node.id;
-  item.iconPath = new vscode.ThemeIcon(REMOTE_ICONS[remote.type] ?? 'cloud');
-  const flavour = remote.provider ? `${remote.type} · ${remote.provider}` : remote.type;
-  item.description = s.filter ? `${flavour} · filter: ${s.filter}` : flavour;
-  const lines = [`**${remote.name}** — ${flavour}`];
-  if (remote.endpoint) lines.push(`Endpoint: ${remote.endpoint}`);
-  if (remote.region) lines.push(`Region: ${remote.region}`);
-  lines.push(remote.source === 'env' ? 'Defined by RCLONE_CONFIG_* variables' : 'Defined in the rclone config file');
-  item.tooltip = new vscode.MarkdownString(lines.join('\n\n'));
-  item.contextValue = `remote.${remote.source === 'env' ? 'env' : 'file'}${s.filter ? ' filtered' : ''}`;
-  return item;
-}
-
-function rowAction(e: RcloneError, remote: string): vscode.Command | undefined {
-  if (REMOTE_KINDS.has(e.kind)) {
-    return { command: 'rclone.editRemote', title: 'Edit remote', arguments: [remote] };
-  }
-  if (e.kind === 'RcloneMissing' || e.kind === 'RcloneTooOld')
-    return {
-      command: 'vscode.open',
-      title: 'Install rclone',
-      arguments: [vscode.Uri.parse('https://rclone.org/install/')],
-    };
-  return { command: 'rclone.showLog', title: 'Show log' };
-}
-
-export function formatSize(bytes: number): string {
-  if (bytes < 0) return '';
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let n = bytes;
-  let u = 0;
-  while (n >= 1024 && u < units.length - 1) {
-    n /= 1024;
-    u++;
-  }
-  return `${u === 0 ? n : n.toFixed(n < 10 ? 1 : 0)} ${units[u]}`;
-}
+const paintedAs = (shown: Shown | undefined) => {
+  const m = shown?.mount;
+  return shown
+    ? JSON.stringify([shown.state, shown.mountPoint, shown.pendingUploads, m?.outOfSpace, m?.erroredFiles])
+    : '';
+};

@@ -4,8 +4,10 @@ import { execa } from 'execa';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readRcloneMounts } from '../../src/core/mountinfo';
-import type { Mount } from '../../src/core/mounts';
+import { type Mount, MountRegistry } from '../../src/core/mounts';
 import type { MountRecord } from '../../src/core/records';
+import { after, afterEach, before } from 'node:test';
+import { type Box, putObjects, startBox, tempDir } from './fixtures';
 
 /** Mounts under `dir` (a test's own temp dir). */
 export const under = (dir: string, mounts: readonly Mount[]) =>
@@ -54,4 +56,28 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((ok) => setTimeout(ok, 50));
   }
+}
+
+/**
+ * The hooks of a suite that mounts from one S3 server: `s.fresh()` gives each test its own temp
+ * dir and registry; whatever a test mounted under its dir is cleaned up after it, even on failure.
+ */
+export function mountSuite(prefix: string, objects: Record<string, string>) {
+  const s = {} as { box: Box; work: ReturnType<typeof tempDir> | undefined; registry: MountRegistry; fresh(): string };
+  before(async () => {
+    s.box = await startBox(['models']);
+    await putObjects(s.box, 'models', objects);
+  });
+  after(() => s.box?.dispose());
+  afterEach(async () => {
+    s.registry?.dispose();
+    if (s.work) await cleanUp([s.work.path]);
+    s.work?.dispose();
+  });
+  s.fresh = () => {
+    s.work = tempDir(prefix);
+    s.registry = new MountRegistry(s.box.rclone, { stateDir: join(s.work.path, 'state') });
+    return s.work.path;
+  };
+  return s;
 }

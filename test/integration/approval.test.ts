@@ -33,7 +33,7 @@ describe('Workspace settings wait for approval', () => {
     // Not approved: no profile, not followed by the status bar, not auto-mounted (refused if asked).
     assert.ok(!svc.settings.profiles.some((p) => p.mountPoint === mountPoint));
     assert.equal(svc.settings.autoMount, false);
-    assert.notEqual(mounts.followed?.mountPoint, mountPoint);
+    assert.notEqual(statusBar.followed()?.mountPoint, mountPoint);
     const refuse = new ScriptedUi([false]);
     await withUi(refuse, () => mounts.autoMount());
     assert.equal(
@@ -55,7 +55,7 @@ describe('Workspace settings wait for approval', () => {
     );
     assert.equal(svc.registry.find(mountPoint)?.state, 'mounted', JSON.stringify(allow.notes));
     assert.equal(await readFile(join(mountPoint, 'readme.txt'), 'utf8'), 'another bucket\n');
-    assert.equal(mounts.followed?.mountPoint, mountPoint);
+    assert.equal(statusBar.followed()?.mountPoint, mountPoint);
     await waitFor('the status bar to follow the approved profile', () =>
       (statusBar.item.tooltip as vscode.MarkdownString | undefined)?.value.includes(mountPoint),
     );

@@ -4,7 +4,7 @@
 // under one temp dir, so that cleanup can find everything (mounts, processes) by that prefix.
 // This file runs in the runners (plain Node), never in the extension host.
 import { execa } from 'execa';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readRcloneMounts } from '../../src/core/mountinfo';
 import { endProcess } from '../../src/core/processes';
@@ -45,7 +45,9 @@ export async function startTestBox(host: BoxInfo['host']): Promise<TestBox> {
   const box = await startBox(Object.keys(SEED));
   try {
     for (const [bucket, objects] of Object.entries(SEED)) await putObjects(box, bucket, objects);
-    const dir = box.dir;
+    // Canonical (a symlinked TMPDIR resolved), as mount points are: prefix matches against
+    // /proc/self/mountinfo and the registry's list then find exactly this box's mounts.
+    const dir = realpathSync(box.dir);
     const sub = (name: string) => {
       const path = join(dir, name);
       mkdirSync(path, { recursive: true });
@@ -54,7 +56,7 @@ export async function startTestBox(host: BoxInfo['host']): Promise<TestBox> {
     const info: BoxInfo = {
       host,
       endpoint: box.s3.endpoint,
-      configFile: box.configFile,
+      configFile: join(dir, 'rclone.conf'), // box.configFile, by its canonical path
       mountRoot: sub('mnt'),
       workspace: sub('workspace'),
       stateDir: sub('state'),
@@ -69,7 +71,7 @@ export async function startTestBox(host: BoxInfo['host']): Promise<TestBox> {
       'extensions.autoUpdate': false,
       'extensions.autoCheckUpdates': false,
       'update.mode': 'none',
-      // No chat panel next to the Rclone view (the UI test's screenshot goes into the README).
+      // No chat panel next to the Rclone view (the UI test's screenshot can go into the README).
       'workbench.secondarySideBar.defaultVisibility': 'hidden',
       'chat.disableAIFeatures': true,
     };
@@ -85,6 +87,9 @@ export async function startTestBox(host: BoxInfo['host']): Promise<TestBox> {
       env: {
         // The editor's sockets and temp files (vscode-ipc-*.sock, vscode-git-*.sock…) go here, not to /tmp.
         TMPDIR: sub('tmp'),
+        // rclone's default --cache-dir is $XDG_CACHE_HOME/rclone: a mount without a profile (Mount… from
+        // the palette, the UI test) caches here, never in ~/.cache/rclone, which a real box's own mounts use.
+        XDG_CACHE_HOME: sub('cache'),
         XDG_STATE_HOME: info.stateDir,
         RCLONE_CONFIG: info.configFile,
         [REPORT_ENV]: reportFile,

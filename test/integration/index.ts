@@ -6,6 +6,7 @@ import './tree.test';
 import './remotes.test';
 import './mounts.test';
 import './approval.test';
+import './commands.test';
 
 import { renameSync, writeFileSync } from 'node:fs';
 import * as vscode from 'vscode';

@@ -1,6 +1,7 @@
 // Mount commands and the status bar, with real rclone mounts on real FUSE against the S3 server.
 // Every mount made here is unmounted in `after` (and the runner lazily unmounts anything left
-// under the box's mount root, should the window die).
+// under the box's mount root, should the window die). The box may have other rclone mounts (other
+// tools and users, even of index-tts-data): the tests look only at their own mount points.
 import * as assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -8,12 +9,17 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { listFolder } from '../../src/core/listing';
 import { Rclone } from '../../src/core/rclone';
-import type { Node } from '../../src/vscode/tree';
+import type { Node } from '../../src/vscode/nodes';
 import { boxInfo } from './boxInfo';
 import { after, before, describe, it } from './harness';
-import { api, ScriptedUi, setSetting, waitFor, withUi } from './util';
+import { api, cacheDir, ownMounts, ScriptedUi, setSetting, waitFor, withUi } from './util';
 
 const REMOTE = 's3:index-tts-data';
+/**
+ * The profile and auto-mount are the user's own settings, as on a dev box: a workspace's would wait
+ * for approval (approval.test.ts), and an approval kept in globalState would leak into that suite.
+ */
+const USER = vscode.ConfigurationTarget.Global;
 
 async function bucketRow(name: string): Promise<{ node: Node; item: vscode.TreeItem }> {
   const { tree } = (await api()).remotes;
@@ -38,14 +44,19 @@ describe('Mounting from the editor', () => {
   after(async () => {
     const { svc } = await api();
     await svc.registry.refresh();
-    for (const m of svc.registry.mounts)
-      if (m.mountPoint.startsWith(boxInfo().mountRoot))
-        await svc.registry.unmount(m.mountPoint, { force: true }).catch(() => svc.registry.repair(m.mountPoint));
+    for (const m of ownMounts(svc.registry.mounts))
+      await svc.registry.unmount(m.mountPoint, { force: true }).catch(() => svc.registry.repair(m.mountPoint));
     for (const r of restore.reverse()) await r();
   });
 
   it('the status bar follows the configured mount profile: not mounted', async () => {
-    restore.push(await setSetting('mounts', [{ remote: REMOTE, mountPoint, cacheMode: 'writes' }]));
+    restore.push(
+      await setSetting(
+        'mounts',
+        [{ remote: REMOTE, mountPoint, cacheMode: 'writes', cacheDir: cacheDir('index-tts-storage') }],
+        USER,
+      ),
+    );
     const { statusBar } = await api();
     await waitFor('the indicator to show the profile', () => statusBar.item.text === '$(circle-slash) not mounted');
     assert.match(
@@ -167,10 +178,19 @@ describe('Mounting from the editor', () => {
     const text = editor.document.getText();
     assert.match(text, /index-tts-data/);
     assert.ok(!text.includes('S3RVER'), 'the access key or secret appears in the mount log');
-    const state = JSON.parse(await readFile(join(boxInfo().stateDir, 'rclone-devbox', 'mounts.json'), 'utf8')) as {
-      mounts: { pass: string }[];
-    };
-    assert.ok(!text.includes(state.mounts[0]!.pass), 'the rc password appears in the mount log');
+    // The record of this mount (one file per mount point), not whichever record comes first.
+    const records = join(boxInfo().stateDir, 'rclone-devbox', 'mounts');
+    const own = (
+      await Promise.all(
+        (await readdir(records))
+          .filter((n) => n.endsWith('.json'))
+          .map(
+            async (n) => JSON.parse(await readFile(join(records, n), 'utf8')) as { mountPoint: string; pass: string },
+          ),
+      )
+    ).find((r) => r.mountPoint === mountPoint);
+    assert.ok(own?.pass, `no record with an rc password for ${mountPoint} in ${records}`);
+    assert.ok(!text.includes(own.pass), 'the rc password appears in the mount log');
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   });
 
@@ -216,7 +236,16 @@ describe('Mounting from the editor', () => {
     const rclone = await Rclone.locate({ configFile: boxInfo().configFile });
     const external = join(boxInfo().mountRoot, 'external');
     await mkdir(external, { recursive: true });
-    const child = rclone.spawnDetached(['mount', '--vfs-cache-mode', 'writes', '--', 's3:other-bucket', external]);
+    const child = rclone.spawnDetached([
+      'mount',
+      '--vfs-cache-mode',
+      'writes',
+      '--cache-dir',
+      cacheDir('external'),
+      '--',
+      's3:other-bucket',
+      external,
+    ]);
     try {
       await waitFor(
         'the external mount',
@@ -247,7 +276,7 @@ describe('Mounting from the editor', () => {
     assert.equal(svc.registry.find(mountPoint), undefined);
     await mounts.autoMount();
     assert.equal(svc.registry.find(mountPoint), undefined, 'auto-mount is off by default');
-    restore.push(await setSetting('autoMount', true), await setSetting('unmountOnExit', true));
+    restore.push(await setSetting('autoMount', true, USER), await setSetting('unmountOnExit', true, USER));
     await withUi(new ScriptedUi(), () => mounts.autoMount());
     assert.equal(svc.registry.find(mountPoint)?.state, 'mounted');
     await mounts.unmountStarted(); // what deactivate() runs

@@ -2,6 +2,7 @@
 // The real suites live next to this file; this one only proves the machinery works.
 import * as assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { boxInfo } from './boxInfo';
 import { describe, it } from './harness';
@@ -53,6 +54,8 @@ describe('smoke', () => {
     assert.equal(process.env.RCLONE_CONFIG, box.configFile);
     assert.equal(vscode.workspace.getConfiguration('rclone').get('configFile'), box.configFile);
     assert.equal(vscode.workspace.workspaceFolders?.[0]?.uri.fsPath, box.workspace);
+    // rclone's default cache dir follows XDG_CACHE_HOME: mounts without a profile cache in the box.
+    assert.equal(process.env.XDG_CACHE_HOME, join(dirname(box.mountRoot), 'cache'));
   });
 
   it('runs in a remote extension host under the VS Code server', () => {

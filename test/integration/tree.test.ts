@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { Rclone } from '../../src/core/rclone';
-import type { Node, RemoteNode } from '../../src/vscode/tree';
+import type { Node, RemoteNode } from '../../src/vscode/nodes';
 import { startProxy } from '../helpers/proxy';
 import { boxInfo } from './boxInfo';
 import { after, before, describe, it } from './harness';

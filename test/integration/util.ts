@@ -1,9 +1,12 @@
 // Helpers for the suites that run inside the extension host: the extension's test API, bounded
 // waits, settings that are put back, and scripted answers for the person at the keyboard.
+import { dirname, join } from 'node:path';
 import type * as vscodeTypes from 'vscode';
 import * as vscode from 'vscode';
 import type { TestApi } from '../../src/extension';
+import type { Mount } from '../../src/core/mounts';
 import type { Action, Level, Ui } from '../../src/vscode/ui';
+import { boxInfo } from './boxInfo';
 
 export const EXTENSION_ID = 'rclone-devbox.rclone-devbox';
 
@@ -13,6 +16,20 @@ export async function api(): Promise<TestApi> {
   const exported = await ext.activate();
   if (!exported) throw new Error('The extension exported no test API (it runs in Production mode?)');
   return exported;
+}
+
+/**
+ * The mounts of this test box (under its mount root). A real box has other rclone mounts, of other
+ * tools and users, even of a bucket with the same name: a suite looks only at its own.
+ */
+export function ownMounts(mounts: readonly Mount[]): Mount[] {
+  const root = `${boxInfo().mountRoot}/`;
+  return mounts.filter((m) => m.mountPoint.startsWith(root));
+}
+
+/** A VFS cache dir of its own for a test mount profile: in the box's cache folder, never ~/.cache/rclone. */
+export function cacheDir(name: string): string {
+  return join(dirname(boxInfo().mountRoot), 'cache', name); // box.ts lays out the box as <dir>/{mnt,cache,…}
 }
 
 /** Polls `probe` until it returns something truthy; fails with `what` after `timeoutMs`. */
@@ -38,13 +55,24 @@ export async function waitFor<T>(
   }
 }
 
-/** Sets `rclone.<key>` in the workspace's settings; the returned function puts the old value back. */
-export async function setSetting(key: string, value: unknown): Promise<() => Promise<void>> {
+/**
+ * Sets `rclone.<key>` in the workspace's settings, or with `ConfigurationTarget.Global` in the user's
+ * own (in a remote window VS Code writes machine-scoped ones to the remote's machine settings); the
+ * returned function puts the old value back. A workspace's rclone.mounts, autoMount, configFile and
+ * path wait for the user's approval; the user's own take effect at once.
+ */
+export async function setSetting(
+  key: string,
+  value: unknown,
+  target: vscode.ConfigurationTarget.Workspace | vscode.ConfigurationTarget.Global = vscode.ConfigurationTarget
+    .Workspace,
+): Promise<() => Promise<void>> {
   const config = vscode.workspace.getConfiguration('rclone');
-  const before = config.inspect(key)?.workspaceValue;
-  await config.update(key, value, vscode.ConfigurationTarget.Workspace);
+  const inspected = config.inspect(key);
+  const before = target === vscode.ConfigurationTarget.Global ? inspected?.globalValue : inspected?.workspaceValue;
+  await config.update(key, value, target);
   return async () => {
-    await vscode.workspace.getConfiguration('rclone').update(key, before, vscode.ConfigurationTarget.Workspace);
+    await vscode.workspace.getConfiguration('rclone').update(key, before, target);
   };
 }
 

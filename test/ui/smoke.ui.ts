@@ -1,16 +1,21 @@
 // UI smoke test: Playwright drives the real web UI of an Extension Development Host window of the
 // VS Code server, as a user would: open the Rclone view, browse s3 → index-tts-data, mount the
 // bucket from the command palette, see the status bar say so, screenshot, unmount.
-// The UI strings used here ("Rclone", "Rclone: Mount…", "s3:index-tts-data", "mounted",
-// "not mounted", "mounting") are the contract with the extension. Every wait is bounded; the
-// first failing step ends the test, is named in the report, and leaves out/ui-failure.png.
+// The UI strings used here ("Rclone", "Rclone: Mount…", "s3:index-tts-data", the status item's
+// accessible label "Rclone mount <mount point>: <state>") are the contract with the extension.
+// The box may have other rclone mounts, even of a bucket named index-tts-data: the test follows
+// only its own mount point (under this run's mount root), never the first row that matches.
+// Every wait is bounded; the first failing step ends the test, is named in the report, and leaves
+// out/ui-failure.png.
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Report, TestResult } from '../integration/harness';
 import type { Locator, Page } from './playwright';
 
 export interface UiSmokeOptions {
-  /** Where the README screenshot goes (media/screenshot.png). */
+  /** The window's rclone.mountRoot: the bucket is mounted on <mountRoot>/index-tts-data. */
+  mountRoot: string;
+  /** Where the screenshot goes (media/screenshot.png only when asked to update the README's). */
   screenshot: string;
   /** Where the page is captured when a step fails (out/ui-failure.png). */
   failureScreenshot: string;
@@ -41,14 +46,20 @@ const quickPickRow = (page: Page, label: string | RegExp): Locator =>
     .locator('.quick-input-widget .monaco-list-row')
     .filter({ has: page.locator('.label-name', { hasText: typeof label === 'string' ? exactly(label) : label }) });
 
+/** The state our mount indicator announces for `mountPoint` ("mounted", "not mounted"…), if it shows that mount. */
+async function mountState(page: Page, mountPoint: string): Promise<string | undefined> {
+  const prefix = `Rclone mount ${mountPoint}: `;
+  const item = page.locator(`.part.statusbar .statusbar-item[aria-label^=${JSON.stringify(prefix)}]`).first();
+  if (!(await item.count())) return undefined;
+  const label = await item.getAttribute('aria-label', { timeout: 2_000 }).catch(() => null); // gone meanwhile
+  return label?.slice(prefix.length);
+}
+
 async function statusBarTexts(page: Page): Promise<string[]> {
   return (await page.locator('.statusbar-item').allTextContents())
     .map((t) => t.replace(/\s+/g, ' ').trim())
     .filter(Boolean);
 }
-
-const isMounted = (t: string) => /mounted/i.test(t) && !/not mounted/i.test(t) && !/mounting/i.test(t);
-const isNotMounted = (t: string) => /not mounted/i.test(t);
 
 /** Expands a tree row unless it is already expanded, by its twistie (a click on the label may open instead). */
 async function expand(row: Locator, label: string, timeoutMs: number): Promise<void> {
@@ -82,6 +93,7 @@ async function runCommand(page: Page, typed: string, label: string | RegExp): Pr
 type Step = [name: string, timeoutMs: number, fn: () => Promise<void>];
 
 function steps(page: Page, opts: UiSmokeOptions): Step[] {
+  const mountPoint = `${opts.mountRoot.replace(/\/+$/, '')}/${BUCKET}`;
   return [
     [
       'the workbench is up',
@@ -133,7 +145,7 @@ function steps(page: Page, opts: UiSmokeOptions): Step[] {
       },
     ],
     [
-      'accept the prefilled mount point',
+      `accept the prefilled mount point ${mountPoint}`,
       20_000,
       async () => {
         // The same widget showed the pick a moment ago (with "s3:index-tts-data" typed in): wait for a path.
@@ -143,21 +155,23 @@ function steps(page: Page, opts: UiSmokeOptions): Step[] {
           15_000,
           'the mount point input box, prefilled with a path',
         );
+        const value = await box.inputValue();
+        if (value !== mountPoint) throw new Error(`the mount point proposed is ${value}, not ${mountPoint}`);
         await page.keyboard.press('Enter');
       },
     ],
     [
-      'status bar shows "mounted"',
+      `status bar shows ${mountPoint} "mounted"`,
       60_000,
       () =>
         waitUntil(
-          async () => (await statusBarTexts(page)).some(isMounted),
+          async () => (await mountState(page, mountPoint)) === 'mounted',
           60_000,
-          'a status bar item saying "mounted"',
+          `the status bar item of ${mountPoint} saying "mounted"`,
         ),
     ],
     [
-      'screenshot for the README',
+      'screenshot',
       15_000,
       async () => {
         // A wider side bar, so the bucket row shows its whole mount point.
@@ -185,18 +199,19 @@ function steps(page: Page, opts: UiSmokeOptions): Step[] {
       () => runCommand(page, 'Rclone: Unmount', /^\s*Rclone: Unmount…?\s*$/),
     ],
     [
-      'unmounted: the only mount goes at once, or the one picked',
+      `unmounted: ${mountPoint} goes at once (the only mount), or when picked`,
       60_000,
       () =>
-        // The command unmounts the only mount at once, or asks which one: whichever shows first.
+        // The command unmounts the only mount at once, or asks which one (a real box has others, even
+        // of index-tts-data): then exactly our mount point is picked, never the first row that matches.
         waitUntil(
           async () => {
-            const row = quickPickRow(page, new RegExp(escapeRe(BUCKET))).first();
+            const row = quickPickRow(page, mountPoint).first();
             if (await row.isVisible()) await row.click({ timeout: 5_000 });
-            return (await statusBarTexts(page)).some(isNotMounted);
+            return (await mountState(page, mountPoint)) === 'not mounted';
           },
           60_000,
-          'a status bar item saying "not mounted"',
+          `the status bar item of ${mountPoint} saying "not mounted"`,
         ),
     ],
   ];

@@ -6,12 +6,10 @@ import { execa } from 'execa';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import { isRcloneError } from '../../src/core/errors';
-import { MountRegistry } from '../../src/core/mounts';
 import { processAlive } from '../../src/core/processes';
-import { type Box, putObjects, startBox, tempDir } from '../helpers/fixtures';
-import { cleanUp, waitFor } from '../helpers/mounts';
+import { mountSuite, waitFor } from '../helpers/mounts';
 
 /** Resolves with how long a small file read takes: it needs a free libuv worker thread. */
 async function fileReadMs(): Promise<number> {
@@ -21,50 +19,40 @@ async function fileReadMs(): Promise<number> {
 }
 
 describe('liveness', () => {
-  let box: Box;
-  let work: ReturnType<typeof tempDir>;
-  let registry: MountRegistry;
+  const suite = mountSuite('rdb-live-', { 'cache_hub/.keep': '' });
+  const fresh = () => suite.fresh();
   const stopped = new Set<number>();
-  before(async () => {
-    box = await startBox(['models']);
-    await putObjects(box, 'models', { 'cache_hub/.keep': '' });
-  });
-  after(() => box?.dispose());
-  afterEach(async () => {
-    for (const pid of stopped) if (processAlive(pid)) process.kill(pid, 'SIGCONT');
+  afterEach(() => {
+    for (const pid of stopped) if (processAlive(pid)) process.kill(pid, 'SIGCONT'); // never leave a stopped process behind
     stopped.clear();
-    registry?.dispose();
-    if (work) await cleanUp([work.path]);
-    work?.dispose();
   });
-  const fresh = () => {
-    work = tempDir('rdb-live-');
-    registry = new MountRegistry(box.rclone, { stateDir: join(work.path, 'state') });
-    return work.path;
-  };
   const stop = (pid: number) => {
     stopped.add(pid);
     process.kill(pid, 'SIGSTOP');
   };
-  const stateOf = async (mp: string) => (await registry.refresh()).find((m) => m.mountPoint === mp)?.state;
+  const stateOf = async (mp: string) => (await suite.registry.refresh()).find((m) => m.mountPoint === mp)?.state;
 
   it('our stopped rclone is "not answering", never stale; unmount and repair refuse and kill nothing; it recovers', async () => {
     const dir = fresh();
-    const m = await registry.mount({ remote: 's3:models', mountPoint: join(dir, 'mnt'), cacheDir: join(dir, 'cache') });
+    const m = await suite.registry.mount({
+      remote: 's3:models',
+      mountPoint: join(dir, 'mnt'),
+      cacheDir: join(dir, 'cache'),
+    });
     stop(m.pid!);
     const t0 = Date.now();
     assert.equal(await stateOf(m.mountPoint), 'not answering');
     assert.ok(Date.now() - t0 < 3_000, `told within its bound (${Date.now() - t0} ms)`);
-    await assert.rejects(registry.unmount(m.mountPoint), (e) => isRcloneError(e, 'NotAnswering'));
-    await assert.rejects(registry.repair(m.mountPoint), (e) => isRcloneError(e, 'NotAnswering'));
-    await assert.rejects(registry.remount({ remote: 's3:models', mountPoint: m.mountPoint }), (e) =>
+    await assert.rejects(suite.registry.unmount(m.mountPoint), (e) => isRcloneError(e, 'NotAnswering'));
+    await assert.rejects(suite.registry.repair(m.mountPoint), (e) => isRcloneError(e, 'NotAnswering'));
+    await assert.rejects(suite.registry.remount({ remote: 's3:models', mountPoint: m.mountPoint }), (e) =>
       isRcloneError(e, 'NotAnswering'),
     );
     assert.ok(processAlive(m.pid!), 'rclone was not killed');
     process.kill(m.pid!, 'SIGCONT');
     stopped.delete(m.pid!);
     await waitFor(async () => (await stateOf(m.mountPoint)) === 'mounted');
-    await registry.unmount(m.mountPoint);
+    await suite.registry.unmount(m.mountPoint);
   });
 
   it('a stopped mount of another tool is "not answering", and watching it never ties up the worker threads', async () => {
@@ -73,9 +61,9 @@ describe('liveness', () => {
     mkdirSync(mp);
     const cache = join(dir, 'cache');
     await execa(
-      box.rclone.path,
-      ['--config', box.configFile, 'mount', 's3:models', mp, '--cache-dir', cache, '--daemon'],
-      { env: box.rclone.env, extendEnv: false },
+      suite.box.rclone.path,
+      ['--config', suite.box.configFile, 'mount', 's3:models', mp, '--cache-dir', cache, '--daemon'],
+      { env: suite.box.rclone.env, extendEnv: false },
     );
     const pid = Number(
       (await execa('pgrep', ['-f', '--', `--cache-dir ${cache}`])).stdout
@@ -97,7 +85,7 @@ describe('liveness', () => {
     process.kill(pid, 'SIGCONT');
     stopped.delete(pid);
     await waitFor(async () => (await stateOf(mp)) === 'mounted');
-    await registry.unmount(mp, { force: true });
+    await suite.registry.unmount(mp, { force: true });
   });
 
   it('watch() never has two looks running at once, however slow a look is', async () => {
@@ -105,8 +93,8 @@ describe('liveness', () => {
     let overlapping = 0;
     let running = 0;
     let looks = 0;
-    const refresh = registry.refresh.bind(registry);
-    registry.refresh = async () => {
+    const refresh = suite.registry.refresh.bind(suite.registry);
+    suite.registry.refresh = async () => {
       looks++;
       overlapping = Math.max(overlapping, ++running);
       try {
@@ -116,7 +104,7 @@ describe('liveness', () => {
         running--;
       }
     };
-    const watching = registry.watch(20);
+    const watching = suite.registry.watch(20);
     await new Promise((ok) => setTimeout(ok, 1_000));
     watching.dispose();
     assert.ok(looks >= 3, `it kept looking (${looks})`);

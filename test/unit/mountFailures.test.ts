@@ -5,37 +5,20 @@ import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { classify, isRcloneError, type RcloneError } from '../../src/core/errors';
 import { listFolder } from '../../src/core/listing';
 import { LOG_CAP_BYTES, LogTail, logFileFor } from '../../src/core/mountLog';
-import { cacheTrouble, MountRegistry } from '../../src/core/mounts';
+import { cacheTrouble } from '../../src/core/mounts';
 import { processAlive } from '../../src/core/processes';
 import { bundleSnippet } from '../helpers/child';
-import { type Box, putObjects, startBox, tempDir } from '../helpers/fixtures';
-import { cleanUp, waitFor } from '../helpers/mounts';
+import { cleanUp, mountSuite, waitFor } from '../helpers/mounts';
 
 const NOBODY = 65534;
 
 describe('mount failures', () => {
-  let box: Box;
-  let work: ReturnType<typeof tempDir>;
-  let registry: MountRegistry;
-  before(async () => {
-    box = await startBox(['models']);
-    await putObjects(box, 'models', { 'cache_hub/.keep': '', 'cache_hub/gpt.pth': 'weights' });
-  });
-  after(() => box?.dispose());
-  afterEach(async () => {
-    registry?.dispose();
-    if (work) await cleanUp([work.path]);
-    work?.dispose();
-  });
-  const fresh = () => {
-    work = tempDir('rdb-fail-');
-    registry = new MountRegistry(box.rclone, { stateDir: join(work.path, 'state') });
-    return work.path;
-  };
+  const suite = mountSuite('rdb-fail-', { 'cache_hub/.keep': '', 'cache_hub/gpt.pth': 'weights' });
+  const fresh = () => suite.fresh();
   const profile = (dir: string, extra = {}) => ({
     remote: 's3:models',
     mountPoint: join(dir, 'mnt'),
@@ -50,7 +33,7 @@ describe('mount failures', () => {
     mkdirSync(join(dir, 'state', 'logs'), { recursive: true });
     writeFileSync(log, '2026/11/01 10:00:00 INFO  : 模型/检查点.pth: 已上传\n'.repeat(2_000));
     await assert.rejects(
-      registry.mount(p),
+      suite.registry.mount(p),
       (e: RcloneError) => /invalid argument "abc" for "--vfs-read-ahead"/.test(e.message) && existsSync(log),
     );
     assert.equal(existsSync(p.mountPoint), false);
@@ -64,11 +47,11 @@ describe('mount failures', () => {
     const log = logFileFor(join(dir, 'state', 'logs'), p.mountPoint);
     mkdirSync(join(dir, 'state', 'logs'), { recursive: true });
     writeFileSync(log, Buffer.alloc(LOG_CAP_BYTES + 1, 0x41));
-    const m = await registry.mount(p);
+    const m = await suite.registry.mount(p);
     assert.equal(m.logFile, log);
     assert.equal(statSync(`${log}.1`).size, LOG_CAP_BYTES + 1, 'the old log is kept once');
     assert.ok(statSync(log).size < 100_000, 'the new run starts a fresh log');
-    await registry.unmount(m.mountPoint);
+    await suite.registry.unmount(m.mountPoint);
   });
 
   it('reads only what was appended, by byte offset, whole lines only', async () => {
@@ -86,30 +69,31 @@ describe('mount failures', () => {
 
   it('a failed remount of a healthy mount leaves the old mount as it was', async () => {
     const dir = fresh();
-    const m = await registry.mount(profile(dir));
+    const m = await suite.registry.mount(profile(dir));
     // Refused before anything is touched: a bucket that does not exist.
-    await assert.rejects(registry.remount(profile(dir, { remote: 's3:no-such-bucket' })), (e) =>
+    await assert.rejects(suite.registry.remount(profile(dir, { remote: 's3:no-such-bucket' })), (e) =>
       isRcloneError(e, 'BucketNotFound'),
     );
-    assert.equal(registry.find(m.mountPoint)?.pid, m.pid, 'the same rclone still serves it');
+    assert.equal(suite.registry.find(m.mountPoint)?.pid, m.pid, 'the same rclone still serves it');
     // Fails only once rclone runs: the old profile is mounted again.
-    await assert.rejects(registry.remount(profile(dir, { extraFlags: ['--vfs-read-ahead', 'abc'] })), (e: Error) =>
-      /previous mount was restored/.test(e.message),
+    await assert.rejects(
+      suite.registry.remount(profile(dir, { extraFlags: ['--vfs-read-ahead', 'abc'] })),
+      (e: Error) => /previous mount was restored/.test(e.message),
     );
-    const now = (await registry.refresh()).find((x) => x.mountPoint === m.mountPoint);
+    const now = (await suite.registry.refresh()).find((x) => x.mountPoint === m.mountPoint);
     assert.deepEqual([now?.state, now?.remote, now?.profile?.extraFlags], ['mounted', 's3:models', undefined]);
     assert.equal(readFileSync(join(m.mountPoint, 'cache_hub', 'gpt.pth'), 'utf8'), 'weights');
-    await registry.unmount(m.mountPoint);
+    await suite.registry.unmount(m.mountPoint);
   });
 
   it('repair refuses a live mount with a file still uploading; the file then arrives', async () => {
     const dir = fresh();
-    const m = await registry.mount(profile(dir, { extraFlags: ['--vfs-write-back', '2s'] }));
+    const m = await suite.registry.mount(profile(dir, { extraFlags: ['--vfs-write-back', '2s'] }));
     writeFileSync(join(m.mountPoint, 'cache_hub', 'new.bin'), 'fresh');
-    await assert.rejects(registry.repair(m.mountPoint), (e) => isRcloneError(e, 'AlreadyMounted'));
+    await assert.rejects(suite.registry.repair(m.mountPoint), (e) => isRcloneError(e, 'AlreadyMounted'));
     assert.ok(processAlive(m.pid!));
-    await registry.unmount(m.mountPoint); // waits for the upload
-    const listed = await listFolder(box.rclone, 's3:models/cache_hub');
+    await suite.registry.unmount(m.mountPoint); // waits for the upload
+    const listed = await listFolder(suite.box.rclone, 's3:models/cache_hub');
     assert.ok(listed.entries.some((e) => e.name === 'new.bin'));
   });
 
@@ -121,15 +105,15 @@ describe('mount failures', () => {
     const small = await execa('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', cache], { reject: false });
     if (small.exitCode !== 0) return t.skip(`cannot mount a tmpfs here: ${small.stderr}`);
     try {
-      const m = await registry.mount(profile(dir, { cacheDir: cache, extraFlags: ['--vfs-write-back', '60s'] }));
+      const m = await suite.registry.mount(profile(dir, { cacheDir: cache, extraFlags: ['--vfs-write-back', '60s'] }));
       // Writes past the cache disk's 2 MB fail; rclone marks the cache out of space.
       await execa('dd', ['if=/dev/zero', `of=${join(m.mountPoint, 'big.bin')}`, 'bs=1M', 'count=4'], { reject: false });
       await waitFor(async () => {
-        const now = (await registry.refresh()).find((x) => x.mountPoint === m.mountPoint);
+        const now = (await suite.registry.refresh()).find((x) => x.mountPoint === m.mountPoint);
         return now !== undefined && cacheTrouble(now) !== undefined;
       }, 15_000);
-      assert.match(cacheTrouble(registry.find(m.mountPoint)!)!, /cache disk full|failed in the cache/);
-      await registry.unmount(m.mountPoint, { force: true });
+      assert.match(cacheTrouble(suite.registry.find(m.mountPoint)!)!, /cache disk full|failed in the cache/);
+      await suite.registry.unmount(m.mountPoint, { force: true });
     } finally {
       await cleanUp([dir]);
       await execa('umount', ['-l', cache], { reject: false });

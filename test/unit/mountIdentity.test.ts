@@ -3,35 +3,19 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { isRcloneError } from '../../src/core/errors';
 import { readRcloneMounts } from '../../src/core/mountinfo';
 import { MountRegistry } from '../../src/core/mounts';
 import { canonicalMountPoint } from '../../src/core/mountPoint';
 import { Rclone } from '../../src/core/rclone';
 import { bundleSnippet, runInParallel } from '../helpers/child';
-import { type Box, putObjects, s3Remote, startBox, tempDir } from '../helpers/fixtures';
-import { cleanUp, records, under } from '../helpers/mounts';
+import { s3Remote } from '../helpers/fixtures';
+import { mountSuite, records, under } from '../helpers/mounts';
 
 describe('mount identity', () => {
-  let box: Box;
-  let work: ReturnType<typeof tempDir>;
-  let registry: MountRegistry;
-  before(async () => {
-    box = await startBox(['models']);
-    await putObjects(box, 'models', { 'cache_hub/.keep': '', 'cache_hub/gpt.pth': 'weights' });
-  });
-  after(() => box?.dispose());
-  afterEach(async () => {
-    registry?.dispose();
-    if (work) await cleanUp([work.path]);
-    work?.dispose();
-  });
-  const fresh = () => {
-    work = tempDir('rdb-id-');
-    registry = new MountRegistry(box.rclone, { stateDir: join(work.path, 'state') });
-    return work.path;
-  };
+  const suite = mountSuite('rdb-id-', { 'cache_hub/.keep': '', 'cache_hub/gpt.pth': 'weights' });
+  const fresh = () => suite.fresh();
   const mounted = async (dir: string) => (await readRcloneMounts()).filter((e) => e.mountPoint.startsWith(dir));
 
   it('canonicalises mount points: trailing slash, double slash, "." and a symlinked parent are one point', async () => {
@@ -47,7 +31,7 @@ describe('mount identity', () => {
     ]) {
       assert.equal(await canonicalMountPoint(spelling), real, spelling);
     }
-    const m = await registry.mount({
+    const m = await suite.registry.mount({
       remote: 's3:models',
       mountPoint: `${dir}/mnt/models/`,
       cacheDir: join(dir, 'cache'),
@@ -55,14 +39,18 @@ describe('mount identity', () => {
     assert.equal(m.mountPoint, real);
     assert.equal(m.state, 'mounted');
     assert.equal(readFileSync(join(dir, 'mnt', 'models', 'cache_hub', 'gpt.pth'), 'utf8'), 'weights');
-    assert.equal(registry.find(`${dir}/mnt/models`)?.mountPoint, real, 'found by the spelling it was mounted with');
-    const again = await registry.mount({
+    assert.equal(
+      suite.registry.find(`${dir}/mnt/models`)?.mountPoint,
+      real,
+      'found by the spelling it was mounted with',
+    );
+    const again = await suite.registry.mount({
       remote: 's3:models',
       mountPoint: `${dir}/mnt//models`,
       cacheDir: join(dir, 'cache'),
     });
     assert.deepEqual([again.pid, again.started], [m.pid, false]);
-    await registry.unmount(`${dir}/mnt/./models`);
+    await suite.registry.unmount(`${dir}/mnt/./models`);
     assert.deepEqual(await mounted(dir), []);
   });
 
@@ -71,7 +59,7 @@ describe('mount identity', () => {
     mkdirSync(join(dir, 'data', 'mnt'), { recursive: true });
     symlinkSync(join(dir, 'data', 'mnt'), join(dir, 'mnt'));
     const conf = join(dir, 'bad.conf');
-    writeFileSync(conf, s3Remote('s3', box.s3.endpoint, 'S3RVER', 'NOT-A-KEY'), { mode: 0o600 });
+    writeFileSync(conf, s3Remote('s3', suite.box.s3.endpoint, 'S3RVER', 'NOT-A-KEY'), { mode: 0o600 });
     const bad = new MountRegistry(await Rclone.locate({ configFile: conf }), { stateDir: join(dir, 'state') });
     await assert.rejects(
       bad.mount({ remote: 's3:models', mountPoint: join(dir, 'mnt', 'models'), cacheDir: join(dir, 'cache') }),
@@ -92,7 +80,7 @@ describe('mount identity', () => {
        import { Rclone } from './src/core/rclone';
        const [, , i, action] = [...process.argv, process.env.ACTION];
        (async () => {
-         const reg = new MountRegistry(await Rclone.locate({ configFile: ${JSON.stringify(box.configFile)} }), {
+         const reg = new MountRegistry(await Rclone.locate({ configFile: ${JSON.stringify(suite.box.configFile)} }), {
            stateDir: ${JSON.stringify(stateDir)},
          });
          const mountPoint = ${JSON.stringify(dir)} + '/mnt/m' + i;
@@ -103,35 +91,35 @@ describe('mount identity', () => {
          reg.dispose();
        })().catch((e) => { process.stderr.write(String(e.stack)); process.exit(1); });`,
     );
-    const outs = await runInParallel(script, 10, { ...box.rclone.env, ACTION: 'mount' });
+    const outs = await runInParallel(script, 10, { ...suite.box.rclone.env, ACTION: 'mount' });
     assert.ok(outs.every((o) => (JSON.parse(o) as { started: boolean }).started));
     assert.equal(records(stateDir).length, 10);
-    const mine = under(dir, await registry.refresh());
+    const mine = under(dir, await suite.registry.refresh());
     assert.equal(mine.length, 10);
     for (const m of mine) {
       assert.deepEqual([m.state, m.external], ['mounted', false], m.mountPoint);
-      assert.equal(await (await registry.rc(m.mountPoint))!.pid(), m.pid, 'its rc credentials are there');
+      assert.equal(await (await suite.registry.rc(m.mountPoint))!.pid(), m.pid, 'its rc credentials are there');
     }
-    await runInParallel(script, 10, { ...box.rclone.env, ACTION: 'unmount' });
-    assert.deepEqual(under(dir, await registry.refresh()), []);
+    await runInParallel(script, 10, { ...suite.box.rclone.env, ACTION: 'unmount' });
+    assert.deepEqual(under(dir, await suite.registry.refresh()), []);
     assert.deepEqual(records(stateDir), []);
   });
 
   it('mounting what another window (or tool) mounted returns it as not started here', async () => {
     const dir = fresh();
-    const other = new MountRegistry(box.rclone, { stateDir: join(dir, 'state') });
+    const other = new MountRegistry(suite.box.rclone, { stateDir: join(dir, 'state') });
     const profile = { remote: 's3:models', mountPoint: join(dir, 'mnt'), cacheDir: join(dir, 'cache') };
     const first = await other.mount(profile);
-    const second = await registry.mount(profile);
+    const second = await suite.registry.mount(profile);
     assert.deepEqual([first.started, second.started, second.pid], [true, false, first.pid]);
     other.dispose();
-    await registry.unmount(profile.mountPoint);
+    await suite.registry.unmount(profile.mountPoint);
   });
 
   it('a failed mount removes every folder it created, and only those', async () => {
     const dir = fresh();
     const conf = join(dir, 'bad.conf');
-    writeFileSync(conf, s3Remote('s3', box.s3.endpoint, 'S3RVER', 'NOT-A-KEY'), { mode: 0o600 });
+    writeFileSync(conf, s3Remote('s3', suite.box.s3.endpoint, 'S3RVER', 'NOT-A-KEY'), { mode: 0o600 });
     const bad = new MountRegistry(await Rclone.locate({ configFile: conf }), { stateDir: join(dir, 'state') });
     mkdirSync(join(dir, 'mine'));
     await assert.rejects(

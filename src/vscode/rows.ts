@@ -1,0 +1,148 @@
+// How each kind of row of the Remotes view looks: label, icon, description, tooltip, and the
+// contextValue the menus in package.json match. contextValues are whole words:
+// `<kind>[.<mount state>][ filtered]`, e.g. `bucket`, `folder.stale`, `bucket.mounted filtered`.
+import * as vscode from 'vscode';
+import { isRcloneError, type RcloneError } from '../core/errors';
+import { REMOTE_KINDS } from './failures';
+import { alarmOf, isBusy, type Shown, stateDetails, stateText } from './mountState';
+import { type Folder, MessageNode, type PathNode, type RemoteNode } from './nodes';
+
+const REMOTE_ICONS: Record<string, string> = {
+  s3: 'cloud',
+  b2: 'cloud',
+  gcs: 'cloud',
+  azureblob: 'cloud',
+  swift: 'cloud',
+  sftp: 'terminal',
+  ftp: 'server',
+  local: 'device-desktop',
+  crypt: 'lock',
+  drive: 'drive',
+  onedrive: 'drive',
+  webdav: 'globe',
+  http: 'globe',
+};
+
+/** The mount state as the menus know it: a mount's own actions hang off these words. */
+const MENU_STATE: Record<Shown['state'], string> = {
+  mounted: 'mounted',
+  stale: 'stale',
+  'not answering': 'notAnswering',
+  mounting: 'busy',
+  unmounting: 'busy',
+  repairing: 'busy',
+};
+
+const withFilter = (value: string, filter: string | undefined) => (filter ? `${value} filtered` : value);
+
+export function remoteItem(node: RemoteNode, filter: string | undefined): vscode.TreeItem {
+  const { remote } = node;
+  const item = new vscode.TreeItem(remote.name, vscode.TreeItemCollapsibleState.Collapsed);
+  item.id = node.id;
+  item.iconPath = new vscode.ThemeIcon(REMOTE_ICONS[remote.type] ?? 'cloud');
+  const flavour = remote.provider ? `${remote.type} · ${remote.provider}` : remote.type;
+  item.description = filter ? `${flavour} · filter: ${filter}` : flavour;
+  const lines = [`**${remote.name}** — ${flavour}`];
+  if (remote.endpoint) lines.push(`Endpoint: ${remote.endpoint}`);
+  if (remote.region) lines.push(`Region: ${remote.region}`);
+  lines.push(remote.source === 'env' ? 'Defined by RCLONE_CONFIG_* variables' : 'Defined in the rclone config file');
+  item.tooltip = new vscode.MarkdownString(lines.join('\n\n'));
+  item.contextValue = withFilter(`remote.${remote.source === 'env' ? 'env' : 'file'}`, filter);
+  return item;
+}
+
+/** A file: opens from a live mount when one holds it (`local`). */
+export function fileItem(node: PathNode, local: string | undefined): vscode.TreeItem {
+  const item = new vscode.TreeItem(node.name, vscode.TreeItemCollapsibleState.None);
+  item.id = node.id;
+  item.iconPath = vscode.ThemeIcon.File;
+  item.resourceUri = vscode.Uri.file(`/${node.name}`); // lets the file icon theme pick by name
+  item.description = formatSize(node.size);
+  if (local) item.command = { command: 'vscode.open', title: 'Open', arguments: [vscode.Uri.file(local)] };
+  item.tooltip = new vscode.MarkdownString(`**${node.location}**\n\nFile, ${formatSize(node.size)}`);
+  item.contextValue = 'file';
+  return item;
+}
+
+/** A bucket or folder, with its mount (if it is mounted) and its filter. */
+export function folderItem(node: PathNode, mount: Shown | undefined, filter: string | undefined): vscode.TreeItem {
+  const item = new vscode.TreeItem(node.name, vscode.TreeItemCollapsibleState.Collapsed);
+  item.id = node.id;
+  const tips = [`**${node.location}**`, node.kind === 'bucket' ? 'Bucket' : 'Folder'];
+  const descriptions: string[] = [];
+  if (mount) {
+    item.iconPath = mountIcon(mount);
+    const text = stateText(mount);
+    descriptions.push(text === 'mounted' ? mount.mountPoint : `${mount.mountPoint} · ${text}`);
+    tips.push(`Mounted on \`${mount.mountPoint}\``, ...stateDetails(mount));
+  } else item.iconPath = node.kind === 'bucket' ? new vscode.ThemeIcon('database') : vscode.ThemeIcon.Folder;
+  if (filter) descriptions.push(`filter: ${filter}`);
+  item.description = descriptions.join(' · ') || undefined;
+  item.tooltip = new vscode.MarkdownString(tips.join('\n\n'));
+  item.contextValue = withFilter(mount ? `${node.kind}.${MENU_STATE[mount.state]}` : node.kind, filter);
+  return item;
+}
+
+function mountIcon(mount: Shown): vscode.ThemeIcon {
+  const alarm = alarmOf(mount);
+  if (isBusy(mount)) return new vscode.ThemeIcon('sync~spin');
+  if (alarm === 'error') return new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'));
+  const warning = new vscode.ThemeColor('list.warningForeground');
+  if (mount.state === 'not answering') return new vscode.ThemeIcon('watch', warning);
+  if (mount.state === 'stale') return new vscode.ThemeIcon('warning', warning);
+  return new vscode.ThemeIcon('pass-filled', new vscode.ThemeColor('testing.iconPassed'));
+}
+
+export function messageItem(node: MessageNode): vscode.TreeItem {
+  const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
+  item.id = node.id;
+  const error = node.icon === 'error';
+  item.iconPath = new vscode.ThemeIcon(node.icon, error ? new vscode.ThemeColor('errorForeground') : undefined);
+  item.command = node.command;
+  item.tooltip = node.tooltip;
+  item.contextValue = error ? 'error' : 'message';
+  return item;
+}
+
+/** The row a failed listing leaves in its folder: the message, and the action that fixes it. */
+export function errorRow(folder: Folder, e: unknown): MessageNode {
+  const remote = folder.kind === 'remote' ? folder.remote.name : folder.remote;
+  if (!isRcloneError(e))
+    return new MessageNode(
+      folder,
+      `Listing failed: ${(e as Error).message}`,
+      { command: 'rclone.showLog', title: 'Show Log' },
+      'error',
+    );
+  const action = rowAction(e, remote);
+  return new MessageNode(
+    folder,
+    `${e.message} — ${action.title}…`,
+    action,
+    'error',
+    `${e.fix}${e.detail ? `\n\n${e.detail}` : ''}`,
+  );
+}
+
+function rowAction(e: RcloneError, remote: string): vscode.Command {
+  if (REMOTE_KINDS.has(e.kind)) return { command: 'rclone.editRemote', title: 'Edit remote', arguments: [remote] };
+  if (e.kind === 'RcloneMissing' || e.kind === 'RcloneTooOld')
+    return {
+      command: 'vscode.open',
+      title: 'Install rclone',
+      arguments: [vscode.Uri.parse('https://rclone.org/install/')],
+    };
+  return { command: 'rclone.showLog', title: 'Show log' };
+}
+
+function formatSize(bytes: number): string {
+  if (bytes < 0) return '';
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let n = bytes;
+  let u = 0;
+  while (n >= 1024 && u < units.length - 1) {
+    n /= 1024;
+    u++;
+  }
+  return `${u === 0 ? n : n.toFixed(n < 10 ? 1 : 0)} ${units[u]}`;
+}
