@@ -43,6 +43,11 @@ export async function checkMountPoint(dir: string, allowNonEmpty = false): Promi
   const info = await stat(dir).catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') return undefined;
     if (e.code === 'ENOTCONN') return null; // a dead FUSE mount: repairable, reported by the mount registry
+    if (e.code === 'ENOTDIR') {
+      throw new RcloneError('ConfigInvalid', `The mount point ${dir} is not a folder path: a part of it is a file.`, {
+        fix: 'Choose a mount point whose parent folders are folders, e.g. /mnt/<bucket>.',
+      });
+    }
     throw new RcloneError('PermissionDenied', `Cannot inspect the mount point ${dir}.`, {
       fix: 'Check the permissions of its parent folder.',
       detail: e.message,

@@ -38,6 +38,10 @@ export const windowUi: Ui = {
       warning: vscode.window.showWarningMessage,
       error: vscode.window.showErrorMessage,
     }[level];
-    void show(message, ...actions.map((a) => a.title)).then((title) => actions.find((a) => a.title === title)?.run());
+    // A button's action mostly runs a command (which reports its own failures); anything else it
+    // throws is still shown, never left as an unhandled rejection.
+    void show(message, ...actions.map((a) => a.title))
+      .then(async (title) => actions.find((a) => a.title === title)?.run())
+      .then(undefined, (e: unknown) => show(`Rclone Dev Box: ${e instanceof Error ? e.message : String(e)}`));
   },
 };

@@ -44,6 +44,7 @@ describe('Commands turn any failure into a notification', () => {
     assert.equal(result, undefined);
     assert.equal(ui.errors().length, 1, JSON.stringify(ui.notes));
     assert.ok(ui.errors()[0]!.message.includes(mountPoint), ui.errors()[0]!.message);
+    assert.match(ui.errors()[0]!.message, /a part of it is a file/);
     assert.equal((await api()).svc.registry.find(mountPoint), undefined);
     assert.deepEqual(unhandled, []);
   });
