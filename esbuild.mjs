@@ -41,7 +41,8 @@ if (args.has('--tests')) {
     'test/electron.ts',
   ];
   // esbuild stays external: tests bundle snippets for child processes with its API (test/helpers/child.ts).
-  builds.push({ ...common, external: ['vscode', 'esbuild'], entryPoints, outbase: '.', outdir: 'out' });
+  // mocha too: the integration entry loads it from node_modules inside the extension host.
+  builds.push({ ...common, external: ['vscode', 'esbuild', 'mocha'], entryPoints, outbase: '.', outdir: 'out' });
 }
 if (args.has('--bench')) {
   builds.push({ ...common, entryPoints: filesUnder('bench', '.bench.ts'), outbase: '.', outdir: 'out' });

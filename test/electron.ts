@@ -17,7 +17,7 @@ import {
   type TestBox,
 } from './integration/box';
 import { GREP_ENV } from './integration/boxInfo';
-import { formatReport, type Report } from './integration/harness';
+import { formatReport, type Report } from './integration/report';
 import { endProcess } from '../src/core/processes';
 import { Cleanup, phase, printTimings } from './runner/util';
 

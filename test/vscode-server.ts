@@ -23,7 +23,7 @@ import { readRcloneMounts } from '../src/core/mountinfo';
 import { ROOT } from './helpers/fixtures';
 import { disposeTestBox, processesMentioning, startTestBox, writeSettings, type TestBox } from './integration/box';
 import { GREP_ENV, startedMarker } from './integration/boxInfo';
-import { formatReport, type Report } from './integration/harness';
+import { formatReport, type Report } from './integration/report';
 import { runUiSmoke } from './ui/smoke.ui';
 import { CHROMIUM_ARGS, type Browser, type Page } from './ui/playwright';
 import { startServer, type VscodeServer } from './runner/server';

@@ -6,7 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { boxInfo } from './boxInfo';
-import { after, describe, it } from './harness';
+import { after, describe, it } from 'mocha';
 import { api, cacheDir, ScriptedUi, setSetting, waitFor, withUi } from './util';
 
 describe('Workspace settings wait for approval', () => {

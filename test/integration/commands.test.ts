@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { FIXES } from '../../src/core/errors';
 import { boxInfo } from './boxInfo';
-import { after, before, describe, it } from './harness';
+import { after, before, describe, it } from 'mocha';
 import { api, cacheDir, ScriptedUi, waitFor, withUi } from './util';
 
 /** Lets Node report a rejection nobody handled (it does so once the microtasks have run). */

@@ -11,7 +11,7 @@ import { listFolder } from '../../src/core/listing';
 import { Rclone } from '../../src/core/rclone';
 import type { Node } from '../../src/vscode/nodes';
 import { boxInfo } from './boxInfo';
-import { after, before, describe, it } from './harness';
+import { after, before, describe, it } from 'mocha';
 import { api, cacheDir, ownMounts, ScriptedUi, setSetting, waitFor, withUi } from './util';
 
 const REMOTE = 's3:index-tts-data';

@@ -7,7 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { boxInfo } from './boxInfo';
-import { after, before, describe, it } from './harness';
+import { after, before, describe, it } from 'mocha';
 import { api, ScriptedUi, waitFor, withUi } from './util';
 
 /** s3rver knows the access key S3RVER but does not check v4 signatures: a unique secret to look for. */

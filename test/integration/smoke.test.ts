@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { boxInfo } from './boxInfo';
-import { describe, it } from './harness';
+import { describe, it } from 'mocha';
 
 const EXTENSION_ID = 'rclone-devbox.rclone-devbox';
 

@@ -10,7 +10,7 @@ import { Rclone } from '../../src/core/rclone';
 import type { Node, RemoteNode } from '../../src/vscode/nodes';
 import { startProxy } from '../helpers/proxy';
 import { boxInfo } from './boxInfo';
-import { after, before, describe, it } from './harness';
+import { after, before, describe, it } from 'mocha';
 import { api, ScriptedUi, setSetting, waitFor, withUi } from './util';
 
 const labelOf = (item: vscode.TreeItem) => (typeof item.label === 'string' ? item.label : (item.label?.label ?? ''));

@@ -9,7 +9,7 @@
 // out/ui-failure.png.
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Report, TestResult } from '../integration/harness';
+import type { Report, TestResult } from '../integration/report';
 import type { Locator, Page } from './playwright';
 
 export interface UiSmokeOptions {
