@@ -142,7 +142,7 @@ export class Rclone {
       path,
       { major: 0, minor: 0, patch: 0, text: '?' },
       controlledEnv(parent, undefined, log),
-      undefined,
+      opts.configFile || undefined, // so that even `rclone version` does not create ~/.config/rclone
       log,
     );
     const out = await probe.run(['version'], { timeoutMs: 15_000, signal: opts.signal, target: path });
