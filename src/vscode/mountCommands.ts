@@ -50,8 +50,11 @@ export function register(svc: Services): MountSurface {
 }
 
 class MountCommands {
-  /** Mount points this window mounted (for `rclone.unmountOnExit`). */
-  private readonly started = new Set<string>();
+  /**
+   * Mount points this window mounted, with the pid of the rclone it started (for
+   * `rclone.unmountOnExit`): once that rclone is gone, whatever is mounted there is someone else's.
+   */
+  private readonly started = new Map<string, number | undefined>();
 
   constructor(private readonly svc: Services) {}
 
@@ -72,7 +75,7 @@ class MountCommands {
             svc.registry.mount(profile, { signal: abortOn(token) }),
           ),
       );
-      if (mount.started) this.started.add(mount.mountPoint); // not someone else's mount: never ours to unmount on exit
+      if (mount.started) this.started.set(mount.mountPoint, mount.pid); // someone else's mount is never ours to unmount on exit
       await rememberMount(svc, profile);
       svc.ui.notify('info', `Mounted ${profile.remote} on ${mount.mountPoint}.`, [
         {
@@ -280,8 +283,10 @@ class MountCommands {
 
   async unmountStarted(): Promise<void> {
     if (!this.svc.settings.unmountOnExit) return;
+    await this.svc.registry.refresh();
+    const ours = [...this.started].filter(([mp, pid]) => this.svc.registry.find(mp)?.pid === pid).map(([mp]) => mp);
     await Promise.all(
-      [...this.started].map((mp) =>
+      ours.map((mp) =>
         this.svc.registry
           .unmount(mp, { waitMs: 0 })
           .catch((e: Error) => this.svc.log.warn(`Left ${mp} mounted: ${e.message}`)),

@@ -6,6 +6,7 @@ import * as assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import * as vscode from 'vscode';
 import { listFolder } from '../../src/core/listing';
 import { Rclone } from '../../src/core/rclone';
@@ -284,5 +285,24 @@ describe('Mounting from the editor', () => {
       (await svc.registry.refresh()).find((m) => m.mountPoint === mountPoint),
       undefined,
     );
+  });
+
+  it('unmount-on-exit leaves a mount the boot-time CLI made, even after Mount… was run on it here', async () => {
+    const { mounts, svc } = await api();
+    restore.push(await setSetting('unmountOnExit', true, USER));
+    const cli = join(vscode.extensions.getExtension('rclone-devbox.rclone-devbox')!.extensionPath, 'dist', 'cli.js');
+    const env = { ...process.env, XDG_STATE_HOME: boxInfo().stateDir, RCLONE_CONFIG: boxInfo().configFile };
+    await execa(process.execPath, [cli, 'mount', REMOTE, mountPoint, '--cache-dir', cacheDir('boot-cli')], { env });
+    try {
+      const ui = new ScriptedUi();
+      const m = (await withUi(ui, () =>
+        vscode.commands.executeCommand('rclone.mount', { remote: REMOTE, mountPoint }),
+      )) as { started: boolean } | undefined;
+      assert.equal(m?.started, false, 'found mounted, not started here');
+      await mounts.unmountStarted(); // what deactivate() runs
+      assert.equal((await svc.registry.refresh()).find((x) => x.mountPoint === mountPoint)?.state, 'mounted');
+    } finally {
+      await execa(process.execPath, [cli, 'unmount', mountPoint], { env, reject: false });
+    }
   });
 });

@@ -3,15 +3,25 @@
 // is shown, and errors keep their kind.
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
-import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { classify, isRcloneError, type RcloneError } from '../../src/core/errors';
+import { classify, FIXES, isRcloneError, type RcloneError } from '../../src/core/errors';
 import { listFolder } from '../../src/core/listing';
 import { LOG_CAP_BYTES, LogTail, logFileFor } from '../../src/core/mountLog';
 import { cacheTrouble } from '../../src/core/mounts';
 import { processAlive } from '../../src/core/processes';
 import { bundleSnippet } from '../helpers/child';
+import { ROOT } from '../helpers/fixtures';
 import { cleanUp, mountSuite, waitFor } from '../helpers/mounts';
 
 const NOBODY = 65534;
@@ -113,6 +123,17 @@ describe('mount failures', () => {
         return now !== undefined && cacheTrouble(now) !== undefined;
       }, 15_000);
       assert.match(cacheTrouble(suite.registry.find(m.mountPoint)!)!, /cache disk full|failed in the cache/);
+      // The CLI, a second process reading the same records, says it too, with the fix.
+      mkdirSync(join(dir, 'xdg'));
+      symlinkSync(join(dir, 'state'), join(dir, 'xdg', 'rclone-devbox'));
+      const cli = await execa(process.execPath, [join(ROOT, 'dist/cli.js'), 'mounts'], {
+        env: { ...suite.box.rclone.env, XDG_STATE_HOME: join(dir, 'xdg'), RCLONE_CONFIG: suite.box.configFile },
+      });
+      const line = String(cli.stdout)
+        .split('\n')
+        .find((l) => l.startsWith(`${m.mountPoint}\t`));
+      assert.match(line ?? '', /cache disk full/);
+      assert.ok(String(cli.stderr).includes(FIXES.CacheFull), String(cli.stderr));
       await suite.registry.unmount(m.mountPoint, { force: true });
     } finally {
       await cleanUp([dir]);
