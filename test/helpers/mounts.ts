@@ -8,6 +8,7 @@ import { type Mount, MountRegistry } from '../../src/core/mounts';
 import type { MountRecord } from '../../src/core/records';
 import { after, afterEach, before } from 'node:test';
 import { type Box, putObjects, startBox, tempDir } from './fixtures';
+import { rclonePidsWhere } from './procs';
 
 /** Mounts under `dir` (a test's own temp dir). */
 export const under = (dir: string, mounts: readonly Mount[]) =>
@@ -19,17 +20,10 @@ export async function cleanUp(dirs: string[]): Promise<void> {
     if (dirs.some((d) => m.mountPoint.startsWith(d)))
       await execa('fusermount3', ['-uz', m.mountPoint], { reject: false });
   }
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    let argv: string;
+  for (const pid of rclonePidsWhere((argv) => dirs.some((d) => argv.some((a) => a.includes(d))))) {
     try {
-      argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    } catch {
-      continue;
-    }
-    if (!argv.split('\0').some((a) => a.endsWith('rclone')) || !dirs.some((d) => argv.includes(d))) continue;
-    try {
-      process.kill(Number(pid), 'SIGCONT'); // a test may have stopped it
-      process.kill(Number(pid), 'SIGKILL');
+      process.kill(pid, 'SIGCONT'); // a test may have stopped it
+      process.kill(pid, 'SIGKILL');
     } catch {
       // gone already
     }

@@ -1,7 +1,7 @@
 // The Remotes view, through its TreeDataProvider and the commands a user runs on it, against the
 // real S3 server and real rclone.
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { startProxy } from '../helpers/proxy';
 import { boxInfo } from './boxInfo';
 import { after, before, describe, it } from 'mocha';
 import { api, ScriptedUi, setSetting, waitFor, withUi } from './util';
+import { rclonePids } from '../helpers/procs';
 
 const labelOf = (item: vscode.TreeItem) => (typeof item.label === 'string' ? item.label : (item.label?.label ?? ''));
 
@@ -38,21 +39,6 @@ async function rowAt(...labels: string[]): Promise<{ node: Node; item: vscode.Tr
     parent = found.node;
   }
   return found!;
-}
-
-/** The rclone processes whose argv contains `needle` (read from /proc). */
-function rclonePids(needle: string): number[] {
-  return readdirSync('/proc')
-    .filter((pid) => {
-      if (!/^\d+$/.test(pid)) return false;
-      try {
-        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-        return argv[0]?.endsWith('rclone') === true && argv.includes(needle);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
 }
 
 const MANY = Array.from({ length: 25 }, (_, i) => `file-${String(i + 1).padStart(2, '0')}.txt`);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import {
 import { Rclone } from '../../src/core/rclone';
 import { type Box, putObjects, s3Remote, startBox, tempDir } from '../helpers/fixtures';
 import { type Proxy, startProxy } from '../helpers/proxy';
+import { rclonePids } from '../helpers/procs';
 
 const WEIRD = [
   ' leading space.bin',
@@ -31,20 +32,6 @@ const WEIRD = [
   'semi;colon & pipe | star *.txt',
 ];
 
-/** The rclone processes whose argv contains `needle` (read from /proc, no process spawned). */
-function rclonePids(needle: string): number[] {
-  return readdirSync('/proc')
-    .filter((pid) => {
-      if (!/^\d+$/.test(pid)) return false;
-      try {
-        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-        return argv[0]?.endsWith('rclone') === true && argv.includes(needle);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 const rcloneRunningWith = (needle: string) => rclonePids(needle).length > 0;
 
 /** Milliseconds until every one of `pids` is gone, or Infinity if one is still there after `withinMs`. */
