@@ -1,6 +1,6 @@
 // The test command: bundle the TypeScript tests with esbuild, run the unit tests with Node's own
 // runner, then the integration suites and the UI smoke test inside a real VS Code (the VS Code
-// server in headless Chromium, see test/vscode-server.ts).
+// server in headless Chromium, see test/vscode-server.ts), then the demo's smoke run (test/demo.ts).
 //   node test/run.mjs            all unit tests, then the VS Code tests
 //   node test/run.mjs listing    only unit test files whose name contains "listing" (no VS Code tests)
 //   RCLONE_DEVBOX_SKIP_VSCODE=1 node test/run.mjs    unit tests only
@@ -23,4 +23,6 @@ run(process.execPath, ['--enable-source-maps', '--test', '--test-reporter=spec',
 if (!filter && process.env.RCLONE_DEVBOX_SKIP_VSCODE !== '1') {
   // The runner bounds each of its waits; this outer bound sends SIGINT, on which it still cleans up.
   run(process.execPath, ['out/test/vscode-server.js'], { timeout: 60 * 60_000, killSignal: 'SIGINT' });
+  // The README's first command, headless: `npm start -- --smoke` mounts and unmounts through the UI.
+  run(process.execPath, ['out/test/demo.js', '--smoke'], { timeout: 10 * 60_000, killSignal: 'SIGINT' });
 }

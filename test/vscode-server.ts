@@ -25,14 +25,14 @@ import { disposeTestBox, processesMentioning, startTestBox, writeSettings, type 
 import { GREP_ENV, startedMarker } from './integration/boxInfo';
 import { formatReport, type Report } from './integration/report';
 import { runUiSmoke } from './ui/smoke.ui';
-import { CHROMIUM_ARGS, type Browser, type Page } from './ui/playwright';
+import type { Browser, Page } from './ui/playwright';
+import { devHostUrl, launchChromium } from './runner/chromium';
 import { startServer, type VscodeServer } from './runner/server';
 import { Cleanup, once, phase, printTail, printTimings, waitFor } from './runner/util';
-import { ensureVscodeServer, loadPlaywright, type VscodeServerInstall } from './runner/vscodeCache';
+import { ensureVscodeServer, type VscodeServerInstall } from './runner/vscodeCache';
 
 process.setSourceMapsEnabled(true);
 
-const CHROMIUM = '/usr/bin/chromium';
 const VIEWPORT = { width: 1280, height: 800 };
 /** The whole integration run, from opening the window to the report. */
 const SUITE_TIMEOUT_MS = 15 * 60_000;
@@ -56,11 +56,8 @@ const cleanup = new Cleanup();
 
 /** A window of the server in a fresh browser context; the payload makes it an Extension Development Host. */
 function windowUrl(server: VscodeServer, tb: TestBox, withTests: boolean): string {
-  const remote = (path: string) => `vscode-remote://127.0.0.1:${server.port}${path}`;
-  const payload: Array<[string, string]> = [['extensionDevelopmentPath', remote(ROOT)]];
-  if (withTests) payload.push(['extensionTestsPath', remote(join(ROOT, 'out/test/integration/index.js'))]);
-  const query = new URLSearchParams({ folder: tb.info.workspace, payload: JSON.stringify(payload) });
-  return `${server.origin}/?${query}`;
+  const tests = withTests ? join(ROOT, 'out/test/integration/index.js') : undefined;
+  return devHostUrl(server, tb.info.workspace, ROOT, tests);
 }
 
 /** A window: its page, its console output, why it died (if it did), and how to close it. */
@@ -238,18 +235,7 @@ async function main(): Promise<boolean> {
   let ok = true;
   try {
     const install = await phase('VS Code server install', ensureVscodeServer);
-    const browser = await phase('Chromium launch', () =>
-      loadPlaywright().chromium.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        args: CHROMIUM_ARGS,
-        timeout: 60_000,
-        // Playwright would close the browser and exit(130) on these itself, before our cleanup ran.
-        handleSIGINT: false,
-        handleSIGTERM: false,
-        handleSIGHUP: false,
-      }),
-    );
+    const browser = await phase('Chromium launch', () => launchChromium());
     cleanup.add('Chromium', () => browser.close(), 15_000);
 
     if (runSuites) {

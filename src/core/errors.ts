@@ -56,7 +56,7 @@ export const FIXES: Record<ErrorKind, string> = {
   NotAnswering:
     'Its rclone is alive but does not answer (a stuck endpoint, or a stopped process: kill -CONT <pid>). It was left running so nothing written to it is lost; try again once it answers.',
   CacheFull:
-    'Free space on the disk of the VFS cache, set a smaller "cacheMaxSize" in the mount profile, or move the cache ("cacheDir") to a bigger disk.',
+    'Free space on the disk of the VFS cache, or mount again with a smaller cache size limit or with the cache on a bigger disk.',
   MountBusy: "Close what uses files under the mount point (terminals cd'd into it, webui.py, editors), then try again.",
   Cancelled: '',
   Unknown: "Show the log for rclone's full output.",
@@ -83,6 +83,21 @@ export class RcloneError extends Error {
 export const isRcloneError = (e: unknown, kind?: ErrorKind): e is RcloneError =>
   e instanceof RcloneError && (kind === undefined || e.kind === kind);
 
+/** How a message names `target`: a remote's root "bad:" as "bad" (no stray colon), a path as it is. */
+const named = (target: string) => target.replace(/:$/, '');
+/** The remote of "remote:bucket/path": credentials, endpoints and TLS belong to the remote, not to a path. */
+const remoteOf = (target: string) => (target.includes(':') ? target.slice(0, target.indexOf(':')) : target);
+
+/**
+ * Wordings core also uses outside `classify` (listing.ts), so that a missing bucket or path reads
+ * the same in the tree, in Go to Path, in a failed mount and in the CLI.
+ */
+export const say = {
+  notFound: (target: string) => `${named(target)} was not found.`,
+  noBucket: (target: string) =>
+    `There is no bucket "${target.slice(target.indexOf(':') + 1).split('/')[0]}" on ${remoteOf(target)}.`,
+};
+
 interface Rule {
   kind: ErrorKind;
   test: RegExp;
@@ -103,7 +118,7 @@ const rules: Rule[] = [
   {
     kind: 'TlsError',
     test: /x509:|tls: |certificate (?:signed by unknown authority|has expired|is not valid)|server gave HTTP response to HTTPS client|first record does not look like a TLS handshake/i,
-    message: (t) => `The TLS connection to the endpoint of ${t} failed.`,
+    message: (t) => `The TLS connection to the endpoint of ${remoteOf(t)} failed.`,
   },
   {
     kind: 'RemoteNotFound',
@@ -141,32 +156,32 @@ const rules: Rule[] = [
   {
     kind: 'AuthFailed',
     test: /SignatureDoesNotMatch|InvalidAccessKeyId|InvalidToken|ExpiredToken|InvalidClientTokenId|AuthorizationHeaderMalformed|status code: 401|NoCredentialProviders|no EC2 instance role found|couldn't find credentials/i,
-    message: (t) => `The credentials for ${t} were refused.`,
+    message: (t) => `The credentials for ${remoteOf(t)} were refused.`,
   },
   {
     kind: 'BucketNotFound',
     test: /NoSuchBucket|bucket (?:does not exist|not found)|The specified bucket does not exist/i,
-    message: (t) => `The bucket of ${t} does not exist.`,
+    message: say.noBucket,
   },
   {
     kind: 'Timeout',
     test: /i\/o timeout|context deadline exceeded|Client\.Timeout exceeded|timeout awaiting response headers|TLS handshake timeout|RequestTimeout/i,
-    message: (t) => `The endpoint of ${t} did not answer in time.`,
+    message: (t) => `The endpoint of ${remoteOf(t)} did not answer in time.`,
   },
   {
     kind: 'Unreachable',
     test: /connection refused|no such host|network is unreachable|no route to host|connection reset by peer|dial tcp|RequestError: send request failed/i,
-    message: (t) => `The endpoint of ${t} cannot be reached.`,
+    message: (t) => `The endpoint of ${remoteOf(t)} cannot be reached.`,
   },
   {
     kind: 'PermissionDenied',
     test: /AccessDenied|permission denied|operation not permitted|status code: 403|Forbidden/i,
-    message: (t) => `Permission denied for ${t}.`,
+    message: (t) => `Permission denied for ${named(t)}.`,
   },
   {
     kind: 'NotFound',
     test: /directory not found|object not found|no such file or directory|NoSuchKey|not found/i,
-    message: (t) => `${t} was not found.`,
+    message: say.notFound,
   },
 ];
 
@@ -217,7 +232,7 @@ export function classify(f: Failure): RcloneError {
   const first = detail.split('\n').pop() ?? '';
   return new RcloneError(
     'Unknown',
-    `rclone failed on ${f.target}${f.exitCode === undefined ? '' : ` (exit code ${f.exitCode})`}${first ? `: ${first}` : '.'}`,
+    `rclone failed on ${named(f.target)}${f.exitCode === undefined ? '' : ` (exit code ${f.exitCode})`}${first ? `: ${first}` : '.'}`,
     { detail },
   );
 }

@@ -1,7 +1,7 @@
 // Listing remotes, buckets and folders as fast as rclone allows. `lsjson` is always called with
 // --no-modtime and --no-mimetype: without both, the S3 backend makes one HEAD request per object
 // (minutes instead of a fraction of a second for a few thousand objects over a real link).
-import { isRcloneError, RcloneError } from './errors';
+import { isRcloneError, RcloneError, say } from './errors';
 import type { Rclone, RunOptions } from './rclone';
 
 export interface Entry {
@@ -91,6 +91,15 @@ const entryKey = (e: Entry): string => (e.isDir ? `${e.name}/` : e.name);
  * entries already yielded.
  */
 export async function* streamFolder(rclone: Rclone, target: string, opts: ListOptions = {}): AsyncGenerator<Entry> {
+  try {
+    yield* stream(rclone, target, opts);
+  } catch (e) {
+    // Every listing (the tree's pages, Go to Path, the CLI) says "There is no bucket" the same way.
+    throw isRcloneError(e, 'NotFound') ? await explainNotFound(rclone, target, e, opts.signal) : e;
+  }
+}
+
+async function* stream(rclone: Rclone, target: string, opts: ListOptions): AsyncGenerator<Entry> {
   if (!opts.listR || opts.only === 'dirs') {
     yield* lsjson(rclone, lsjsonArgs(target, opts), target, opts);
     return;
@@ -139,17 +148,16 @@ export async function listFolder(
 ): Promise<Page> {
   const limit = opts.limit ?? Infinity;
   const entries: Entry[] = [];
-  try {
-    for await (const entry of streamFolder(rclone, target, opts)) {
-      if (entries.length === limit) return { entries, more: true };
-      entries.push(entry);
-      opts.onEntry?.(entry);
-    }
-  } catch (e) {
-    throw isRcloneError(e, 'NotFound') ? await explainNotFound(rclone, target, e, opts.signal) : e;
+  for await (const entry of streamFolder(rclone, target, opts)) {
+    if (entries.length === limit) return { entries, more: true };
+    entries.push(entry);
+    opts.onEntry?.(entry);
   }
   return { entries, more: false };
 }
+
+/** A path with nothing there (Go to Path finds out from an empty listing): rclone's own words for it. */
+export const notFound = (target: string): RcloneError => new RcloneError('NotFound', say.notFound(target));
 
 /**
  * Object stores have no folders, so rclone says "directory not found" only when the bucket itself
@@ -158,7 +166,7 @@ export async function listFolder(
 export async function explainNotFound(
   rclone: Rclone,
   target: string,
-  error: RcloneError,
+  error: RcloneError = notFound(target),
   signal?: AbortSignal,
 ): Promise<RcloneError> {
   const colon = target.indexOf(':');
@@ -168,9 +176,7 @@ export async function explainNotFound(
     () => undefined,
   );
   if (!root?.entries.some((e) => e.isBucket) || root.entries.some((e) => e.name === bucket)) return error;
-  return new RcloneError('BucketNotFound', `There is no bucket "${bucket}" on ${target.slice(0, colon)}.`, {
-    detail: error.detail,
-  });
+  return new RcloneError('BucketNotFound', say.noBucket(target), { detail: error.detail });
 }
 
 /** Buckets of a bucket-based remote (or the top folders of any other remote). */

@@ -1,6 +1,7 @@
 // Turns a classified error into a notification: what happened, what to do, and buttons that do it.
 import * as vscode from 'vscode';
 import { type ErrorKind, isRcloneError } from '../core/errors';
+import { showLogFile } from './log';
 import type { Services } from './services';
 import type { Action } from './ui';
 
@@ -12,10 +13,12 @@ export interface Where {
   mountPoint?: string;
 }
 
-/** Kinds whose fix is in the remote's settings: "Edit Remote" is the action. */
+/**
+ * Kinds whose fix is in the remote's settings: "Edit Remote" is the action. Not a missing bucket:
+ * that is a mistyped name or a deleted bucket, which no edit of the remote fixes.
+ */
 export const REMOTE_KINDS = new Set<ErrorKind>([
   'AuthFailed',
-  'BucketNotFound',
   'Unreachable',
   'TlsError',
   'ConfigInvalid',
@@ -53,10 +56,7 @@ export function showFailure(svc: Services, e: unknown, where: Where = {}, extra:
     return;
   }
   const showLog: Action = where.logFile
-    ? {
-        title: 'Show Log',
-        run: () => vscode.window.showTextDocument(vscode.Uri.file(where.logFile!), { preview: true }),
-      }
+    ? { title: 'Show Log', run: () => showLogFile(where.logFile!) }
     : { title: 'Show Log', run: () => svc.log.show() };
   if (!isRcloneError(e)) {
     const error = e instanceof Error ? e : new Error(String(e));

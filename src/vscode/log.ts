@@ -37,3 +37,13 @@ export class Log implements Logger, vscode.Disposable {
     this.channel.dispose();
   }
 }
+
+/**
+ * Opens a mount's rclone log with the cursor on its last line: the file holds every earlier mount
+ * of the same mount point too, and the latest lines are the ones asked about.
+ */
+export async function showLogFile(file: string): Promise<void> {
+  const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
+  const end = doc.lineAt(doc.lineCount - 1).range.end;
+  await vscode.window.showTextDocument(doc, { preview: true, selection: new vscode.Range(end, end) });
+}

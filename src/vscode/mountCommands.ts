@@ -9,7 +9,8 @@ import type { MountProfile } from '../core/profile';
 import { abortOn } from './cancel';
 import { command } from './commands';
 import { showFailure } from './failures';
-import { plural, rememberMount } from './mountState';
+import { showLogFile } from './log';
+import { byFollowed, plural, rememberMount } from './mountState';
 import { PathNode } from './nodes';
 import type { Services } from './services';
 import { sameRemote } from './settings';
@@ -38,7 +39,7 @@ export function register(svc: Services): MountSurface {
     command(svc, 'rclone.revealMount', (t?: Target) => c.reveal(t)),
     command(svc, 'rclone.showLog', async (t?: Target) => {
       const m = t === undefined ? undefined : await c.chooseMount(t, '');
-      if (m?.logFile) await vscode.window.showTextDocument(vscode.Uri.file(m.logFile), { preview: true });
+      if (m?.logFile) await showLogFile(m.logFile);
       else svc.log.show();
     }),
   );
@@ -71,12 +72,14 @@ class MountCommands {
           cancellable: true,
         },
         (_progress, token) =>
-          svc.whileBusy(profile.mountPoint, profile.remote, 'mounting', () =>
-            svc.registry.mount(profile, { signal: abortOn(token) }),
-          ),
+          // Remembered while still busy: the end of "mounting" repaints the status bar, which follows it.
+          svc.whileBusy(profile.mountPoint, profile.remote, 'mounting', async () => {
+            const mounted = await svc.registry.mount(profile, { signal: abortOn(token) });
+            await rememberMount(svc, profile);
+            return mounted;
+          }),
       );
       if (mount.started) this.started.set(mount.mountPoint, mount.pid); // someone else's mount is never ours to unmount on exit
-      await rememberMount(svc, profile);
       svc.ui.notify('info', `Mounted ${profile.remote} on ${mount.mountPoint}.`, [
         {
           title: 'Open in Terminal',
@@ -257,21 +260,21 @@ class MountCommands {
       if (!found && question) this.svc.ui.notify('info', `${given} is not mounted.`);
       return found;
     }
-    const candidates = registry.mounts.filter(fits);
+    // The followed mount first, so that Enter takes it; other tools' mounts last, under their own heading.
+    const candidates = byFollowed(this.svc, registry.mounts.filter(fits));
     if (candidates.length <= 1 || !question) {
       if (!candidates.length)
         this.svc.ui.notify('info', 'Nothing is mounted.', [{ title: 'Mount…', run: () => this.mount() }]);
       return candidates[0];
     }
-    const picked = await this.svc.ui.pick(
-      candidates.map((m) => ({
-        label: m.mountPoint,
-        description: `${m.remote}${m.state === 'mounted' ? '' : ` (${m.state})`}`,
-        mount: m,
-      })),
-      { title: question },
-    );
-    return picked?.mount;
+    const items: Array<vscode.QuickPickItem & { mount?: Mount }> = [];
+    for (const m of candidates) {
+      if (m.external && !items.some((i) => i.kind === vscode.QuickPickItemKind.Separator))
+        items.push({ label: 'mounted by other tools', kind: vscode.QuickPickItemKind.Separator });
+      const state = m.state === 'mounted' ? '' : ` (${m.state})`;
+      items.push({ label: m.mountPoint, description: `${m.remote}${state}`, mount: m });
+    }
+    return (await this.svc.ui.pick(items, { title: question }))?.mount;
   }
 
   async autoMount(): Promise<void> {

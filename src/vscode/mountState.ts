@@ -22,23 +22,42 @@ export function shownOn(svc: Services, mountPoint: string): Shown | undefined {
 }
 
 /** The mount of exactly `location` ("remote:bucket/path"), if any. */
+/**
+ * The registry's mounts, ours before other tools': on a busy box another config or user may mount a
+ * bucket of the same name ("s3:index-tts-data"), and a row shows our mount of it when there is one.
+ */
+const oursFirst = (svc: Services) => [...svc.registry.mounts].sort((a, b) => Number(a.external) - Number(b.external));
+
 export function mountAt(svc: Services, location: string): Shown | undefined {
   for (const [mountPoint, b] of svc.busy) if (sameRemote(b.remote, location)) return shownOn(svc, mountPoint);
-  const m = svc.registry.mounts.find((x) => sameRemote(x.remote, location));
+  const m = oursFirst(svc).find((x) => sameRemote(x.remote, location));
   return m && shownOn(svc, m.mountPoint);
+}
+
+/** The path of `location` below what `remote` names ("" for itself), or undefined when it is not under it. */
+function below(remote: string, location: string): string | undefined {
+  const root = remote.replace(/\/+$/, '');
+  if (location === root) return '';
+  if (!location.startsWith(`${root}/`) && !(root.endsWith(':') && location.startsWith(root))) return undefined;
+  return location.slice(root.length).replace(/^\/+/, '');
 }
 
 /** The local path of `location` inside a live mount of one of its ancestors (or itself). */
 export function localPath(svc: Services, location: string): string | undefined {
-  for (const m of svc.registry.mounts) {
-    if (m.state !== 'mounted') continue;
-    const root = m.remote.replace(/\/+$/, '');
-    if (location === root) return m.mountPoint;
-    if (location.startsWith(`${root}/`) || (root.endsWith(':') && location.startsWith(root))) {
-      return `${m.mountPoint}/${location.slice(root.length).replace(/^\/+/, '')}`;
-    }
+  for (const m of oursFirst(svc)) {
+    const rest = m.state === 'mounted' ? below(m.remote, location) : undefined;
+    if (rest !== undefined) return rest ? `${m.mountPoint}/${rest}` : m.mountPoint;
   }
   return undefined;
+}
+
+/**
+ * Our mount of a folder that holds `location` (not of `location` itself): reaching it needs no
+ * mount of its own. Only ours: another tool's "s3:bucket" may come from another config entirely.
+ */
+export function mountAbove(svc: Services, location: string): Shown | undefined {
+  const m = svc.registry.mounts.find((x) => !x.external && !!below(x.remote, location));
+  return m && shownOn(svc, m.mountPoint);
 }
 
 /** An operation is running on it (ours, or a mount another window is starting): nothing else to do now. */
@@ -80,16 +99,34 @@ const LAST_MOUNT = 'rclone.lastMount';
 export interface Followed {
   remote: string;
   mountPoint: string;
+  /** Why the status bar follows this one (its tooltip says so). */
+  why?: string;
 }
 
 /** The mount the status bar follows: the first profile, else the last mounted here, else the first of ours mounted. */
 export function followedMount(svc: Services): Followed | undefined {
+  const profile = svc.settings.profiles[0];
+  if (profile) return { remote: profile.remote, mountPoint: profile.mountPoint, why: 'the first mount profile' };
+  const last = svc.context.globalState.get<Followed>(LAST_MOUNT);
+  if (last) return { ...last, why: 'the last mount made in the editor' };
   const ours = svc.registry.mounts.find((m) => !m.external);
-  return (
-    svc.settings.profiles[0] ??
-    svc.context.globalState.get<Followed>(LAST_MOUNT) ??
-    (ours && { remote: ours.remote, mountPoint: ours.mountPoint })
-  );
+  return ours && { remote: ours.remote, mountPoint: ours.mountPoint, why: 'mounted by another window or the CLI' };
+}
+
+/** Mount points of ours: profiles, mounts of our records (any window, the CLI), operations running here. */
+export function ourMountPoints(svc: Services): Set<string> {
+  return new Set([
+    ...svc.settings.profiles.map((p) => p.mountPoint),
+    ...svc.registry.mounts.filter((m) => !m.external).map((m) => m.mountPoint),
+    ...svc.busy.keys(),
+  ]);
+}
+
+/** The order Unmount / Remount offer mounts in: the one the status bar follows, then ours, then other tools'. */
+export function byFollowed(svc: Services, mounts: readonly Mount[]): Mount[] {
+  const followed = followedMount(svc)?.mountPoint;
+  const rank = (m: Mount) => (m.mountPoint === followed ? 0 : m.external ? 2 : 1);
+  return [...mounts].sort((a, b) => rank(a) - rank(b)); // stable: the registry's order within a rank
 }
 
 /** Remembers a mount made here: with no profile, the status bar follows the last one. */

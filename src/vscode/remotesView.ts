@@ -1,7 +1,7 @@
 // The Remotes view and its own commands: Refresh, Load more, Filter, Go to path, Copy path.
 import * as vscode from 'vscode';
-import { RcloneError } from '../core/errors';
-import { listFolder } from '../core/listing';
+import { isRcloneError, RcloneError } from '../core/errors';
+import { listFolder, notFound } from '../core/listing';
 import { command } from './commands';
 import { showFailure } from './failures';
 import { localPath } from './mountState';
@@ -42,7 +42,7 @@ export function register(svc: Services): RemotesView {
       });
       const last = steps[steps.length - 1]!;
       const isFile = page.entries.length === 1 && !page.entries[0]!.isDir && page.entries[0]!.name === last;
-      if (!page.entries.length) throw new RcloneError('NotFound', `${target} was not found (or is an empty folder).`);
+      if (!page.entries.length) throw notFound(target);
       for (let i = 0; i < steps.length; i++) {
         const kind =
           i === steps.length - 1 && isFile ? 'file' : i === 0 && isBucketRemote(remote) ? 'bucket' : 'folder';
@@ -84,7 +84,8 @@ export function register(svc: Services): RemotesView {
       const folder = folderOf(n ?? view.selection[0]);
       if (folder) tree.setFilter(folder, undefined);
     }),
-    command(svc, 'rclone.goToPath', async (given?: string) => {
+    /** Goes to `given`, or asks for a path (with `typed` in the box: a path that was not found, to correct). */
+    command(svc, 'rclone.goToPath', async (given?: string, typed?: string) => {
       const target =
         typeof given === 'string'
           ? given
@@ -92,6 +93,7 @@ export function register(svc: Services): RemotesView {
               title: 'Go to Path',
               prompt: 'remote:bucket/some/deep/path',
               placeHolder: 'compshare:index-tts-data/cache_hub',
+              value: typed,
               validateInput: (v) => (/^[^:/]+:/.test(v) ? undefined : 'Write it as remote:bucket/path'),
             });
       if (!target) return undefined;
@@ -101,7 +103,13 @@ export function register(svc: Services): RemotesView {
           () => goToPath(target),
         );
       } catch (e) {
-        showFailure(svc, e, { remote: target.slice(0, target.indexOf(':')) });
+        // A path that is not there is a typo to fix (or gone): the path is asked for again.
+        const missing = isRcloneError(e, 'NotFound') || isRcloneError(e, 'BucketNotFound');
+        const again = {
+          title: 'Go to Path…',
+          run: () => vscode.commands.executeCommand('rclone.goToPath', undefined, target),
+        };
+        showFailure(svc, e, { remote: target.slice(0, target.indexOf(':')) }, missing ? [again] : []);
         return undefined;
       }
     }),

@@ -1,8 +1,12 @@
 // How each kind of row of the Remotes view looks: label, icon, description, tooltip, and the
 // contextValue the menus in package.json match. contextValues are whole words:
-// `<kind>[.<mount state>][ filtered]`, e.g. `bucket`, `folder.stale`, `bucket.mounted filtered`.
+// `<kind>[.<mount state>][ filtered]`, e.g. `bucket`, `folder.stale`, `bucket.mounted filtered`;
+// `folder.inMount` is a folder inside a mounted bucket (no Mount of its own: it is reachable through it).
+// Labels stay short (the default side bar is narrow): the details are in the tooltips.
+import { homedir } from 'node:os';
+import { basename } from 'node:path';
 import * as vscode from 'vscode';
-import { isRcloneError, type RcloneError } from '../core/errors';
+import { type ErrorKind, isRcloneError, type RcloneError } from '../core/errors';
 import { REMOTE_KINDS } from './failures';
 import { alarmOf, isBusy, type Shown, stateDetails, stateText } from './mountState';
 import { type Folder, MessageNode, type PathNode, type RemoteNode } from './nodes';
@@ -64,22 +68,50 @@ export function fileItem(node: PathNode, local: string | undefined): vscode.Tree
   return item;
 }
 
-/** A bucket or folder, with its mount (if it is mounted) and its filter. */
-export function folderItem(node: PathNode, mount: Shown | undefined, filter: string | undefined): vscode.TreeItem {
+/**
+ * A mount point in the room a row has: at the default side bar width about 16 characters are left
+ * after a bucket name like "index-tts-data", so "/mnt/models" stays whole and "/mnt/index-tts-storage"
+ * becomes "…/index-tts-storage" (the full path is in the tooltip).
+ */
+function shortPath(path: string): string {
+  const home = homedir();
+  const p = path === home || path.startsWith(`${home}/`) ? `~${path.slice(home.length)}` : path;
+  return p.length <= 16 ? p : `…/${basename(p)}`;
+}
+
+/**
+ * A bucket or folder, with its mount (if it is mounted), the mount it is inside of (`above`, if a
+ * folder that holds it is mounted), and its filter.
+ */
+export function folderItem(
+  node: PathNode,
+  mount: Shown | undefined,
+  filter: string | undefined,
+  above?: Shown,
+): vscode.TreeItem {
   const item = new vscode.TreeItem(node.name, vscode.TreeItemCollapsibleState.Collapsed);
   item.id = node.id;
   const tips = [`**${node.location}**`, node.kind === 'bucket' ? 'Bucket' : 'Folder'];
   const descriptions: string[] = [];
+  let context: string = node.kind;
   if (mount) {
     item.iconPath = mountIcon(mount);
     const text = stateText(mount);
-    descriptions.push(text === 'mounted' ? mount.mountPoint : `${mount.mountPoint} · ${text}`);
+    const where = shortPath(mount.mountPoint);
+    descriptions.push(text === 'mounted' ? where : `${where} · ${text}`);
     tips.push(`Mounted on \`${mount.mountPoint}\``, ...stateDetails(mount));
-  } else item.iconPath = node.kind === 'bucket' ? new vscode.ThemeIcon('database') : vscode.ThemeIcon.Folder;
+    context = `${node.kind}.${MENU_STATE[mount.state]}`;
+  } else {
+    item.iconPath = node.kind === 'bucket' ? new vscode.ThemeIcon('database') : vscode.ThemeIcon.Folder;
+    if (above) {
+      tips.push(`Inside the mount on \`${above.mountPoint}\``);
+      context = `${node.kind}.inMount`;
+    }
+  }
   if (filter) descriptions.push(`filter: ${filter}`);
   item.description = descriptions.join(' · ') || undefined;
   item.tooltip = new vscode.MarkdownString(tips.join('\n\n'));
-  item.contextValue = withFilter(mount ? `${node.kind}.${MENU_STATE[mount.state]}` : node.kind, filter);
+  item.contextValue = withFilter(context, filter);
   return item;
 }
 
@@ -104,35 +136,49 @@ export function messageItem(node: MessageNode): vscode.TreeItem {
   return item;
 }
 
-/** The row a failed listing leaves in its folder: the message, and the action that fixes it. */
+/** What an error row says in the few words a side bar has room for; the whole message is its tooltip. */
+const SHORT: Partial<Record<ErrorKind, string>> = {
+  RcloneMissing: 'rclone not found',
+  RcloneTooOld: 'rclone too old',
+  RemoteNotFound: 'No such remote',
+  AuthFailed: 'Credentials refused',
+  BucketNotFound: 'No such bucket',
+  NotFound: 'Not found',
+  PermissionDenied: 'Permission denied',
+  Unreachable: 'Endpoint unreachable',
+  Timeout: 'No answer in time',
+  TlsError: 'TLS failed',
+  CaBundle: 'CA bundle unusable',
+  ConfigInvalid: 'Config unreadable',
+};
+
+/** The row a failed listing leaves in its folder: a few words and the action that fixes it; the rest in its tooltip. */
 export function errorRow(folder: Folder, e: unknown): MessageNode {
   const remote = folder.kind === 'remote' ? folder.remote.name : folder.remote;
   if (!isRcloneError(e))
     return new MessageNode(
       folder,
-      `Listing failed: ${(e as Error).message}`,
+      'Listing failed — Show Log',
       { command: 'rclone.showLog', title: 'Show Log' },
       'error',
+      (e as Error).message,
     );
   const action = rowAction(e, remote);
-  return new MessageNode(
-    folder,
-    `${e.message} — ${action.title}…`,
-    action,
-    'error',
-    `${e.fix}${e.detail ? `\n\n${e.detail}` : ''}`,
-  );
+  const tooltip = [e.message, e.fix, e.detail].filter(Boolean).join('\n\n');
+  return new MessageNode(folder, `${SHORT[e.kind] ?? 'Listing failed'} — ${action.title}`, action, 'error', tooltip);
 }
 
 function rowAction(e: RcloneError, remote: string): vscode.Command {
-  if (REMOTE_KINDS.has(e.kind)) return { command: 'rclone.editRemote', title: 'Edit remote', arguments: [remote] };
+  if (REMOTE_KINDS.has(e.kind)) return { command: 'rclone.editRemote', title: 'Edit Remote…', arguments: [remote] };
   if (e.kind === 'RcloneMissing' || e.kind === 'RcloneTooOld')
     return {
       command: 'vscode.open',
       title: 'Install rclone',
       arguments: [vscode.Uri.parse('https://rclone.org/install/')],
     };
-  return { command: 'rclone.showLog', title: 'Show log' };
+  // A bucket or folder deleted since the tree listed it: listing its parent again drops its row.
+  if (e.kind === 'BucketNotFound' || e.kind === 'NotFound') return { command: 'rclone.refresh', title: 'Refresh' };
+  return { command: 'rclone.showLog', title: 'Show Log' };
 }
 
 function formatSize(bytes: number): string {

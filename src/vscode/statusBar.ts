@@ -1,5 +1,7 @@
-// The mount indicator: one status bar item for the followed mount (see mountState.ts). It follows
-// the registry's events (and this window's running operations); it never spawns a process.
+// The mount indicator: one status bar item for the followed mount (see mountState.ts), or, with
+// nothing to follow yet, a plain "Rclone" whose click offers Mount…. It follows the registry's
+// events (and this window's running operations); it never spawns a process.
+import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { command } from './commands';
 import {
@@ -7,6 +9,7 @@ import {
   type Followed,
   followedMount,
   isBusy,
+  ourMountPoints,
   type Shown,
   shownOn,
   stateDetails,
@@ -41,12 +44,19 @@ class MountStatusBar implements vscode.Disposable {
 
   refresh(): void {
     const f = this.followed();
+    this.item.show();
     if (!f) {
-      this.item.hide();
+      // Nothing mounted or configured yet: still there, so the first mount is one click away.
+      this.item.text = '$(cloud) Rclone';
+      this.item.backgroundColor = undefined;
+      this.item.tooltip = 'Rclone Dev Box: nothing mounted yet. Click to mount a bucket.';
+      this.item.accessibilityInformation = { label: 'Rclone: nothing mounted' };
       return;
     }
     const s = shownOn(this.svc, f.mountPoint);
-    this.item.text = `$(${iconFor(s)}) ${stateText(s)}`;
+    // With more than one mount of ours, say which one this is.
+    const several = [...ourMountPoints(this.svc)].some((mp) => mp !== f.mountPoint);
+    this.item.text = `$(${iconFor(s)}) ${several ? `${basename(f.mountPoint)}: ` : ''}${stateText(s)}`;
     const alarm = alarmOf(s);
     this.item.backgroundColor = alarm && new vscode.ThemeColor(`statusBarItem.${alarm}Background`);
     const profile = this.svc.settings.profiles.find((p) => p.mountPoint === f.mountPoint);
@@ -54,10 +64,10 @@ class MountStatusBar implements vscode.Disposable {
     tip.appendMarkdown(`**${f.remote}** on \`${f.mountPoint}\`\n\n`);
     for (const line of stateDetails(s, s?.mount?.profile?.cacheMode ?? profile?.cacheMode))
       tip.appendMarkdown(`${line}\n\n`);
+    if (f.why) tip.appendMarkdown(`Shown here: ${f.why}\n\n`);
     tip.appendMarkdown('Click for actions');
     this.item.tooltip = tip;
     this.item.accessibilityInformation = { label: `Rclone mount ${f.mountPoint}: ${s?.state ?? 'not mounted'}` };
-    this.item.show();
   }
 
   /** The next useful actions for the followed mount's state. */
@@ -94,7 +104,9 @@ interface Action {
 /** What the indicator's click offers, by state. */
 function actionsFor(f: Followed | undefined, state: Shown['state'] | undefined): Action[] {
   const log = { label: '$(output) Show Log', command: 'rclone.showLog', arg: f?.mountPoint };
-  if (!f || !state) return [{ label: '$(plug) Mount', command: 'rclone.mount', arg: f }];
+  if (!f) return [{ label: '$(plug) Mount…', command: 'rclone.mount' }];
+  if (!state)
+    return [{ label: '$(plug) Mount', command: 'rclone.mount', arg: { remote: f.remote, mountPoint: f.mountPoint } }];
   switch (state) {
     case 'stale':
       return [{ label: '$(debug-restart) Remount / Repair', command: 'rclone.remount', arg: f.mountPoint }, log];

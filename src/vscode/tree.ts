@@ -9,7 +9,7 @@ import type { Remote } from '../core/config';
 import { isRcloneError } from '../core/errors';
 import { type Entry, hasListR, type Page, Pager, type PagerSource, streamFolder } from '../core/listing';
 import { showFailure } from './failures';
-import { localPath, mountAt, type Shown } from './mountState';
+import { localPath, mountAbove, mountAt, type Shown } from './mountState';
 import { type Folder, folderOf, isBucketRemote, MessageNode, type Node, PathNode, RemoteNode } from './nodes';
 import { errorRow, fileItem, folderItem, messageItem, remoteItem } from './rows';
 import type { Services } from './services';
@@ -73,8 +73,15 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   private repaintMounts(): void {
     for (const n of this.nodes.values()) {
       if (!(n instanceof PathNode) || n.kind === 'file') continue;
-      if ((this.painted.get(n.id) ?? '') !== paintedAs(mountAt(this.svc, n.location))) this.changed.fire(n);
+      if ((this.painted.get(n.id) ?? '') !== this.mountsOf(n).painted) this.changed.fire(n);
     }
+  }
+
+  /** A folder row's own mount, or else the mount of a folder that holds it; and both as one comparable string. */
+  private mountsOf(n: PathNode): { mount?: Shown; above?: Shown; painted: string } {
+    const mount = mountAt(this.svc, n.location);
+    const above = mount ? undefined : mountAbove(this.svc, n.location);
+    return { mount, above, painted: `${paintedAs(mount)}|${above?.mountPoint ?? ''}` };
   }
 
   state(folder: Folder): FolderState {
@@ -230,9 +237,9 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     const filter = this.folders.get(node.id)?.filter;
     if (node instanceof RemoteNode) return remoteItem(node, filter);
     if (node.kind === 'file') return fileItem(node, localPath(this.svc, node.location));
-    const mount = mountAt(this.svc, node.location);
-    this.painted.set(node.id, paintedAs(mount));
-    return folderItem(node, mount, filter);
+    const { mount, above, painted } = this.mountsOf(node);
+    this.painted.set(node.id, painted);
+    return folderItem(node, mount, filter, above);
   }
 
   dispose(): void {

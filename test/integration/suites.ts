@@ -5,3 +5,4 @@ import './remotes.test';
 import './mounts.test';
 import './approval.test';
 import './commands.test';
+import './walk.test';

@@ -25,8 +25,21 @@ export interface VscodeServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(install: VscodeServerInstall, tb: TestBox): Promise<VscodeServer> {
-  const port = await freePort();
+/** What the server needs of a box (a TestBox, or the demo's): its dirs, its workspace and its environment. */
+export type ServerSite = Pick<TestBox, 'dir' | 'dataDir' | 'extensionsDir' | 'env'> & {
+  info: Pick<TestBox['info'], 'workspace'>;
+};
+
+/**
+ * Starts the server on 127.0.0.1 and waits until it answers HTTP. `port`: default a free one;
+ * `quiet`: do not print its command line (the demo's output is for a newcomer).
+ */
+export async function startServer(
+  install: VscodeServerInstall,
+  tb: ServerSite,
+  opts: { port?: number; quiet?: boolean } = {},
+): Promise<VscodeServer> {
+  const port = opts.port ?? (await freePort());
   const logFile = join(tb.dir, 'server.log');
   const args = [
     install.serverMain,
@@ -45,7 +58,7 @@ export async function startServer(install: VscodeServerInstall, tb: TestBox): Pr
     '--extensions-dir',
     tb.extensionsDir,
   ];
-  console.log(`  ${install.node} ${args.join(' ')}`);
+  if (!opts.quiet) console.log(`  ${install.node} ${args.join(' ')}`);
   // detached: its own process group, so stop() reaches the extension hosts it forks as well.
   const child = execa(install.node, args, {
     cwd: tb.info.workspace,

@@ -94,7 +94,8 @@ export class Cleanup {
   private readonly steps: Array<{ name: string; fn: () => Promise<void> | void; timeoutMs: number }> = [];
   private running: Promise<void> | undefined;
 
-  constructor() {
+  /** `signalExitCode`: the exit code after a signal's cleanup (the demo ends with Ctrl-C on purpose: 0). */
+  constructor(signalExitCode = 130) {
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
       // `on`, not `once`: Ctrl-C often arrives twice (the terminal signals the whole process group,
       // a wrapper like `timeout` forwards it again), and without a handler the second one would kill
@@ -102,7 +103,7 @@ export class Cleanup {
       process.on(sig, () => {
         if (this.running) return console.error(`${sig}: cleanup already running`);
         console.error(`\n${sig}: cleaning up`);
-        void this.run().finally(() => process.exit(130));
+        void this.run().finally(() => process.exit(signalExitCode));
       });
     }
   }

@@ -1,8 +1,10 @@
 // UI smoke test: Playwright drives the real web UI of an Extension Development Host window of the
 // VS Code server, as a user would: open the Rclone view, browse s3 → index-tts-data, mount the
-// bucket from the command palette, see the status bar say so, screenshot, unmount.
+// bucket from the command palette, see the status bar say so and the row show its mount point at
+// the default side bar width, screenshot, check the Ports view (ports.ts), unmount.
 // The UI strings used here ("Rclone", "Rclone: Mount…", "s3:index-tts-data", the status item's
-// accessible label "Rclone mount <mount point>: <state>") are the contract with the extension.
+// accessible labels "Rclone: nothing mounted" and "Rclone mount <mount point>: <state>") are the
+// contract with the extension.
 // The box may have other rclone mounts, even of a bucket named index-tts-data: the test follows
 // only its own mount point (under this run's mount root), never the first row that matches.
 // Every wait is bounded; the first failing step ends the test, is named in the report, and leaves
@@ -11,6 +13,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Report, TestResult } from '../integration/report';
 import type { Locator, Page } from './playwright';
+import { checkRcPortNotForwarded, rcPortOf } from './ports';
 
 export interface UiSmokeOptions {
   /** The window's rclone.mountRoot: the bucket is mounted on <mountRoot>/index-tts-data. */
@@ -129,6 +132,17 @@ function steps(page: Page, opts: UiSmokeOptions): Step[] {
         await sideBarRow(page, FOLDER).first().waitFor({ state: 'visible', timeout: 20_000 });
       },
     ],
+    [
+      'before any mount, the status bar offers "Rclone" (a click offers Mount…)',
+      15_000,
+      () =>
+        page
+          .locator('.part.statusbar .statusbar-item[aria-label="Rclone: nothing mounted"]', {
+            hasText: exactly('Rclone'),
+          })
+          .first()
+          .waitFor({ state: 'visible', timeout: 15_000 }),
+    ],
     ['command palette: "Rclone: Mount…"', 20_000, () => runCommand(page, 'Rclone: Mount', 'Rclone: Mount…')],
     [
       `pick "${MOUNT_PICK}"`,
@@ -171,27 +185,44 @@ function steps(page: Page, opts: UiSmokeOptions): Step[] {
         ),
     ],
     [
+      `at the default side bar width, row "${BUCKET}" shows its mount point whole: "…/${BUCKET}"`,
+      15_000,
+      async () => {
+        const row = sideBarRow(page, BUCKET).first();
+        const description = row.locator('.label-description');
+        await waitUntil(
+          async () => (await description.textContent())?.trim() === `…/${BUCKET}`,
+          10_000,
+          `the row's description to be "…/${BUCKET}" (it is "${await description.textContent()}")`,
+        );
+        // The label container clips with an ellipsis: the description must end inside it.
+        const [text, box] = [
+          await description.boundingBox(),
+          await row.locator('.monaco-icon-label-container').boundingBox(),
+        ];
+        if (!text || !box || text.x + text.width > box.x + box.width + 0.5)
+          throw new Error(`the description is cut off: ${JSON.stringify({ text, box })}`);
+      },
+    ],
+    [
       'screenshot',
       15_000,
       async () => {
-        // A wider side bar, so the bucket row shows its whole mount point.
-        const bar = await page.locator('.part.sidebar').boundingBox();
-        if (bar) {
-          const x = bar.x + bar.width + 1;
-          await page.mouse.move(x, bar.y + bar.height / 2);
-          await page.mouse.down();
-          await page.mouse.move(x + 260, bar.y + bar.height / 2, { steps: 5 });
-          await page.mouse.up();
-          await page.mouse.move(x + 600, bar.y + bar.height - 20); // off the sash, which is drawn highlighted under the pointer
-          await waitUntil(
-            async () => (await page.locator('.monaco-sash.hover, .monaco-sash.active').count()) === 0,
-            5_000,
-            'the sash highlight to fade',
-          ).catch(() => undefined);
-        }
+        // At the default side bar width: what a newcomer sees.
         mkdirSync(dirname(opts.screenshot), { recursive: true });
         await page.screenshot({ path: opts.screenshot, timeout: 15_000 });
       },
+    ],
+    [
+      'the Ports view: a port opened now is auto-forwarded, the rc port of the mount is not',
+      60_000,
+      () =>
+        checkRcPortNotForwarded(page, {
+          rcPort: rcPortOf(mountPoint),
+          tag: opts.mountRoot,
+          timeoutMs: 45_000,
+          openPortsView: () => runCommand(page, 'Ports: Focus on Ports View', /Focus on Ports View/),
+        }),
     ],
     [
       'command palette: "Rclone: Unmount"',

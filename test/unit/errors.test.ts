@@ -141,8 +141,19 @@ describe('errors say what happened and what to do', () => {
     );
   });
 
+  it('AuthFailed on a remote\'s root names the remote without a stray colon ("for bad", not "for bad:")', async () => {
+    const rclone = await remoteWith('bad', { access_key_id: 'NOT-A-KEY' });
+    await assert.rejects(
+      listFolder(rclone, 'bad:'),
+      (e) => isKind('AuthFailed')(e) && (e as RcloneError).message === 'The credentials for bad were refused.',
+    );
+  });
+
   it('BucketNotFound', async () => {
-    await assert.rejects(listFolder(box.rclone, 's3:no-such-bucket/some/dir'), isKind('BucketNotFound'));
+    await assert.rejects(
+      listFolder(box.rclone, 's3:no-such-bucket/some/dir'),
+      (e) => isKind('BucketNotFound')(e) && (e as RcloneError).message === 'There is no bucket "no-such-bucket" on s3.',
+    );
   });
 
   it('RemoteNotFound', async () => {

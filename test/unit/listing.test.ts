@@ -207,6 +207,18 @@ describe('listing', () => {
     });
   });
 
+  it("a streamed listing (the tree's pages) of a missing bucket says so, in the words listFolder uses", async () => {
+    for (const listR of [false, true]) {
+      const read = async () => {
+        for await (const _ of streamFolder(box.rclone, location('s3', 'no-such-bucket'), { listR })) void _;
+      };
+      await assert.rejects(
+        read,
+        (e) => isRcloneError(e, 'BucketNotFound') && e.message === 'There is no bucket "no-such-bucket" on s3.',
+      );
+    }
+  });
+
   it('parses lsjson framing lines', () => {
     assert.equal(parseLsjsonLine('['), undefined);
     assert.equal(parseLsjsonLine(']'), undefined);

@@ -1,0 +1,249 @@
+// `npm start -- --smoke`: the demo's tour, driven through the real web UI by Playwright, so the demo
+// cannot rot: the status bar follows the profile, the tree lists the bucket, F1 "Rclone: Mount…"
+// mounts it, the status bar says "mounted", a file opens from the mount, "Rclone: Unmount" ends it.
+// What the UI shows is checked against the machine too (mountinfo, the bytes read through the mount).
+// Every step is bounded; the first failing one ends the run, is named, and leaves a screenshot.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { readRcloneMounts } from '../../src/core/mountinfo';
+import type { Report, TestResult } from '../integration/report';
+import type { Locator, Page } from '../ui/playwright';
+import { BUCKET, MODEL_FILE, REMOTE, SAMPLE_FILE } from './world';
+
+export interface SmokeOptions {
+  mountPoint: string;
+  /** MODEL_FILE's bytes as uploaded. */
+  model: Buffer;
+  failureScreenshot: string;
+  /** Where the screenshot of the mounted bucket with a file open from it goes. */
+  screenshot: string;
+  /** Why the window is gone (server exited, page crashed), to stop waiting at once. */
+  problem(): string | undefined;
+}
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const exactly = (label: string) => new RegExp(`^\\s*${escapeRe(label)}\\s*$`);
+
+const sideBarRow = (page: Page, label: string): Locator =>
+  page
+    .locator('.part.sidebar .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: exactly(label) }) });
+const quickInput = (page: Page): Locator => page.locator('.quick-input-widget .quick-input-box input');
+const quickPickRow = (page: Page, label: string | RegExp): Locator =>
+  page
+    .locator('.quick-input-widget .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: typeof label === 'string' ? exactly(label) : label }) });
+
+async function waitUntil(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Our status bar item (its accessible label is "Rclone mount <mount point>: <state>"): state and text. */
+async function indicator(page: Page, mountPoint: string): Promise<{ state: string; text: string } | undefined> {
+  const prefix = `Rclone mount ${mountPoint}: `;
+  const item = page.locator(`.part.statusbar .statusbar-item[aria-label^=${JSON.stringify(prefix)}]`).first();
+  if (!(await item.count())) return undefined;
+  const label = await item.getAttribute('aria-label', { timeout: 2_000 }).catch(() => null); // gone meanwhile
+  const text = await item.textContent({ timeout: 2_000 }).catch(() => null);
+  return label === null
+    ? undefined
+    : { state: label.slice(prefix.length), text: (text ?? '').replace(/\s+/g, ' ').trim() };
+}
+
+/** "mounted", "demo: mounted" say "mounted"; "not mounted" does not. */
+function textSays(text: string, state: string): boolean {
+  if (!text.endsWith(state)) return false;
+  const before = text.slice(0, -state.length);
+  return (before === '' || /[\s:]$/.test(before)) && !(state === 'mounted' && /\bnot\s*$/.test(before));
+}
+
+const statusIs = (page: Page, mountPoint: string, state: string, timeoutMs: number) =>
+  waitUntil(
+    async () => {
+      const i = await indicator(page, mountPoint);
+      // Its visible text says so too: "$(cloud) mounted" renders as an icon (no text) and "mounted".
+      return i?.state === state && textSays(i.text, state);
+    },
+    timeoutMs,
+    `the status bar item of ${mountPoint} to say "${state}"`,
+  );
+
+async function expand(page: Page, label: string): Promise<void> {
+  const row = sideBarRow(page, label).first();
+  await row.waitFor({ state: 'visible', timeout: 20_000 });
+  if ((await row.getAttribute('aria-expanded')) !== 'true')
+    await row.locator('.monaco-tl-twistie').click({ timeout: 5_000 });
+}
+
+/** F1, type `typed`, choose the command whose label matches. */
+async function runCommand(page: Page, typed: string, label: string | RegExp): Promise<void> {
+  await page.keyboard.press('F1');
+  await quickInput(page).waitFor({ state: 'visible', timeout: 10_000 });
+  await page.keyboard.type(typed); // after the ">" F1 put there
+  await quickPickRow(page, label).first().click({ timeout: 15_000 });
+}
+
+const mounted = async (mountPoint: string) => (await readRcloneMounts()).some((m) => m.mountPoint === mountPoint);
+
+/** With a wider side bar, so that the bucket row shows its whole mount point. */
+async function screenshot(page: Page, file: string): Promise<void> {
+  const bar = await page.locator('.part.sidebar').boundingBox();
+  if (bar) {
+    const x = bar.x + bar.width + 1;
+    const y = bar.y + bar.height / 2;
+    await page.mouse.move(x, y);
+    await page.mouse.down();
+    await page.mouse.move(x + 200, y, { steps: 5 });
+    await page.mouse.up();
+    await page.mouse.move(x + 600, bar.y + bar.height - 20); // off the sash, drawn highlighted under the pointer
+    await waitUntil(
+      async () => (await page.locator('.monaco-sash.hover, .monaco-sash.active').count()) === 0,
+      5_000,
+      'the sash highlight to fade',
+    ).catch(() => undefined);
+  }
+  mkdirSync(dirname(file), { recursive: true });
+  await page.screenshot({ path: file, timeout: 15_000 });
+}
+
+type Step = [name: string, timeoutMs: number, fn: () => Promise<void>];
+
+function steps(page: Page, o: SmokeOptions): Step[] {
+  const pick = `${REMOTE}:${BUCKET}`;
+  return [
+    [
+      'the workbench is up',
+      60_000,
+      () => page.locator('.monaco-workbench .part.activitybar').waitFor({ state: 'visible', timeout: 60_000 }),
+    ],
+    [
+      'the status bar follows the mount profile: "not mounted"',
+      30_000,
+      () => statusIs(page, o.mountPoint, 'not mounted', 30_000),
+    ],
+    [
+      `the Rclone view lists ${REMOTE} → ${BUCKET} → cache_hub_v23`,
+      45_000,
+      async () => {
+        await page.locator('.part.activitybar .action-item a[aria-label^="Rclone"]').first().click({ timeout: 15_000 });
+        await expand(page, REMOTE);
+        await expand(page, BUCKET);
+        await sideBarRow(page, 'cache_hub_v23').first().waitFor({ state: 'visible', timeout: 20_000 });
+      },
+    ],
+    [
+      `F1 "Rclone: Mount…", pick ${pick}`,
+      40_000,
+      async () => {
+        await runCommand(page, 'Rclone: Mount', 'Rclone: Mount…');
+        await quickPickRow(page, pick).first().waitFor({ state: 'visible', timeout: 20_000 });
+        await page.keyboard.type(pick);
+        // Enter takes the focused row: make sure filtering put ours there.
+        await quickPickRow(page, pick)
+          .and(page.locator('.focused'))
+          .first()
+          .waitFor({ state: 'visible', timeout: 5_000 });
+        await page.keyboard.press('Enter');
+      },
+    ],
+    ['the status bar says "mounted"', 60_000, () => statusIs(page, o.mountPoint, 'mounted', 60_000)],
+    [
+      'the mount is in /proc/self/mountinfo; gpt.pth and 示例音频.wav read back through it',
+      30_000,
+      async () => {
+        if (!(await mounted(o.mountPoint))) throw new Error(`${o.mountPoint} is not in /proc/self/mountinfo`);
+        if (!readFileSync(join(o.mountPoint, MODEL_FILE)).equals(o.model))
+          throw new Error(`${MODEL_FILE} read through the mount differs from what was uploaded`);
+        if (readFileSync(join(o.mountPoint, SAMPLE_FILE)).subarray(0, 4).toString() !== 'RIFF')
+          throw new Error(`${SAMPLE_FILE} read through the mount is not a WAV file`);
+      },
+    ],
+    [
+      'tokenizer.json opens from the mount (tree: cache_hub_v23 → tokenizer)',
+      45_000,
+      async () => {
+        await expand(page, 'cache_hub_v23');
+        await expand(page, 'tokenizer');
+        await sideBarRow(page, 'tokenizer.json').first().click({ timeout: 20_000 });
+        await page
+          .locator('.part.editor .monaco-editor .view-lines', { hasText: '"BPE"' })
+          .first()
+          .waitFor({ state: 'visible', timeout: 20_000 });
+      },
+    ],
+    ['screenshot', 15_000, () => screenshot(page, o.screenshot)],
+    [
+      'F1 "Rclone: Unmount": the status bar says "not mounted"',
+      60_000,
+      async () => {
+        await runCommand(page, 'Rclone: Unmount', /^\s*Rclone: Unmount…?\s*$/);
+        // Unmounts the only mount at once, or asks which (a real box has others): then ours is picked.
+        await waitUntil(
+          async () => {
+            const row = quickPickRow(page, o.mountPoint).first();
+            if (await row.isVisible()) await row.click({ timeout: 5_000 });
+            return (await indicator(page, o.mountPoint))?.state === 'not mounted';
+          },
+          50_000,
+          `the status bar item of ${o.mountPoint} to say "not mounted"`,
+        );
+        await statusIs(page, o.mountPoint, 'not mounted', 5_000);
+      },
+    ],
+    [
+      'the mount is gone from /proc/self/mountinfo',
+      10_000,
+      async () => {
+        if (await mounted(o.mountPoint)) throw new Error(`${o.mountPoint} is still in /proc/self/mountinfo`);
+      },
+    ],
+  ];
+}
+
+/** One step, bounded by its timeout and by the window's death. */
+async function runStep(timeoutMs: number, fn: () => Promise<void>, problem: () => string | undefined): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const watchdog = new Promise<never>((_, fail) => {
+    const deadline = Date.now() + timeoutMs + 5_000; // the step's own waits come first; this catches a hung call
+    timer = setInterval(() => {
+      const dead = problem();
+      if (dead) fail(new Error(dead));
+      else if (Date.now() > deadline) fail(new Error(`step did not finish within ${timeoutMs / 1000} s`));
+    }, 250);
+  });
+  try {
+    await Promise.race([fn(), watchdog]);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+// eslint-disable-next-line no-control-regex -- Playwright colours its messages; the escape is what is removed
+const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
+
+export async function runDemoSmoke(page: Page, o: SmokeOptions): Promise<Report> {
+  const tests: TestResult[] = [];
+  for (const [name, timeoutMs, fn] of steps(page, o)) {
+    const start = Date.now();
+    try {
+      await runStep(timeoutMs, fn, o.problem);
+      tests.push({ suite: 'demo', name, ok: true, ms: Date.now() - start });
+    } catch (e) {
+      const status = await page
+        .locator('.statusbar-item')
+        .allTextContents()
+        .then((t) => t.map((x) => x.replace(/\s+/g, ' ').trim()).filter(Boolean))
+        .catch(() => []);
+      await page.screenshot({ path: o.failureScreenshot, timeout: 10_000 }).catch(() => undefined);
+      const message = `${plain((e as Error).message.split('\n')[0] ?? '')}\n  status bar: ${JSON.stringify(status)}\n  screenshot: ${o.failureScreenshot}`;
+      tests.push({ suite: 'demo', name, ok: false, ms: Date.now() - start, error: { message } });
+      break;
+    }
+  }
+  const passed = tests.filter((t) => t.ok).length;
+  return { passed, failed: tests.length - passed, tests };
+}
