@@ -1,163 +1,118 @@
+#!/usr/bin/env node
 // The headless entry point over core/, for boot scripts and containers where no editor is attached.
-import { parseArgs } from 'node:util';
-import { RcloneConfig } from './core/config';
-import { FIXES, isRcloneError } from './core/errors';
+// A run lasts a fraction of a second, so start-up and exit are part of its speed: the rclone
+// version is cached (Rclone.locate's versionCache), the mount commands' code is loaded only when
+// one runs, and the process exits as soon as its work is done.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { COMMANDS, parse, type Parsed, usage } from './cli/args';
+import { type Context, describe } from './cli/fixes';
+import { listsInPages, listTarget } from './cli/ls';
+import { defaultCacheDir } from './core/cache';
+import { isRcloneError } from './core/errors';
 import type { Logger } from './core/events';
-import { hasListR, listFolder } from './core/listing';
-import { cacheTrouble, MountRegistry } from './core/mounts';
-import type { CacheMode } from './core/profile';
 import { Rclone } from './core/rclone';
 
-const usage = `usage: rclone-devbox <command>
-  remotes                              list remotes (type, provider, endpoint; never secrets)
-  ls <remote:path> [--limit N]         list a folder, streamed (folders end with /)
-  mounts [--json]                      rclone mounts on this box and their state
-  mount <remote:path> <dir> [--cache-mode writes|full] [--cache-dir D] [--cache-max-size 20G]
-        [--allow-other] [--allow-non-empty] [--timeout SECONDS]
-                                       mount and return once it is ready
-  unmount <dir> [--wait SECONDS] [--force]
-                                       unmount once pending uploads are done
-  repair <dir>                         clean a dead mount ("Transport endpoint is not connected")`;
-
+const env = process.env;
+let verbose = env.RCLONE_DEVBOX_VERBOSE === '1';
+const err = (line: string) => process.stderr.write(`${line}\n`);
+const out = (line: string) => process.stdout.write(`${line}\n`);
 const log: Logger = {
-  info: (m) => process.env.RCLONE_DEVBOX_VERBOSE && process.stderr.write(`${m}\n`),
-  warn: (m) => process.stderr.write(`warning: ${m}\n`),
-  error: (m) => process.stderr.write(`error: ${m}\n`),
+  info: (m) => verbose && err(m),
+  warn: (m) => err(`warning: ${m}`),
+  error: (m) => err(`error: ${m}`),
 };
 
-const out = (line: string) => process.stdout.write(`${line}\n`);
+const ac = new AbortController();
+const signalled = (code: number) => () => ((exitCode = code), ac.abort());
+let exitCode = 0;
+process.once('SIGINT', signalled(130));
+process.once('SIGTERM', signalled(143));
+// A reader that has what it wanted (`… | head -3`) closes the pipe: stop rclone and leave quietly,
+// with status 0. A SIGPIPE death (141) would fail a `set -o pipefail` boot script for a listing
+// that went well, and whether it happens at all would depend on how much was left to print.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  ac.abort();
+  process.exit(e.code === 'EPIPE' ? 0 : 1);
+});
+process.stderr.on('error', () => undefined);
 
-async function main(argv: string[]): Promise<number> {
-  const { values: o, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      limit: { type: 'string' },
-      json: { type: 'boolean' },
-      'cache-mode': { type: 'string' },
-      'cache-dir': { type: 'string' },
-      'cache-max-size': { type: 'string' },
-      'allow-other': { type: 'boolean' },
-      'allow-non-empty': { type: 'boolean' },
-      timeout: { type: 'string' },
-      wait: { type: 'string' },
-      force: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  const [command, a, b] = positionals;
-  const seconds = (s: string | undefined) => (s === undefined ? undefined : Number(s) * 1000);
-  const ac = new AbortController();
-  process.once('SIGINT', () => ac.abort());
-  process.once('SIGTERM', () => ac.abort());
-  if (o.help || !command) {
-    out(usage);
-    return o.help ? 0 : 2;
-  }
-  const rclone = await Rclone.locate({ path: process.env.RCLONE_DEVBOX_RCLONE, log, signal: ac.signal });
-  const registry = () => new MountRegistry(rclone, { log });
+const locate = () =>
+  Rclone.locate({ path: env.RCLONE_DEVBOX_RCLONE, log, signal: ac.signal, versionCache: defaultCacheDir(env) });
 
-  switch (command) {
-    case 'remotes': {
-      const config = await RcloneConfig.open(rclone, ac.signal);
-      for (const r of await config.remotes(ac.signal))
-        out([r.name, r.type, r.provider ?? '', r.endpoint ?? '', r.source].join('\t'));
-      return 0;
-    }
-    case 'ls': {
-      const limit = o.limit === undefined ? undefined : Number(o.limit);
-      if (!a || (limit !== undefined && !(limit > 0))) break;
-      const remote = a.slice(0, Math.max(0, a.indexOf(':')));
-      const listR = remote !== '' && (await hasListR(rclone, remote, ac.signal).catch(() => false));
-      const page = await listFolder(rclone, a, {
-        limit,
-        listR,
-        signal: ac.signal,
-        onEntry: (e) => out(e.isDir ? `${e.name}/\t-` : `${e.name}\t${e.size}`),
-      });
-      if (page.more) process.stderr.write(`… more entries after the first ${page.entries.length}\n`);
-      return 0;
-    }
-    case 'mounts': {
-      const reg = registry();
-      const mounts = await reg.refresh();
-      if (o.json) {
-        const rcState = async (dir: string) => {
-          const rc = await reg.rc(dir);
-          return rc
-            ? rc.pid().then(
-                () => 'answers',
-                () => 'down',
-              )
-            : 'none';
-        };
-        out(
-          JSON.stringify(
-            await Promise.all(mounts.map(async (m) => ({ ...m, rc: await rcState(m.mountPoint) }))),
-            null,
-            2,
-          ),
-        );
-      } else {
-        for (const m of mounts)
-          out(
-            [
-              m.mountPoint,
-              m.remote,
-              m.state,
-              m.external ? 'external' : `pid ${m.pid}`,
-              `${m.pendingUploads} pending`,
-              ...(cacheTrouble(m) ? [cacheTrouble(m)] : []),
-            ].join('\t'),
-          );
-        if (mounts.some(cacheTrouble)) process.stderr.write(`${FIXES.CacheFull}\n`);
-      }
-      return 0;
-    }
-    case 'mount': {
-      if (!a || !b) break;
-      const m = await registry().mount(
-        {
-          remote: a,
-          mountPoint: b,
-          cacheMode: o['cache-mode'] as CacheMode | undefined,
-          cacheDir: o['cache-dir'],
-          cacheMaxSize: o['cache-max-size'],
-          allowOther: o['allow-other'],
-          allowNonEmpty: o['allow-non-empty'],
-        },
-        { signal: ac.signal, timeoutMs: seconds(o.timeout) },
-      );
-      out(`${m.remote} is mounted on ${m.mountPoint} (rclone pid ${m.pid}, log ${m.logFile})`);
-      return 0;
-    }
-    case 'unmount': {
-      if (!a) break;
-      await registry().unmount(a, {
-        force: o.force,
-        waitMs: seconds(o.wait),
-        signal: ac.signal,
-        onProgress: (n) => n > 0 && process.stderr.write(`waiting for ${n} upload${n === 1 ? '' : 's'}…\n`),
-      });
-      out(`${a} is unmounted`);
-      return 0;
-    }
-    case 'repair': {
-      if (!a) break;
-      await registry().repair(a);
-      out(`${a} is repaired`);
-      return 0;
-    }
+function ownVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
   }
-  process.stderr.write(usage + '\n');
-  return 2;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+async function main({ command, args, o, v }: Parsed): Promise<number> {
+  verbose ||= o.verbose === true;
+  if (o.version) {
+    out(`rclone-devbox ${ownVersion()}`);
+    const rclone = await locate();
+    out(`rclone ${rclone.version.text} (${rclone.path})`);
+    return 0;
+  }
+  if (o.help) {
+    out(command ? `Usage: rclone-devbox ${COMMANDS[command].usage}\n  ${COMMANDS[command].about}` : usage());
+    return 0;
+  }
+  if (!command) {
+    err(usage());
+    return 2;
+  }
+  if (command === 'ls') {
+    const rclone = await locate();
+    const target = args[0]!;
+    const listR = await listsInPages(rclone, target, defaultCacheDir(env), ac.signal);
+    const page = await listTarget(rclone, target, {
+      limit: v.limit,
+      listR,
+      signal: ac.signal,
+      onEntry: (e) => out(e.isDir ? `${e.name}/\t-` : `${e.name}\t${e.size}`),
+    });
+    if (page.more) err(`… more entries after the first ${page.entries.length}`);
+    return 0;
+  }
+  const rclone = await locate();
+  if (command === 'remotes') {
+    const { RcloneConfig } = await import('./core/config');
+    const config = await RcloneConfig.open(rclone, ac.signal);
+    const remotes = await config.remotes(ac.signal);
+    for (const r of remotes) out([r.name, r.type, r.provider ?? '', r.endpoint ?? '', r.source].join('\t'));
+    if (!remotes.length)
+      err(`No remotes in ${config.path}, nor in RCLONE_CONFIG_<NAME>_TYPE variables. Add one with \`rclone config\`.`);
+    return 0;
+  }
+  const { mountCommand } = await import('./cli/mounts');
+  return mountCommand(command, args, o, v, rclone, { out, err, log, signal: ac.signal });
+}
+
+/** The command line, or exit status 2 with what is wrong with it (nothing has run yet). */
+function parseOrExit(argv: string[]): Parsed {
+  try {
+    return parse(argv);
+  } catch (e) {
+    err((e as Error).message);
+    return process.exit(2);
+  }
+}
+
+const parsed = parseOrExit(process.argv.slice(2));
+main(parsed).then(
+  (code) => process.exit(exitCode || code),
   (e: unknown) => {
-    if (isRcloneError(e)) process.stderr.write(`${e.message}\n${e.fix}\n${e.detail ? `\n${e.detail}\n` : ''}`);
-    else process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(1);
+    const [command, a, b] = [parsed.command, ...parsed.args];
+    const ctx: Context = {
+      dir: command === 'mount' ? b : command === 'unmount' || command === 'repair' ? a : undefined,
+      configured: !!env.RCLONE_DEVBOX_RCLONE,
+    };
+    if (isRcloneError(e)) process.stderr.write(describe(e, verbose, ctx));
+    else if (e instanceof Error) err(verbose ? (e.stack ?? e.message) : e.message);
+    else err(String(e));
+    process.exit(exitCode || 1);
   },
 );

@@ -1,10 +1,11 @@
 // The rclone binary: where it is, which version, and how to run it safely. Every call gets a
 // controlled environment, an explicit timeout, bounded retries and an AbortSignal that kills the
 // child. Failures come back as classified RcloneErrors, never as raw process errors.
-import { execa, type Options as ExecaOptions } from 'execa';
 import { spawn } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
+import { fileKey, readCache, writeCache } from './cache';
+import { Child, type ChildResult } from './child';
 import { classify, RcloneError } from './errors';
 import { type Logger, silentLogger } from './events';
 
@@ -122,6 +123,12 @@ export interface RcloneOptions {
   env?: NodeJS.ProcessEnv;
   log?: Logger;
   signal?: AbortSignal;
+  /**
+   * A folder where the answer of `rclone version` is kept, per binary, for as long as the binary
+   * is the same file (path, size, mtime, inode): a process that runs for a fraction of a second
+   * (the CLI) would otherwise spend ~60 ms of it asking again. Unset: always asked.
+   */
+  versionCache?: string;
 }
 
 export class Rclone {
@@ -138,14 +145,18 @@ export class Rclone {
     const parent = opts.env ?? process.env;
     const log = opts.log ?? silentLogger;
     const path = findBinary(opts.path, parent);
-    const probe = new Rclone(
-      path,
-      { major: 0, minor: 0, patch: 0, text: '?' },
-      controlledEnv(parent, undefined, log),
-      opts.configFile || undefined, // so that even `rclone version` does not create ~/.config/rclone
-      log,
-    );
-    const out = await probe.run(['version'], { timeoutMs: 15_000, signal: opts.signal, target: path });
+    const key = opts.versionCache ? fileKey(path) : undefined;
+    const cacheName = `rclone-version${path}`;
+    const cached = key ? readCache<string>(opts.versionCache!, cacheName, key) : undefined;
+    const out =
+      cached ??
+      (await new Rclone(
+        path,
+        { major: 0, minor: 0, patch: 0, text: '?' },
+        controlledEnv(parent, undefined, log),
+        opts.configFile || undefined, // so that even `rclone version` does not create ~/.config/rclone
+        log,
+      ).run(['version'], { timeoutMs: 15_000, signal: opts.signal, target: path }));
     const version = parseVersion(out);
     if (!version) {
       throw new RcloneError(
@@ -154,6 +165,8 @@ export class Rclone {
         { fix: 'Point "rclone.path" at the rclone binary.', detail: out.slice(0, 200) },
       );
     }
+    // Only the version line is kept: the rest (os, go version) is never read.
+    if (key && cached === undefined) writeCache(opts.versionCache!, cacheName, key, `rclone ${version.text}\n`);
     if (!atLeast(version, MIN_VERSION)) {
       throw new RcloneError(
         'RcloneTooOld',
@@ -180,26 +193,22 @@ export class Rclone {
     ];
   }
 
-  private execaOptions(opts: RunOptions): ExecaOptions {
-    const timeout = opts.timeoutMs ?? 60_000;
-    return {
+  private start(args: readonly string[], opts: RunOptions, collect: boolean): Child {
+    return new Child(this.path, this.argv(args, opts), {
       env: { ...this.env, ...opts.env },
-      extendEnv: false,
-      timeout,
-      cancelSignal: opts.signal,
-      forceKillAfterDelay: 2_000,
+      timeoutMs: opts.timeoutMs ?? 60_000,
+      signal: opts.signal,
       input: opts.input,
-      stdin: opts.input === undefined ? 'ignore' : 'pipe',
-      reject: false,
       maxBuffer: 256 * 1024 * 1024,
-    };
+      collect,
+    });
   }
 
   /** Runs rclone to completion and returns its stdout; throws a classified RcloneError. */
   async run(args: readonly string[], opts: RunOptions = {}): Promise<string> {
-    const result = await execa(this.path, this.argv(args, opts), { ...this.execaOptions(opts), encoding: 'utf8' });
+    const result = await this.start(args, opts, true).result;
     if (result.failed) throw this.failure(result, opts);
-    return String(result.stdout);
+    return result.stdout;
   }
 
   /**
@@ -208,29 +217,27 @@ export class Rclone {
    * last line. `timeoutMs: 0` means no whole-call bound (the caller bounds the wait itself).
    */
   async *lines(args: readonly string[], opts: RunOptions = {}): AsyncGenerator<string, void, undefined> {
-    const stop = new AbortController();
-    const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
-    const child = execa(this.path, this.argv(args, opts), {
-      ...this.execaOptions({ ...opts, signal }),
-      buffer: { stdout: false, stderr: true },
-      encoding: 'utf8',
-    });
-    // Iterated by hand, not with for-await: leaving a for-await closes execa's iterable first, and
-    // that close waits for the child to exit, which rclone (its stdout closed) does only at its next
-    // write: after its next S3 page, or never before the timeout. So the child is killed first.
-    const stdout = child.iterable({ from: 'stdout', preserveNewlines: false })[Symbol.asyncIterator]();
+    const child = this.start(args, opts, false);
+    const lines = child.lines();
     let completed = false;
     try {
-      for (let next = await stdout.next(); !next.done; next = await stdout.next()) yield String(next.value);
+      for (;;) {
+        // A read error (the pipe torn down) ends the lines; the child's result then says why.
+        const next = await lines.next().catch(() => ({ done: true as const, value: undefined }));
+        if (next.done) break;
+        yield next.value;
+      }
       completed = true;
     } finally {
       if (!completed) {
-        stop.abort();
-        await stdout.return?.();
-        await child;
+        // Killed first: rclone, its stdout closed, would otherwise exit only at its next write
+        // (after its next S3 page, or never before the timeout).
+        child.stop();
+        await lines.return();
+        await child.result;
       }
     }
-    const result = await child;
+    const result = await child.result;
     if (result.failed) throw this.failure(result, opts);
   }
 
@@ -268,18 +275,7 @@ export class Rclone {
     }
   }
 
-  private failure(
-    result: {
-      failed: boolean;
-      isCanceled: boolean;
-      timedOut: boolean;
-      exitCode?: number;
-      stderr?: unknown;
-      code?: string;
-      originalMessage?: string;
-    },
-    opts: RunOptions,
-  ): RcloneError {
+  private failure(result: ChildResult, opts: RunOptions): RcloneError {
     const target = opts.target ?? 'rclone';
     if (result.code === 'ENOENT' || result.code === 'EACCES') {
       return new RcloneError('RcloneMissing', `rclone could not be started from ${this.path}.`, {
@@ -287,7 +283,7 @@ export class Rclone {
       });
     }
     if (result.isCanceled) return new RcloneError('Cancelled', `Cancelled: ${target}.`);
-    const stderr = typeof result.stderr === 'string' ? result.stderr : '';
+    const stderr = result.stderr;
     if (result.timedOut) {
       const cause = classify({ stderr, target, secrets: opts.secrets });
       const seconds = Math.round((opts.timeoutMs ?? 60_000) / 1000);

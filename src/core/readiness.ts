@@ -34,11 +34,20 @@ export interface Starting {
   secrets: readonly string[];
 }
 
-export async function waitUntilReady(
-  rclone: Rclone,
-  m: Starting,
-  opts: { signal?: AbortSignal; timeoutMs?: number; mountinfo?: string },
-): Promise<void> {
+type WaitOptions = { signal?: AbortSignal; timeoutMs?: number; mountinfo?: string };
+
+export async function waitUntilReady(rclone: Rclone, m: Starting, opts: WaitOptions): Promise<void> {
+  // The diagnosis listing answers "why is it not ready yet?": once the wait is over, either way,
+  // its answer is no longer needed, so its rclone is ended then instead of left to its timeout.
+  const diagnose = new AbortController();
+  try {
+    return await wait(rclone, m, opts, diagnose.signal);
+  } finally {
+    diagnose.abort();
+  }
+}
+
+async function wait(rclone: Rclone, m: Starting, opts: WaitOptions, diagnose: AbortSignal): Promise<void> {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const started = Date.now();
   const deadline = started + timeoutMs;
@@ -74,7 +83,8 @@ export async function waitUntilReady(
     if (!diagnosing && Date.now() - started > DIAGNOSE_AFTER_MS) {
       diagnosing = true;
       const bound = Math.max(1_000, deadline - Date.now());
-      void listFolder(rclone, m.remote, { limit: 1, timeoutMs: bound, signal: opts.signal }).catch((e: unknown) => {
+      const signal = opts.signal ? AbortSignal.any([opts.signal, diagnose]) : diagnose;
+      void listFolder(rclone, m.remote, { limit: 1, timeoutMs: bound, signal }).catch((e: unknown) => {
         if (isRcloneError(e) && DECISIVE.has(e.kind)) diagnosis = e;
       });
     }

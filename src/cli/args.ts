@@ -1,0 +1,183 @@
+// The CLI's command line: which commands take which arguments and options, and a message naming
+// the one thing that is wrong (a missing <dir>, a bad --timeout) with that command's usage line,
+// rather than the whole help text.
+import { parseArgs } from 'node:util';
+
+interface Spec {
+  args: readonly string[];
+  options: readonly string[];
+  usage: string;
+  about: string;
+}
+
+export const COMMANDS = {
+  remotes: { args: [], options: [], usage: 'remotes', about: 'list remotes (type, provider, endpoint; never secrets)' },
+  ls: {
+    args: ['<remote:path>'],
+    options: ['limit'],
+    usage: 'ls <remote:path> [--limit N]',
+    about: 'list a folder, streamed (folders end with /)',
+  },
+  mounts: { args: [], options: ['json'], usage: 'mounts [--json]', about: 'rclone mounts on this box and their state' },
+  mount: {
+    args: ['<remote:path>', '<dir>'],
+    options: ['cache-mode', 'cache-dir', 'cache-max-size', 'allow-other', 'allow-non-empty', 'timeout'],
+    usage:
+      'mount <remote:path> <dir> [--cache-mode writes|full] [--cache-dir D] [--cache-max-size 20G]\n' +
+      '        [--allow-other] [--allow-non-empty] [--timeout 30s]',
+    about: 'mount and return once it is ready',
+  },
+  unmount: {
+    args: ['<dir>'],
+    options: ['wait', 'force'],
+    usage: 'unmount <dir> [--wait 10m] [--force]',
+    about: 'unmount once pending uploads are done',
+  },
+  repair: {
+    args: ['<dir>'],
+    options: [],
+    usage: 'repair <dir>',
+    about: 'clean a dead mount ("Transport endpoint is not connected")',
+  },
+} satisfies Record<string, Spec>;
+
+export type Command = keyof typeof COMMANDS;
+
+const OPTIONS = {
+  limit: { type: 'string' },
+  json: { type: 'boolean' },
+  'cache-mode': { type: 'string' },
+  'cache-dir': { type: 'string' },
+  'cache-max-size': { type: 'string' },
+  'allow-other': { type: 'boolean' },
+  'allow-non-empty': { type: 'boolean' },
+  timeout: { type: 'string' },
+  wait: { type: 'string' },
+  force: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
+} as const;
+const GLOBAL = new Set(['help', 'version', 'verbose']);
+
+export const usage = (): string =>
+  [
+    'usage: rclone-devbox <command> [-v] …',
+    ...Object.values(COMMANDS).map((c) => `  ${c.usage}\n        ${c.about}`),
+    "  --version                          this tool's version and the rclone it uses",
+    '',
+    "Durations: 30s, 10m, 1h30m or plain seconds. -v (or RCLONE_DEVBOX_VERBOSE=1): rclone's own output on errors.",
+    "rclone is found on PATH (or RCLONE_DEVBOX_RCLONE); rclone's config file is used (RCLONE_CONFIG is honoured).",
+  ].join('\n');
+
+/** A command line that cannot be run: exit status 2, the message and the command's usage line. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+const usageOf = (command: Command) => `Usage: rclone-devbox ${COMMANDS[command].usage}`;
+const refuse = (command: Command | undefined, what: string) =>
+  new UsageError(command ? `${command}: ${what}. ${usageOf(command)}` : `${what}. Run rclone-devbox --help.`);
+
+export type Options = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'string' ? string : boolean };
+
+/** Option values read and checked: every mistake is refused before anything runs. */
+export interface Values {
+  limit?: number;
+  timeoutMs?: number;
+  waitMs?: number;
+  cacheMode?: (typeof CACHE_MODES)[number];
+}
+
+export interface Parsed {
+  command?: Command;
+  args: string[];
+  o: Options;
+  v: Values;
+}
+
+const CACHE_MODES = ['off', 'minimal', 'writes', 'full'] as const;
+
+export function parse(argv: string[]): Parsed {
+  let parsed: { values: Options; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
+  } catch (e) {
+    throw refuse(commandIn(argv), explainParseError(e as Error & { code?: string }, argv));
+  }
+  const [name, ...args] = parsed.positionals;
+  const o = parsed.values;
+  if (name === undefined) return { args, o, v: {} };
+  if (name === 'help') return { args, o: { ...o, help: true }, v: {} };
+  if (!Object.hasOwn(COMMANDS, name)) {
+    throw refuse(undefined, `unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')})`);
+  }
+  const command = name as Command;
+  if (o.help) return { command, args, o, v: {} };
+  const spec: Spec = COMMANDS[command];
+  for (const key of Object.keys(o)) {
+    if (!GLOBAL.has(key) && !spec.options.includes(key))
+      throw refuse(command, `--${key} is not an option of ${command}`);
+  }
+  if (args.length < spec.args.length) throw refuse(command, `missing ${spec.args[args.length]}`);
+  if (args.length > spec.args.length) throw refuse(command, `unexpected argument "${args[spec.args.length]}"`);
+  const mode = o['cache-mode'];
+  if (mode !== undefined && !(CACHE_MODES as readonly string[]).includes(mode))
+    throw refuse(command, `--cache-mode "${mode}" is not one of ${CACHE_MODES.join(', ')}`);
+  const v: Values = {
+    limit: count(command, 'limit', o.limit),
+    timeoutMs: duration(command, 'timeout', o.timeout),
+    waitMs: duration(command, 'wait', o.wait, 0),
+    cacheMode: mode as Values['cacheMode'],
+  };
+  return { command, args, o, v };
+}
+
+/** The first word that names a command, so an option error can still show that command's usage. */
+function commandIn(argv: string[]): Command | undefined {
+  return argv.find((a): a is Command => Object.hasOwn(COMMANDS, a));
+}
+
+function explainParseError(e: Error & { code?: string }, argv: string[]): string {
+  const option = /'(-{1,2}[^' ]+)/.exec(e.message)?.[1];
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${option ?? ''}`.trim();
+  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
+    const at = argv.indexOf(option);
+    const next = at < 0 ? undefined : argv[at + 1];
+    // parseArgs will not take "-1" as a value (it looks like an option): say what the value must be.
+    if (next?.startsWith('-') && next.length > 1) return `${option} needs a value, not "${next}"`;
+    if (OPTIONS[option.replace(/^-+/, '') as keyof typeof OPTIONS]?.type === 'boolean')
+      return `${option} takes no value`;
+    return `${option} needs a value`;
+  }
+  return e.message.split('\n')[0]!;
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/**
+ * A duration as rclone writes them (30s, 10m, 1h30m, 500ms) or plain seconds ("90", "2.5"), in
+ * milliseconds. Anything else is refused: a value read as NaN would make a timeout that never fires.
+ */
+export function duration(command: Command, flag: string, text: string | undefined, min = 1): number | undefined {
+  if (text === undefined) return undefined;
+  const t = text.trim();
+  let ms: number | undefined;
+  if (/^\d+(?:\.\d+)?$/.test(t)) ms = Number(t) * 1_000;
+  else if (/^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/.test(t)) {
+    ms = 0;
+    for (const [, n, unit] of t.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) ms += Number(n) * UNIT_MS[unit!]!;
+  }
+  if (ms === undefined || !Number.isFinite(ms))
+    throw refuse(command, `--${flag} "${text}" is not a duration (e.g. 30s, 10m, 1h30m, or plain seconds)`);
+  if (ms < min) throw refuse(command, `--${flag} must be ${min > 0 ? 'more than 0' : '0 or more'}, not "${text}"`);
+  return Math.round(ms);
+}
+
+/** A whole number of at least 1 (e.g. --limit). */
+function count(command: Command, flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text.trim()) || Number(text) < 1)
+    throw refuse(command, `--${flag} "${text}" is not a whole number of 1 or more`);
+  return Number(text);
+}

@@ -1,0 +1,77 @@
+// What the CLI says about an error. Core's messages are shared with the editor, and some of its
+// fixes name what only the editor has (the "rclone.path" setting, "Rclone: Add Remote", a mount
+// profile, Unmount Anyway): a shell user is told the CLI's own way instead (an environment
+// variable, a flag, an rclone or rclone-devbox command). rclone's raw output (the error's detail)
+// is shown only when asked for (-v), after the message and the fix.
+import { type ErrorKind, FIXES, type RcloneError } from '../core/errors';
+
+/** Words that only make sense inside the editor; a fix containing one is replaced. */
+export const EDITOR_WORDS =
+  /"rclone\.\w+"|\brclone\.(?:path|configFile|mounts|autoMount)\b|\bRclone: |\bEdit Remote\b|\bEdit the remote\b|\bUnmount Anyway\b|\bunmount anyway\b|\bRemount\b|\bmount profile\b|\bprofile setting\b|\bShow (?:the )?log\b|\bUse Unmount\b/i;
+
+const CLI_FIXES: Partial<Record<ErrorKind, string>> = {
+  RcloneMissing:
+    'Install rclone 1.60 or newer (Debian/Ubuntu: sudo apt-get install rclone; or see rclone.org/install), or point RCLONE_DEVBOX_RCLONE at one (an absolute path).',
+  RcloneTooOld:
+    'Install a newer rclone (rclone.org/install: curl https://rclone.org/install.sh | sudo bash), or point RCLONE_DEVBOX_RCLONE at one.',
+  RemoteNotFound:
+    'Add it with `rclone config`, or check which config file is read: `rclone config file` (RCLONE_CONFIG is honoured).',
+  AuthFailed:
+    "Check the remote's access key ID and secret key (and the region, for AWS) in the config file (`rclone config file`), e.g. with `rclone config update <remote> access_key_id …`.",
+  ConfigInvalid:
+    'Fix the config file (`rclone config file`; remote types are listed by `rclone help backends`), or set RCLONE_CONFIG_PASS if it is encrypted.',
+  AlreadyMounted: 'Unmount it first (`rclone-devbox unmount <dir>` waits for uploads), or choose another mount point.',
+  MountPointNotEmpty:
+    'Choose an empty folder as mount point, or mount over its files with --allow-non-empty (they are hidden while mounted).',
+  Stale: 'Clean it with `rclone-devbox repair <dir>`, then mount again.',
+  UploadsPending:
+    'Wait longer (--wait 30m), or unmount with --force only if nothing was written to it recently (files not yet uploaded stay in the VFS cache and are uploaded at the next mount of the same remote).',
+  // core's own words (the editor shows them too), then how to say it to this CLI
+  CacheFull: `${FIXES.CacheFull} Mount options: --cache-max-size 10G, --cache-dir /a/bigger/disk.`,
+  Unknown: "Run again with -v to see rclone's own output.",
+};
+
+/** Fixes that call sites wrote for the editor, said the CLI's way. */
+const CALL_SITES: [RegExp, string][] = [
+  [
+    /^Repair only cleans dead mounts/,
+    'Repair only cleans dead mounts; `rclone-devbox unmount <dir>` unmounts a live one (it waits for uploads).',
+  ],
+  [/^Unmount anyway only if/, 'Unmount with --force only if nothing was written to it recently.'],
+  [/^Set "rclone\.configFile"/, 'Set RCLONE_CONFIG to the config file.'],
+];
+
+/** Profile fields named in core's messages, as the CLI's flags. */
+const FLAGS: Record<string, string> = {
+  cacheMode: '--cache-mode',
+  cacheMaxSize: '--cache-max-size',
+  cacheDir: '--cache-dir',
+};
+
+export interface Context {
+  /** The mount point the command works on, put into fixes that say <dir>. */
+  dir?: string;
+  /** rclone-devbox is pointed at an rclone by RCLONE_DEVBOX_RCLONE. */
+  configured?: boolean;
+}
+
+/** The fix for a shell user: core's own unless it speaks of the editor. */
+export function cliFix(e: Pick<RcloneError, 'kind' | 'fix'>, ctx: Context = {}): string {
+  let fix = CALL_SITES.find(([site]) => site.test(e.fix))?.[1] ?? e.fix;
+  if (fix === FIXES[e.kind] || EDITOR_WORDS.test(fix)) fix = CLI_FIXES[e.kind] ?? fix;
+  if (e.kind === 'RcloneMissing' && ctx.configured)
+    fix = 'Point RCLONE_DEVBOX_RCLONE at the rclone binary (an absolute path), or unset it to use rclone from PATH.';
+  if (EDITOR_WORDS.test(fix)) fix = ''; // a call site's editor-only advice: better none than a wrong one
+  return fix.replaceAll('<dir>', ctx.dir ?? '<dir>');
+}
+
+export function cliMessage(message: string): string {
+  return message.replace(/The mount profile's (\w+)/g, (all, field: string) => FLAGS[field] ?? all);
+}
+
+/** The text printed for an error: message, fix, and rclone's own lines only when verbose. */
+export function describe(e: RcloneError, verbose: boolean, ctx: Context = {}): string {
+  const fix = cliFix(e, ctx);
+  const detail = verbose && e.detail ? `\n${e.detail}` : '';
+  return `${cliMessage(e.message)}${fix ? `\n${fix}` : ''}${detail}\n`;
+}
