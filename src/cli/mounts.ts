@@ -1,18 +1,11 @@
 // The CLI's mount commands: mounts, mount, unmount, repair. Loaded only when one of them runs, so
 // that `ls` and `remotes` do not pay for the mount registry's code at start-up.
-import { setFlagsFromString } from 'node:v8';
 import type { Logger } from '../core/events';
 import { FIXES } from '../core/errors';
 import { cacheTrouble, MountRegistry } from '../core/mounts';
 import type { Rclone } from '../core/rclone';
 import type { Command, Options, Values } from './args';
 import { cliFix } from './fixes';
-
-// The mount registry asks mounts through their rc API with Node's fetch, which compiles its HTTP
-// parser (WebAssembly) at first use; V8 then optimises that code in background threads, and exit
-// waits for them: ~55 ms added to every run that talked to a mount. The baseline compiler alone
-// is plenty for a process that makes a handful of requests.
-setFlagsFromString('--liftoff-only');
 
 export interface Io {
   out(line: string): void;

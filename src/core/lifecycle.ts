@@ -26,7 +26,8 @@ export interface Host {
   readonly log: Logger;
   readonly mountinfo?: string;
   rclone(): Promise<Rclone>;
-  refresh(): Promise<readonly Mount[]>;
+  look(mountPoint: string): Promise<Mount | undefined>;
+  note(mountPoint: string, m: Mount | undefined): void;
   rc(mountPoint: string): Promise<RcClient | undefined>;
 }
 
@@ -38,7 +39,7 @@ export class Lifecycle {
 
   async mount(profile: MountProfile, opts: MountOptions): Promise<Mounted> {
     const { mountPoint } = profile;
-    const current = (await this.host.refresh()).find((m) => m.mountPoint === mountPoint);
+    const current = await this.host.look(mountPoint);
     if (current?.state === 'stale') {
       throw new RcloneError(
         'Stale',
@@ -51,16 +52,19 @@ export class Lifecycle {
       throw new RcloneError('AlreadyMounted', `${mountPoint} already has ${current.remote} mounted.`);
     }
     const rclone = await this.host.rclone();
-    await findFusermount(rclone.env);
-    if (profile.allowOther) await checkAllowOther(process.getuid?.() ?? 0);
-    await checkMountPoint(mountPoint, profile.allowNonEmpty);
-    const created = await createMountPoint(mountPoint);
-
     const logs = join(this.host.stateDir, 'logs');
-    await mkdir(logs, { recursive: true, mode: 0o700 });
+    // Independent checks and preparations at once: each is a few file-system calls.
+    const [, , , port] = await Promise.all([
+      findFusermount(rclone.env),
+      profile.allowOther ? checkAllowOther(process.getuid?.() ?? 0) : undefined,
+      checkMountPoint(mountPoint, profile.allowNonEmpty),
+      freePort(),
+      mkdir(logs, { recursive: true, mode: 0o700 }),
+    ]);
+    const created = await createMountPoint(mountPoint);
     const logFile = logFileFor(logs, mountPoint);
     const log = new LogTail(logFile, await prepareLog(logFile));
-    const rc = { port: await freePort(), user: 'rclone-devbox', pass: randomBytes(18).toString('base64url') };
+    const rc = { port, user: 'rclone-devbox', pass: randomBytes(18).toString('base64url') };
     const run = { rcPort: rc.port, logFile, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
     // Only extra flags can carry a secret; rclone's option list is not asked for without them.
     const sensitive = profile.extraFlags?.length ? await sensitiveFlags(rclone) : new Set<string>();
@@ -88,19 +92,18 @@ export class Lifecycle {
       throw e;
     }
     this.host.log.info(`Mounted ${profile.remote} on ${mountPoint} (rclone pid ${child.pid}).`);
-    const mounted = (await this.host.refresh()).find((m) => m.mountPoint === mountPoint);
-    return {
-      ...(mounted ?? {
-        ...blank,
-        mountPoint,
-        remote: profile.remote,
-        state: 'mounted',
-        pid: child.pid,
-        logFile,
-        profile,
-      }),
-      started: true,
+    // Just seen answering: no need to ask it (or any other mount) again before returning.
+    const mounted: Mount = {
+      ...blank,
+      mountPoint,
+      remote: profile.remote,
+      state: 'mounted',
+      pid: child.pid,
+      logFile,
+      profile,
     };
+    this.host.note(mountPoint, mounted);
+    return { ...mounted, started: true };
   }
 
   private async undoMount(r: MountRecord, created: string | undefined): Promise<void> {
@@ -108,7 +111,7 @@ export class Lifecycle {
     if (await this.isMounted(r.mountPoint)) await fusermount((await this.host.rclone()).env, r.mountPoint, '-uz');
     await removeCreated(r.mountPoint, created);
     await this.host.records.remove(r.mountPoint);
-    await this.host.refresh();
+    this.host.note(r.mountPoint, undefined);
   }
 
   private async isMounted(mountPoint: string): Promise<boolean> {
@@ -116,7 +119,7 @@ export class Lifecycle {
   }
 
   async unmount(mountPoint: string, opts: UnmountOptions): Promise<void> {
-    const m = (await this.host.refresh()).find((x) => x.mountPoint === mountPoint);
+    const m = await this.host.look(mountPoint);
     if (!m) return;
     if (m.state === 'stale') return this.repair(mountPoint);
     if (m.state === 'not answering') throw notAnswering(m);
@@ -138,12 +141,12 @@ export class Lifecycle {
       await endProcess(m.pid, 5_000, 'mount', mountPoint);
     }
     await this.host.records.remove(mountPoint);
-    await this.host.refresh();
+    this.host.note(mountPoint, undefined);
     this.host.log.info(`Unmounted ${mountPoint}.`);
   }
 
   async repair(mountPoint: string): Promise<void> {
-    const m = (await this.host.refresh()).find((x) => x.mountPoint === mountPoint);
+    const m = await this.host.look(mountPoint);
     if (m?.state === 'not answering') throw notAnswering(m);
     if (m && m.state !== 'stale') {
       throw new RcloneError('AlreadyMounted', `${mountPoint} is not dead: ${m.remote} is ${m.state} there.`, {
@@ -155,13 +158,13 @@ export class Lifecycle {
       throw new RcloneError('AlreadyMounted', `${mountPoint} is still being mounted (rclone pid ${r.pid}).`);
     if (await this.isMounted(mountPoint)) await fusermount((await this.host.rclone()).env, mountPoint, '-uz');
     await this.host.records.remove(mountPoint);
-    await this.host.refresh();
+    this.host.note(mountPoint, undefined);
     this.host.log.info(`Repaired ${mountPoint}.`);
   }
 
   /** See MountRegistry.remount; the caller holds the mount point's lock. */
   async remount(p: MountProfile, opts: RemountOptions): Promise<Mounted> {
-    const m = (await this.host.refresh()).find((x) => x.mountPoint === p.mountPoint);
+    const m = await this.host.look(p.mountPoint);
     if (!m || m.state === 'mounting') return this.mount(p, opts);
     if (m.state === 'stale') {
       await this.repair(p.mountPoint);

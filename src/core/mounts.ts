@@ -8,12 +8,12 @@ import { Emitter, type Disposable, type Event, type Logger, silentLogger } from 
 import { blank, isOurs, Lifecycle } from './lifecycle';
 import { type Liveness, Prober } from './liveness';
 import { withLock } from './lock';
-import { readRcloneMounts } from './mountinfo';
+import { type MountEntry, readRcloneMounts } from './mountinfo';
 import { canonicalMountPoint } from './mountPoint';
 import { checkProfile, type MountProfile } from './profile';
 import { RcClient } from './rc';
 import type { Rclone } from './rclone';
-import { RecordStore } from './records';
+import { type MountRecord, RecordStore } from './records';
 import type { UnmountOptions } from './unmount';
 
 export type { UnmountOptions } from './unmount';
@@ -69,6 +69,8 @@ export class MountRegistry implements Disposable {
   private readonly lifecycle = new Lifecycle(this);
   private readonly prober = new Prober();
   private readonly caches = new CacheWatch();
+  /** How many changes operations have noted (see note()). */
+  private notes = 0;
   /** Paths as callers gave them → canonical, so find() answers for `/mnt/x/` or a symlinked parent. */
   private readonly aliases = new Map<string, string>();
   readonly log: Logger;
@@ -137,52 +139,69 @@ export class MountRegistry implements Disposable {
   }
 
   private async read(): Promise<readonly Mount[]> {
+    const notes = this.notes;
     const [entries, records] = await Promise.all([readRcloneMounts(this.opts.mountinfo), this.records.list()]);
     const mounts = await Promise.all(
-      entries.map(async (e): Promise<Mount> => {
-        const r = records.find((x) => x.mountPoint === e.mountPoint);
-        if (!r)
-          return {
-            ...blank,
-            mountPoint: e.mountPoint,
-            remote: e.source,
-            external: true,
-            state: shown(await this.prober.probe(e.mountPoint)),
-          };
-        const m: Mount = {
-          ...blank,
-          mountPoint: r.mountPoint,
-          remote: r.remote,
-          state: 'stale',
-          pid: r.pid,
-          logFile: r.logFile,
-          profile: r.profile,
-        };
-        if (!isOurs(r)) return m; // its rclone is gone: kept for repair (its pid, its log)
-        const { liveness, stats } = await this.prober.ask(r.pid, new RcClient(r));
-        m.state = shown(liveness);
-        if (stats) {
-          m.pendingUploads = stats.uploadsInProgress + stats.uploadsQueued;
-          Object.assign(m, await this.caches.check(r, stats));
-        }
-        return m;
-      }),
+      entries.map((e) =>
+        this.describe(
+          e,
+          records.find((r) => r.mountPoint === e.mountPoint),
+        ),
+      ),
     );
     for (const r of records) {
-      if (entries.some((e) => e.mountPoint === r.mountPoint) || !isOurs(r)) continue;
-      mounts.push({
-        ...blank,
-        mountPoint: r.mountPoint,
-        remote: r.remote,
-        state: 'mounting',
-        pid: r.pid,
-        logFile: r.logFile,
-        profile: r.profile,
-      });
+      if (!entries.some((e) => e.mountPoint === r.mountPoint) && isOurs(r))
+        mounts.push(await this.describe(undefined, r));
     }
+    // An operation noted a change while this look ran: it saw the world before it, so look again.
+    if (notes !== this.notes) return this.read();
     this.caches.keep(new Set(mounts.map((m) => m.mountPoint)));
     this.publish(mounts);
     return this.snapshot;
+  }
+
+  /**
+   * The mount on one (canonical) mount point, looked at now, without asking any other mount: what
+   * an operation on that point needs, however many (or however stuck) other mounts the box has.
+   */
+  async look(mountPoint: string): Promise<Mount | undefined> {
+    const [entries, record] = await Promise.all([readRcloneMounts(this.opts.mountinfo), this.records.get(mountPoint)]);
+    const entry = entries.find((e) => e.mountPoint === mountPoint);
+    if (!entry && !(record && isOurs(record))) return undefined;
+    return this.describe(entry, record);
+  }
+
+  /** A mount as the kernel lists it (`entry`) and as our record knows it (`r`); either may be missing. */
+  private async describe(entry: MountEntry | undefined, r: MountRecord | undefined): Promise<Mount> {
+    if (!r) {
+      const state = shown(await this.prober.probe(entry!.mountPoint));
+      return { ...blank, mountPoint: entry!.mountPoint, remote: entry!.source, external: true, state };
+    }
+    const m: Mount = {
+      ...blank,
+      mountPoint: r.mountPoint,
+      remote: r.remote,
+      state: 'stale',
+      pid: r.pid,
+      logFile: r.logFile,
+      profile: r.profile,
+    };
+    if (!isOurs(r)) return m; // its rclone is gone: kept for repair (its pid, its log)
+    if (!entry) return { ...m, state: 'mounting' };
+    const { liveness, stats } = await this.prober.ask(r.pid, new RcClient(r));
+    m.state = shown(liveness);
+    if (stats) {
+      m.pendingUploads = stats.uploadsInProgress + stats.uploadsQueued;
+      Object.assign(m, await this.caches.check(r, stats));
+    }
+    return m;
+  }
+
+  /** Puts what an operation just learnt about one mount into the snapshot (no I/O), and tells listeners. */
+  note(mountPoint: string, m: Mount | undefined): void {
+    this.notes++;
+    const rest = this.snapshot.filter((x) => x.mountPoint !== mountPoint);
+    this.publish(m ? [...rest, m] : rest);
   }
 
   private publish(mounts: Mount[]): void {

@@ -1,6 +1,6 @@
 // Taking a mount down without losing what was written to it.
 import { setTimeout as delay } from 'node:timers/promises';
-import { execa } from 'execa';
+import { Child } from './child';
 import { RcloneError } from './errors';
 import { findFusermount } from './preflight';
 import type { RcClient } from './rc';
@@ -51,13 +51,7 @@ export async function waitForUploads(mountPoint: string, rc: RcClient, opts: Unm
 /** `fusermount3 -u` (or `-uz`, lazy, for a dead mount); "not mounted" is success. */
 export async function fusermount(env: Env, mountPoint: string, flag: '-u' | '-uz'): Promise<void> {
   const helper = await findFusermount(env);
-  const r = await execa(helper, [flag, '--', mountPoint], {
-    reject: false,
-    timeout: 15_000,
-    env,
-    extendEnv: false,
-    stdin: 'ignore',
-  });
+  const r = await new Child(helper, [flag, '--', mountPoint], { env, timeoutMs: 15_000, collect: false }).result;
   if (r.exitCode === 0) return;
   const stderr = String(r.stderr);
   if (/busy/i.test(stderr)) {
