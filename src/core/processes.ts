@@ -46,10 +46,13 @@ export function processAlive(pid: number, ...argvParts: string[]): boolean {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  const state = processState(pid);
+  if (state === undefined || state === 'Z' || state === 'X') return false; // a zombie has ended: it only waits to be reaped
   if (!argvParts.length) return true;
   try {
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    if (processState(pid) === 'Z') return false;
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (cmdline === '') return true; // exiting: its memory (argv with it) is released, it is not a zombie yet
+    const argv = cmdline.split('\0');
     return argvParts.every((part) => argv.includes(part));
   } catch {
     return false;
