@@ -4,9 +4,13 @@
 // The lock file is created whole (written under a temporary name, then hard-linked into place,
 // which fails if it exists), so it is never seen empty. It names its holder by pid *and* process
 // identity (boot id + start time), so a crashed holder whose pid was reused, or a lock left from
-// before a reboot, is recognised as dead. A dead holder's lock is broken by exactly one waiter:
-// the one that creates the tombstone `<lock>.<holder token>.broken` first; it renames the lock
-// aside (atomic), and the tombstone stays a while so a slow waiter cannot break the next lock.
+// before a reboot, is recognised as dead.
+//
+// Removing a lock, by its holder (release) or by a waiter (a dead holder's), takes a right first:
+// creating the tombstone `<lock>.<holder token>.broken`, which only one process can. So a waiter
+// that read a lock just before its holder released it (and exited: it looks dead) cannot take the
+// next holder's lock for it: the release made that tombstone already. The winner renames the lock
+// aside (atomic); tombstones stay a while, for waiters slow to act on what they read.
 import { createHash, randomBytes } from 'node:crypto';
 import { link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -60,9 +64,20 @@ export async function withLock<T>(dir: string, key: string, timeoutMs: number, w
   try {
     return await work();
   } finally {
-    if (parse(await readFile(file, 'utf8').catch(() => ''))?.token === me.token) await rm(file, { force: true });
+    const mine = parse(await readFile(file, 'utf8').catch(() => ''))?.token === me.token;
+    if (mine && (await claim(tombstoneOf(file, me.token)))) await rm(file, { force: true });
+    await sweepTombstones(file);
   }
 }
+
+const tombstoneOf = (file: string, token: string) => `${file}.${token}.broken`;
+
+/** Takes the right to remove the lock a tombstone names; false when another process has it. */
+const claim = (tombstone: string) =>
+  writeFile(tombstone, '', { flag: 'wx', mode: 0o600 }).then(
+    () => true,
+    () => false,
+  );
 
 async function tryCreate(file: string, me: Holder): Promise<boolean> {
   const tmp = `${file}.${me.token}.new`;
@@ -90,18 +105,14 @@ async function breakIfDead(file: string): Promise<Holder | 'broken' | undefined>
   const holder = parse(text);
   const dead = holder ? !sameProcess(holder.pid, holder.identity) : age > UNREADABLE_STALE_MS;
   if (!dead) return holder;
-  const tombstone = `${file}.${holder?.token ?? createHash('sha256').update(text).digest('hex').slice(0, 16)}.broken`;
-  try {
-    await writeFile(tombstone, '', { flag: 'wx', mode: 0o600 }); // one waiter wins the right to break it
-  } catch {
-    return holder; // another waiter is breaking (or broke) this very lock
-  }
-  // Only the winner gets here, and the dead holder cannot release, so `file` is still that lock:
+  const tombstone = tombstoneOf(file, holder?.token ?? createHash('sha256').update(text).digest('hex').slice(0, 16));
+  // Lost: another waiter is breaking this very lock, or its holder released it meanwhile.
+  if (!(await claim(tombstone))) return holder;
+  // Only the winner gets here, and nobody else can remove that lock now, so `file` is still it:
   // moved aside in one step (waiters see it or its absence, never half of it), then deleted.
   const aside = `${tombstone}.dead`;
   await rename(file, aside).catch(() => undefined);
   await rm(aside, { force: true });
-  await sweepTombstones(file);
   return 'broken';
 }
 
