@@ -127,7 +127,13 @@ describe('rclone.conf', () => {
     assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.notEqual(statSync(file).ino, inodeBefore, 'replaced by rename, not rewritten in place');
     assert.deepEqual(readdirSync(dir.path), ['.rclone-devbox-locks', 'rclone.conf'], 'no temporary file left behind');
-    assert.deepEqual(readdirSync(join(dir.path, '.rclone-devbox-locks')), [], 'the edit lock is released');
+    // What stays is the release's tombstone (see lock.ts), swept after a while; never a lock.
+    const locks = readdirSync(join(dir.path, '.rclone-devbox-locks'));
+    assert.deepEqual(
+      locks.filter((n) => !n.endsWith('.broken')),
+      [],
+      'the edit lock is released',
+    );
     assert.ok(calls.argv.length > 0);
     assert.ok(
       calls.argv.every((argv) => !argv.some((a) => a.includes(SECRET))),
