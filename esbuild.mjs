@@ -7,7 +7,7 @@
 //                                  extension host) and its runners test/vscode-server.ts, test/electron.ts
 //   node esbuild.mjs --bench       also bundle bench/*.bench.ts into out/
 import * as esbuild from 'esbuild';
-import { readdirSync } from 'node:fs';
+import { chmodSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const args = new Set(process.argv.slice(2));
@@ -54,4 +54,5 @@ if (args.has('--watch')) {
   console.log('watching src/ …');
 } else {
   await Promise.all(builds.map((b) => esbuild.build(b)));
+  chmodSync('dist/cli.js', 0o755); // runnable as itself, the way the installed `rclone-devbox` is
 }

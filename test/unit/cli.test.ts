@@ -37,6 +37,19 @@ describe('rclone-devbox CLI', () => {
     assert.equal(r.stdout, `rclone-devbox ${version}\nrclone ${box.rclone.version.text} (${box.rclone.path})`);
   });
 
+  it('run as the installed command, Node does not first read a NODE_EXTRA_CA_CERTS bundle (the CLI speaks no TLS)', async () => {
+    // A bundle that cannot be read makes Node say so at start-up: the launcher must skip it.
+    const r = await execa(CLI, ['--version'], {
+      env: { ...env, NODE_EXTRA_CA_CERTS: join(work.path, 'no-such-bundle.pem') },
+      extendEnv: false,
+      reject: false,
+      timeout: 30_000,
+    });
+    assert.equal(r.exitCode, 0, String(r.stderr));
+    assert.equal(String(r.stderr), '');
+    assert.match(String(r.stdout), /^rclone-devbox /);
+  });
+
   it("a missing or bad argument gets a message naming it and that command's usage, not the whole help", async () => {
     const cases: [string[], RegExp][] = [
       [['mount', 's3:models'], /^mount: missing <dir>\. Usage: rclone-devbox mount <remote:path> <dir> /],
