@@ -6,8 +6,9 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readRcloneMounts } from '../../src/core/mountinfo';
-import type { Report, TestResult } from '../integration/report';
+import type { Report } from '../integration/report';
 import type { Locator, Page } from '../ui/playwright';
+import { type Step, walk } from '../ui/steps';
 import { BUCKET, MODEL_FILE, REMOTE, SAMPLE_FILE } from './world';
 
 export interface SmokeOptions {
@@ -110,8 +111,6 @@ async function screenshot(page: Page, file: string): Promise<void> {
   await page.screenshot({ path: file, timeout: 15_000 });
 }
 
-type Step = [name: string, timeoutMs: number, fn: () => Promise<void>];
-
 function steps(page: Page, o: SmokeOptions): Step[] {
   const pick = `${REMOTE}:${BUCKET}`;
   return [
@@ -204,46 +203,10 @@ function steps(page: Page, o: SmokeOptions): Step[] {
   ];
 }
 
-/** One step, bounded by its timeout and by the window's death. */
-async function runStep(timeoutMs: number, fn: () => Promise<void>, problem: () => string | undefined): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const watchdog = new Promise<never>((_, fail) => {
-    const deadline = Date.now() + timeoutMs + 5_000; // the step's own waits come first; this catches a hung call
-    timer = setInterval(() => {
-      const dead = problem();
-      if (dead) fail(new Error(dead));
-      else if (Date.now() > deadline) fail(new Error(`step did not finish within ${timeoutMs / 1000} s`));
-    }, 250);
-  });
-  try {
-    await Promise.race([fn(), watchdog]);
-  } finally {
-    clearInterval(timer);
-  }
-}
-
-// eslint-disable-next-line no-control-regex -- Playwright colours its messages; the escape is what is removed
-const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
-
 export async function runDemoSmoke(page: Page, o: SmokeOptions): Promise<Report> {
-  const tests: TestResult[] = [];
-  for (const [name, timeoutMs, fn] of steps(page, o)) {
-    const start = Date.now();
-    try {
-      await runStep(timeoutMs, fn, o.problem);
-      tests.push({ suite: 'demo', name, ok: true, ms: Date.now() - start });
-    } catch (e) {
-      const status = await page
-        .locator('.statusbar-item')
-        .allTextContents()
-        .then((t) => t.map((x) => x.replace(/\s+/g, ' ').trim()).filter(Boolean))
-        .catch(() => []);
-      await page.screenshot({ path: o.failureScreenshot, timeout: 10_000 }).catch(() => undefined);
-      const message = `${plain((e as Error).message.split('\n')[0] ?? '')}\n  status bar: ${JSON.stringify(status)}\n  screenshot: ${o.failureScreenshot}`;
-      tests.push({ suite: 'demo', name, ok: false, ms: Date.now() - start, error: { message } });
-      break;
-    }
-  }
-  const passed = tests.filter((t) => t.ok).length;
-  return { passed, failed: tests.length - passed, tests };
+  return walk(page, steps(page, o), {
+    suite: 'demo',
+    problem: () => o.problem(),
+    failureScreenshot: o.failureScreenshot,
+  });
 }

@@ -11,9 +11,10 @@
 // out/ui-failure.png.
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Report, TestResult } from '../integration/report';
+import type { Report } from '../integration/report';
 import type { Locator, Page } from './playwright';
 import { checkRcPortNotForwarded, rcPortOf } from './ports';
+import { type Step, walk } from './steps';
 
 export interface UiSmokeOptions {
   /** The window's rclone.mountRoot: the bucket is mounted on <mountRoot>/index-tts-data. */
@@ -58,12 +59,6 @@ async function mountState(page: Page, mountPoint: string): Promise<string | unde
   return label?.slice(prefix.length);
 }
 
-async function statusBarTexts(page: Page): Promise<string[]> {
-  return (await page.locator('.statusbar-item').allTextContents())
-    .map((t) => t.replace(/\s+/g, ' ').trim())
-    .filter(Boolean);
-}
-
 /** Expands a tree row unless it is already expanded, by its twistie (a click on the label may open instead). */
 async function expand(row: Locator, label: string, timeoutMs: number): Promise<void> {
   await row.first().waitFor({ state: 'visible', timeout: timeoutMs });
@@ -92,8 +87,6 @@ async function runCommand(page: Page, typed: string, label: string | RegExp): Pr
   await page.keyboard.type(typed);
   await quickPickRow(page, label).first().click({ timeout: 15_000 });
 }
-
-type Step = [name: string, timeoutMs: number, fn: () => Promise<void>];
 
 function steps(page: Page, opts: UiSmokeOptions): Step[] {
   const mountPoint = `${opts.mountRoot.replace(/\/+$/, '')}/${BUCKET}`;
@@ -248,52 +241,11 @@ function steps(page: Page, opts: UiSmokeOptions): Step[] {
   ];
 }
 
-/** Runs one step bounded by its timeout and by the window's death; rejects with the step's name. */
-async function runStep(timeoutMs: number, fn: () => Promise<void>, problem: () => string | undefined): Promise<void> {
-  let timer: ReturnType<typeof setInterval> | undefined;
-  const watchdog = new Promise<never>((_, fail) => {
-    const deadline = Date.now() + timeoutMs + 5_000; // the step's own waits come first; this catches a hung call
-    timer = setInterval(() => {
-      const dead = problem();
-      if (dead) fail(new Error(dead));
-      else if (Date.now() > deadline) fail(new Error(`step did not finish within ${timeoutMs / 1000} s`));
-    }, 250);
-  });
-  try {
-    await Promise.race([fn(), watchdog]);
-  } finally {
-    clearInterval(timer);
-  }
-}
-
-/** Playwright colours its call logs; the report is read as plain text. */
-// eslint-disable-next-line no-control-regex -- the escape character is what is being removed
-const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
-
 export async function runUiSmoke(page: Page, opts: UiSmokeOptions): Promise<Report> {
   rmSync(opts.failureScreenshot, { force: true }); // a stale one from an earlier run would mislead
-  const tests: TestResult[] = [];
-  for (const [name, timeoutMs, fn] of steps(page, opts)) {
-    const start = Date.now();
-    try {
-      await runStep(timeoutMs, fn, opts.problem);
-      tests.push({ suite: SUITE, name, ok: true, ms: Date.now() - start });
-    } catch (e) {
-      const err = e as Error;
-      const status = await statusBarTexts(page).catch(() => []);
-      const message = `UI step "${name}" failed: ${plain(err.message.split('\n')[0] ?? '')}\n  status bar: ${JSON.stringify(status)}\n  screenshot: ${opts.failureScreenshot}`;
-      tests.push({
-        suite: SUITE,
-        name,
-        ok: false,
-        ms: Date.now() - start,
-        error: { message, ...(err.stack ? { stack: plain(err.stack) } : {}) },
-      });
-      mkdirSync(dirname(opts.failureScreenshot), { recursive: true });
-      await page.screenshot({ path: opts.failureScreenshot, timeout: 10_000 }).catch(() => undefined);
-      break;
-    }
-  }
-  const passed = tests.filter((t) => t.ok).length;
-  return { passed, failed: tests.length - passed, tests };
+  return walk(page, steps(page, opts), {
+    suite: SUITE,
+    problem: () => opts.problem(),
+    failureScreenshot: opts.failureScreenshot,
+  });
 }

@@ -1,0 +1,66 @@
+// Running a UI walk as named steps (the UI smoke test, the demo's smoke run): each step bounded by
+// its timeout and by the window's death; the first failure stops the walk and is reported with
+// what the status bar said and a screenshot.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Report, TestResult } from '../integration/report';
+import type { Page } from './playwright';
+
+export type Step = [name: string, timeoutMs: number, fn: () => Promise<void>];
+
+export interface Walk {
+  suite: string;
+  /** Why the window died, if it did (checked while a step runs). */
+  problem: () => string | undefined;
+  failureScreenshot: string;
+}
+
+/** The texts of the status bar's items, as a user reads them. */
+export async function statusBarTexts(page: Page): Promise<string[]> {
+  return (await page.locator('.statusbar-item').allTextContents())
+    .map((t) => t.replace(/\s+/g, ' ').trim())
+    .filter(Boolean);
+}
+
+async function runStep(timeoutMs: number, fn: () => Promise<void>, problem: () => string | undefined): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const watchdog = new Promise<never>((_, fail) => {
+    const deadline = Date.now() + timeoutMs + 5_000; // the step's own waits come first; this catches a hung call
+    timer = setInterval(() => {
+      const dead = problem();
+      if (dead) fail(new Error(dead));
+      else if (Date.now() > deadline) fail(new Error(`step did not finish within ${timeoutMs / 1000} s`));
+    }, 250);
+  });
+  try {
+    await Promise.race([fn(), watchdog]);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+// eslint-disable-next-line no-control-regex -- Playwright colours its messages; the escape is what is removed
+const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
+
+export async function walk(page: Page, steps: readonly Step[], w: Walk): Promise<Report> {
+  const tests: TestResult[] = [];
+  for (const [name, timeoutMs, fn] of steps) {
+    const start = Date.now();
+    try {
+      await runStep(timeoutMs, fn, w.problem);
+      tests.push({ suite: w.suite, name, ok: true, ms: Date.now() - start });
+    } catch (e) {
+      const err = e as Error;
+      const status = await statusBarTexts(page).catch(() => []);
+      const first = plain(err.message.split('\n')[0] ?? '');
+      const message = `step "${name}" failed: ${first}\n  status bar: ${JSON.stringify(status)}\n  screenshot: ${w.failureScreenshot}`;
+      const error = { message, ...(err.stack ? { stack: plain(err.stack) } : {}) };
+      tests.push({ suite: w.suite, name, ok: false, ms: Date.now() - start, error });
+      mkdirSync(dirname(w.failureScreenshot), { recursive: true });
+      await page.screenshot({ path: w.failureScreenshot, timeout: 10_000 }).catch(() => undefined);
+      break;
+    }
+  }
+  const passed = tests.filter((t) => t.ok).length;
+  return { passed, failed: tests.length - passed, tests };
+}
