@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { Rclone } from '../../src/core/rclone';
 import { s3Remote, startS3, type S3Server } from '../helpers/fixtures';
 import { writeSettings } from '../integration/box';
+import { QUIET_EDITOR } from '../runner/editorSettings';
 
 export const REMOTE = 'demo';
 export const BUCKET = 'index-tts-data';
@@ -202,14 +203,8 @@ export async function startWorld(dir: string, onS3: (s3: S3Server) => void): Pro
 }
 
 const EDITOR_SETTINGS = {
-  'security.workspace.trust.enabled': false, // Restricted Mode would disable the extension
+  ...QUIET_EDITOR,
   'workbench.startupEditor': 'readme', // the workspace's README.md says what to try
-  'telemetry.telemetryLevel': 'off',
-  'extensions.autoUpdate': false,
-  'extensions.autoCheckUpdates': false,
-  'update.mode': 'none',
-  'workbench.secondarySideBar.defaultVisibility': 'hidden',
-  'chat.disableAIFeatures': true,
 };
 
 export const TOUR = [

@@ -10,6 +10,7 @@ import { readRcloneMounts } from '../../src/core/mountinfo';
 import { endProcess } from '../../src/core/processes';
 import { putObjects, startBox, type Box } from '../helpers/fixtures';
 import { BOX_ENV, REPORT_ENV, type BoxInfo } from './boxInfo';
+import { QUIET_EDITOR } from '../runner/editorSettings';
 
 /** Objects per bucket. Every top-level folder has a `.keep` marker: s3rver lists prefixes only one level deep. */
 export const SEED: Record<string, Record<string, string>> = {
@@ -63,17 +64,10 @@ export async function startTestBox(host: BoxInfo['host']): Promise<TestBox> {
       buckets: Object.fromEntries(Object.entries(SEED).map(([b, objects]) => [b, Object.keys(objects)])),
     };
     const settings = {
-      'security.workspace.trust.enabled': false, // Restricted Mode would disable the extension
+      ...QUIET_EDITOR,
       'workbench.startupEditor': 'none',
       'rclone.configFile': info.configFile,
       'rclone.mountRoot': info.mountRoot,
-      'telemetry.telemetryLevel': 'off',
-      'extensions.autoUpdate': false,
-      'extensions.autoCheckUpdates': false,
-      'update.mode': 'none',
-      // No chat panel next to the Rclone view (the UI test's screenshot can go into the README).
-      'workbench.secondarySideBar.defaultVisibility': 'hidden',
-      'chat.disableAIFeatures': true,
     };
     const reportFile = join(dir, 'report.json');
     return {
