@@ -7,8 +7,8 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readRcloneMounts } from '../../src/core/mountinfo';
 import type { Report } from '../integration/report';
-import type { Locator, Page } from '../ui/playwright';
-import { type Step, walk } from '../ui/steps';
+import type { Page } from '../ui/playwright';
+import { quickInputBox, quickPickRow, sideBarRow, type Step, waitUntil, walk } from '../ui/steps';
 import { BUCKET, MODEL_FILE, REMOTE, SAMPLE_FILE } from './world';
 
 export interface SmokeOptions {
@@ -20,27 +20,6 @@ export interface SmokeOptions {
   screenshot: string;
   /** Why the window is gone (server exited, page crashed), to stop waiting at once. */
   problem(): string | undefined;
-}
-
-const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const exactly = (label: string) => new RegExp(`^\\s*${escapeRe(label)}\\s*$`);
-
-const sideBarRow = (page: Page, label: string): Locator =>
-  page
-    .locator('.part.sidebar .monaco-list-row')
-    .filter({ has: page.locator('.label-name', { hasText: exactly(label) }) });
-const quickInput = (page: Page): Locator => page.locator('.quick-input-widget .quick-input-box input');
-const quickPickRow = (page: Page, label: string | RegExp): Locator =>
-  page
-    .locator('.quick-input-widget .monaco-list-row')
-    .filter({ has: page.locator('.label-name', { hasText: typeof label === 'string' ? exactly(label) : label }) });
-
-async function waitUntil(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 /** Our status bar item (its accessible label is "Rclone mount <mount point>: <state>"): state and text. */
@@ -83,7 +62,7 @@ async function expand(page: Page, label: string): Promise<void> {
 /** F1, type `typed`, choose the command whose label matches. */
 async function runCommand(page: Page, typed: string, label: string | RegExp): Promise<void> {
   await page.keyboard.press('F1');
-  await quickInput(page).waitFor({ state: 'visible', timeout: 10_000 });
+  await quickInputBox(page).waitFor({ state: 'visible', timeout: 10_000 });
   await page.keyboard.type(typed); // after the ">" F1 put there
   await quickPickRow(page, label).first().click({ timeout: 15_000 });
 }

@@ -14,7 +14,7 @@ import { dirname } from 'node:path';
 import type { Report } from '../integration/report';
 import type { Locator, Page } from './playwright';
 import { checkRcPortNotForwarded, rcPortOf } from './ports';
-import { type Step, walk } from './steps';
+import { exactly, quickInputBox, quickPickRow, sideBarRow, type Step, waitUntil, walk } from './steps';
 
 export interface UiSmokeOptions {
   /** The window's rclone.mountRoot: the bucket is mounted on <mountRoot>/index-tts-data. */
@@ -32,23 +32,6 @@ const REMOTE = 's3';
 const BUCKET = 'index-tts-data';
 const FOLDER = 'cache_hub';
 const MOUNT_PICK = `${REMOTE}:${BUCKET}`;
-
-const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-/** Matches an element whose whole text is `label` (VS Code pads labels with whitespace sometimes). */
-const exactly = (label: string) => new RegExp(`^\\s*${escapeRe(label)}\\s*$`);
-
-/** A row of the side bar's trees (the Rclone view), by its label. */
-const sideBarRow = (page: Page, label: string): Locator =>
-  page
-    .locator('.part.sidebar .monaco-list-row')
-    .filter({ has: page.locator('.label-name', { hasText: exactly(label) }) });
-
-const quickInputBox = (page: Page): Locator => page.locator('.quick-input-widget .quick-input-box input');
-/** A row of the open quick pick, by its label. */
-const quickPickRow = (page: Page, label: string | RegExp): Locator =>
-  page
-    .locator('.quick-input-widget .monaco-list-row')
-    .filter({ has: page.locator('.label-name', { hasText: typeof label === 'string' ? exactly(label) : label }) });
 
 /** The state our mount indicator announces for `mountPoint` ("mounted", "not mounted"…), if it shows that mount. */
 async function mountState(page: Page, mountPoint: string): Promise<string | undefined> {
@@ -69,14 +52,6 @@ async function expand(row: Locator, label: string, timeoutMs: number): Promise<v
     timeoutMs,
     `row "${label}" to expand`,
   );
-}
-
-async function waitUntil(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 /** F1, type `typed`, choose the command whose label matches. */

@@ -4,9 +4,36 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Report, TestResult } from '../integration/report';
-import type { Page } from './playwright';
+import type { Locator, Page } from './playwright';
 
 export type Step = [name: string, timeoutMs: number, fn: () => Promise<void>];
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** Matches an element whose whole text is `label` (VS Code pads labels with whitespace sometimes). */
+export const exactly = (label: string) => new RegExp(`^\\s*${escapeRe(label)}\\s*$`);
+
+/** A row of the side bar's trees (the Rclone view), by its label. */
+export const sideBarRow = (page: Page, label: string): Locator =>
+  page
+    .locator('.part.sidebar .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: exactly(label) }) });
+
+export const quickInputBox = (page: Page): Locator => page.locator('.quick-input-widget .quick-input-box input');
+
+/** A row of the open quick pick, by its label. */
+export const quickPickRow = (page: Page, label: string | RegExp): Locator =>
+  page
+    .locator('.quick-input-widget .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: typeof label === 'string' ? exactly(label) : label }) });
+
+/** Polls `cond` every 200 ms until it holds, or fails after `timeoutMs` naming `what`. */
+export async function waitUntil(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 
 export interface Walk {
   suite: string;
