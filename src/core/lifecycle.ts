@@ -13,7 +13,7 @@ import type { Mount, Mounted, MountOptions, RemountOptions } from './mounts';
 import { checkAllowOther, checkMountPoint, findFusermount } from './preflight';
 import { mountCommand, type MountProfile, sensitiveFlags } from './profile';
 import { endProcess, freePort, processIdentity, sameProcess, processAlive, waitForExit } from './processes';
-import type { RcClient } from './rc';
+import { RcClient } from './rc';
 import type { Rclone } from './rclone';
 import { waitUntilReady } from './readiness';
 import type { MountRecord, RecordStore } from './records';
@@ -28,7 +28,6 @@ export interface Host {
   rclone(): Promise<Rclone>;
   look(mountPoint: string): Promise<Mount | undefined>;
   note(mountPoint: string, m: Mount | undefined): void;
-  rc(mountPoint: string): Promise<RcClient | undefined>;
 }
 
 /** The counters of a mount before anything is known of them. */
@@ -123,7 +122,9 @@ export class Lifecycle {
     if (!m) return;
     if (m.state === 'stale') return this.repair(mountPoint);
     if (m.state === 'not answering') throw notAnswering(m);
-    const rc = await this.host.rc(mountPoint);
+    // The point is canonical already: its record is read directly, not looked up by path again.
+    const r = await this.host.records.get(mountPoint);
+    const rc = r && isOurs(r) ? new RcClient(r) : undefined;
     if (!opts.force) {
       if (!rc) {
         throw new RcloneError(
