@@ -23,6 +23,10 @@ export type ErrorKind =
   | 'NotAnswering'
   | 'CacheFull'
   | 'MountBusy'
+  | 'NotMounted'
+  | 'LinkInTheWay'
+  | 'NeedsFullCache'
+  | 'WontFit'
   | 'Cancelled'
   | 'Unknown';
 
@@ -57,6 +61,13 @@ export const FIXES: Record<ErrorKind, string> = {
     'Its rclone is alive but does not answer (a stuck endpoint, or a stopped process: kill -CONT <pid>). It was left running so nothing written to it is lost; try again once it answers.',
   CacheFull:
     'Free space on the disk of the VFS cache, or mount again with a smaller cache size limit or with the cache on a bigger disk.',
+  NotMounted: 'Mount the bucket first (Rclone: Mount…), or repair it if its mount is stale.',
+  LinkInTheWay:
+    'Move the folder or file away yourself, or let Rclone Dev Box move it aside to a named backup (nothing is deleted).',
+  NeedsFullCache:
+    'Content is kept only with the VFS cache mode "full": remount with cacheMode "full" (Remount in Full Mode), or warm metadata only.',
+  WontFit:
+    "Warm fewer files, raise the mount's cacheMaxSize, or put the cache (cacheDir) on a disk with more free space.",
   MountBusy: "Close what uses files under the mount point (terminals cd'd into it, webui.py, editors), then try again.",
   Cancelled: '',
   Unknown: "Show the log for rclone's full output.",

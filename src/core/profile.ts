@@ -29,6 +29,15 @@ export interface MountProfile {
   tuning?: readonly string[];
   logLevel?: (typeof LOG_LEVELS)[number];
   /**
+   * How long rclone keeps a folder's listing (--dir-cache-time). A prewarm is undone when it
+   * expires; rclone's own default is 5m, ours 1000h (a model folder rarely changes; a prewarm or
+   * a Refresh reads it anew). Backends with change notification still see changes every
+   * --poll-interval (1m); S3 has none.
+   */
+  dirCacheTime?: string;
+  /** Folders (below the mount point) warmed after every mount, e.g. ["cache_hub"]. */
+  warm?: readonly string[];
+  /**
    * More rclone flags, one argument per element (no shell). Secret ones (--b2-key…) are passed as
    * RCLONE_<FLAG> in the environment instead, which rclone reads like the flag (over the config file).
    */
@@ -38,9 +47,24 @@ export interface MountProfile {
 /** The seed script's tuning: long timeout for multi-GB files, a few parallel transfers, bounded retries. */
 const DEFAULT_TUNING: readonly string[] = ['--timeout', '1h', '--transfers', '4', '--checkers', '8', '--retries', '3'];
 
+/** The default --dir-cache-time: long enough that a warmed model folder stays warm for weeks. */
+export const DEFAULT_DIR_CACHE_TIME = '1000h';
+
+/** A duration as rclone 1.60 reads --dir-cache-time (Go's units: no d), e.g. 1000h, 30m, 1h30m; not negative. */
+const DURATION = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
+const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1e3, m: 6e4, h: 3.6e6 };
+
+/** Milliseconds of an rclone duration (see DURATION); undefined when it is not one. */
+export function durationMs(text: string): number | undefined {
+  if (!DURATION.test(text)) return undefined;
+  let ms = 0;
+  for (const [, n, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) ms += Number(n) * UNIT_MS[unit!]!;
+  return ms;
+}
+
 /** Flags that would undo what the extension relies on (its own rc, log and foreground process). */
 const RESERVED =
-  /^--(daemon|rc|rc-[a-z-]+|log-file|log-level|config|uid|gid|allow-other|allow-non-empty|vfs-cache-mode|cache-dir|vfs-cache-max-size)(=|$)/;
+  /^--(daemon|rc|rc-[a-z-]+|log-file|log-level|config|uid|gid|allow-other|allow-non-empty|vfs-cache-mode|cache-dir|vfs-cache-max-size|dir-cache-time)(=|$)/;
 
 /**
  * A size as rclone's --vfs-cache-max-size reads it (checked against rclone 1.60: 20G, 1.5G, 500Mi,
@@ -76,6 +100,17 @@ export function checkProfile(p: MountProfile): void {
       `The mount profile's cacheDir "${p.cacheDir}" is not an absolute path.`,
       'Use an absolute path such as /data/rclone-cache (rclone runs detached, from another folder).',
     );
+  if (p.dirCacheTime !== undefined && durationMs(String(p.dirCacheTime)) === undefined)
+    throw bad(
+      `The mount profile's dirCacheTime "${String(p.dirCacheTime)}" is not a duration.`,
+      'Use a number with a unit, e.g. "1000h", "30m" or "1h30m" (rclone 1.60 has no "d").',
+    );
+  for (const w of p.warm ?? [])
+    if (typeof w !== 'string' || w.startsWith('/') || w.split('/').includes('..'))
+      throw bad(
+        `The mount profile's warm entry "${String(w)}" is not a folder below the mount point.`,
+        'Give paths relative to the mount point, e.g. "cache_hub".',
+      );
   if (p.logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(p.logLevel))
     throw bad(
       `The mount profile's logLevel "${String(p.logLevel)}" is not one of ${LOG_LEVELS.join(', ')}.`,
@@ -213,6 +248,8 @@ export function mountCommand(
     String(p.uid ?? run.uid),
     '--gid',
     String(p.gid ?? run.gid),
+    '--dir-cache-time',
+    p.dirCacheTime ?? DEFAULT_DIR_CACHE_TIME,
   ];
   if (p.cacheDir) args.push('--cache-dir', p.cacheDir);
   if (p.cacheMaxSize) args.push('--vfs-cache-max-size', p.cacheMaxSize);

@@ -8,11 +8,14 @@ export interface Proxy {
   endpoint: string;
   /** Request lines seen so far, e.g. "GET /models?delimiter=%2F&max-keys=1000&prefix=flat%2F HTTP/1.1". */
   requests: string[];
+  /** Bytes the server sent back through the proxy (headers and bodies): what crossed the "network". */
+  bytesDown(): number;
   stop(): Promise<void>;
 }
 
 export async function startProxy(targetPort: number, delayMs = 0): Promise<Proxy> {
   const requests: string[] = [];
+  let down = 0;
   const sockets = new Set<Socket>();
   const later = (fn: () => void) => (delayMs > 0 ? setTimeout(fn, delayMs) : fn());
   const server: Server = createServer((client) => {
@@ -22,7 +25,10 @@ export async function startProxy(targetPort: number, delayMs = 0): Promise<Proxy
       for (const m of chunk.toString('latin1').matchAll(/^(GET|PUT|POST|HEAD|DELETE) [^\r\n]+/gm)) requests.push(m[0]);
       later(() => upstream.write(chunk));
     });
-    upstream.on('data', (chunk) => later(() => client.writable && client.write(chunk)));
+    upstream.on('data', (chunk) => {
+      down += chunk.length;
+      later(() => client.writable && client.write(chunk));
+    });
     const close = () => {
       client.destroy();
       upstream.destroy();
@@ -38,6 +44,7 @@ export async function startProxy(targetPort: number, delayMs = 0): Promise<Proxy
     port,
     endpoint: `http://127.0.0.1:${port}`,
     requests,
+    bytesDown: () => down,
     stop: () =>
       new Promise<void>((ok) => {
         for (const s of sockets) s.destroy();

@@ -229,6 +229,41 @@ describe('profile values are checked before rclone starts', () => {
       if (e) assert.ok(e.message.includes(`cacheMode "${mode}"`) && /"writes"/.test(e.fix), e.message);
     });
 
+  // [dirCacheTime, accepted by rclone 1.60, accepted here]
+  for (const [text, byRclone, ok] of [
+    ['1000h', true, true],
+    ['30m', true, true],
+    ['1h30m', true, true],
+    ['2.5h', true, true],
+    ['7d', false, false],
+    ['1000', false, false],
+    ['1 h', false, false],
+    // rclone takes a negative duration (listings expire at once): never what a profile means
+    ['-5m', true, false],
+  ] as const)
+    it(`dirCacheTime "${text}": ${ok ? 'accepted' : 'refused'}${byRclone === ok ? ', as by rclone' : ' (rclone takes it)'}`, async () => {
+      assert.equal((await rcloneRefuses(rclone, '--dir-cache-time', text)) === undefined, byRclone);
+      const e = refusal({ dirCacheTime: text });
+      assert.equal(e === undefined, ok, e?.message);
+      if (e) assert.ok(e.message.includes(`dirCacheTime "${text}"`) && /"1000h"/.test(e.fix), e.message);
+    });
+
+  it('mounts keep listings for dirCacheTime (1000h unless the profile says), so a prewarm lasts', () => {
+    const at = (p: MountProfile) => {
+      const { args } = mountCommand(p, RUN, new Set());
+      return args[args.indexOf('--dir-cache-time') + 1];
+    };
+    assert.equal(at(base), '1000h');
+    assert.equal(at({ ...base, dirCacheTime: '30m' }), '30m');
+    assert.match(refusal({ extraFlags: ['--dir-cache-time=5m'] })?.message ?? '', /set by Rclone Dev Box itself/);
+  });
+
+  it('refuses warm paths that are not below the mount point', () => {
+    assert.match(refusal({ warm: ['/etc'] })?.message ?? 'accepted', /warm entry "\/etc"/);
+    assert.match(refusal({ warm: ['cache_hub/../..'] })?.message ?? 'accepted', /warm entry/);
+    assert.equal(refusal({ warm: ['cache_hub', 'cache_hub_v23/models'] }), undefined);
+  });
+
   it('refuses relative paths, unknown log levels and negative ids, naming the field and the value', () => {
     const cases: Array<[Partial<MountProfile>, RegExp]> = [
       [{ mountPoint: 'mnt/models' }, /mount point "mnt\/models" is not an absolute path/],
