@@ -3,8 +3,8 @@
 // every start-up, 35 ms on a box that sets it, and this CLI never speaks TLS; rclone ignores it.)
 // The headless entry point over core/, for boot scripts and containers where no editor is attached.
 // A run lasts a fraction of a second, so start-up and exit are part of its speed: the rclone
-// version is cached (Rclone.locate's versionCache), the mount commands' code is loaded only when
-// one runs, and the process exits as soon as its work is done.
+// version is cached (Rclone.locate's versionCache), the mount, prewarm and link commands' code is
+// loaded only when one runs, and the process exits as soon as its work is done.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COMMANDS, parse, type Parsed, usage } from './cli/args';
@@ -38,6 +38,9 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   process.exit(e.code === 'EPIPE' ? 0 : 1);
 });
 process.stderr.on('error', () => undefined);
+
+/** What an error's fix may name: the command, its mount point (filled in as the command learns it). */
+const ctx: Context = { configured: !!env.RCLONE_DEVBOX_RCLONE };
 
 const locate = () =>
   Rclone.locate({ path: env.RCLONE_DEVBOX_RCLONE, log, signal: ac.signal, versionCache: defaultCacheDir(env) });
@@ -79,6 +82,26 @@ async function main({ command, args, o, v }: Parsed): Promise<number> {
     if (page.more) err(`… more entries after the first ${page.entries.length}`);
     return 0;
   }
+  ctx.command = command;
+  if (command === 'mount') ctx.dir = args[1];
+  if (command === 'unmount' || command === 'repair' || command === 'versions') ctx.dir = args[0];
+  // prewarm and the link commands learn their mount as they go (io.context); none of them runs rclone.
+  const io = {
+    out,
+    err,
+    log,
+    signal: ac.signal,
+    context: ctx,
+    status: process.stderr.isTTY ? (line: string) => process.stderr.write(`\r\x1b[K${line}`) : undefined,
+  };
+  if (command === 'prewarm') {
+    const { warmCommand } = await import('./cli/warm');
+    return warmCommand(args, o, locate, io);
+  }
+  if (command === 'versions' || command === 'link' || command === 'rollback') {
+    const { linkCommand } = await import('./cli/links');
+    return linkCommand(command, args, o, v, locate, io);
+  }
   const rclone = await locate();
   if (command === 'remotes') {
     const { RcloneConfig } = await import('./core/config');
@@ -90,7 +113,7 @@ async function main({ command, args, o, v }: Parsed): Promise<number> {
     return 0;
   }
   const { mountCommand } = await import('./cli/mounts');
-  return mountCommand(command, args, o, v, rclone, { out, err, log, signal: ac.signal });
+  return mountCommand(command, args, o, v, rclone, io);
 }
 
 /** The command line, or exit status 2 with what is wrong with it (nothing has run yet). */
@@ -107,11 +130,6 @@ const parsed = parseOrExit(process.argv.slice(2));
 main(parsed).then(
   (code) => process.exit(exitCode || code),
   (e: unknown) => {
-    const [command, a, b] = [parsed.command, ...parsed.args];
-    const ctx: Context = {
-      dir: command === 'mount' ? b : command === 'unmount' || command === 'repair' ? a : undefined,
-      configured: !!env.RCLONE_DEVBOX_RCLONE,
-    };
     if (isRcloneError(e)) process.stderr.write(describe(e, verbose, ctx));
     else if (e instanceof Error) err(verbose ? (e.stack ?? e.message) : e.message);
     else err(String(e));

@@ -39,6 +39,30 @@ export const COMMANDS = {
     usage: 'repair <dir>',
     about: 'clean a dead mount ("Transport endpoint is not connected")',
   },
+  prewarm: {
+    args: ['<dir>'],
+    options: ['content', 'json'],
+    usage: 'prewarm <dir|mountpoint> [--content] [--json]',
+    about: "fill the mount's directory cache for <dir> (--content: its files too, on a --cache-mode full mount)",
+  },
+  versions: {
+    args: ['<mountpoint>'],
+    options: ['pattern', 'as', 'json'],
+    usage: "versions <mountpoint> [--pattern 'cache_hub*'] [--as ./cache_hub] [--json]",
+    about: 'folders matching the pattern, in natural order; * marks the one the --as link points at',
+  },
+  link: {
+    args: ['<target>'],
+    options: ['as', 'move-aside'],
+    usage: 'link <target> [--as ./cache_hub] [--move-aside]',
+    about: 'point the --as symlink at <target> (a folder on a mount), atomically; remembered for rollback',
+  },
+  rollback: {
+    args: [],
+    options: ['as'],
+    usage: 'rollback [--as ./cache_hub]',
+    about: 'point the --as symlink back at the target it had before',
+  },
 } satisfies Record<string, Spec>;
 
 export type Command = keyof typeof COMMANDS;
@@ -54,6 +78,10 @@ const OPTIONS = {
   timeout: { type: 'string' },
   wait: { type: 'string' },
   force: { type: 'boolean' },
+  content: { type: 'boolean' },
+  pattern: { type: 'string' },
+  as: { type: 'string' },
+  'move-aside': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
@@ -87,7 +115,14 @@ export interface Values {
   timeoutMs?: number;
   waitMs?: number;
   cacheMode?: (typeof CACHE_MODES)[number];
+  /** --pattern: a folder-name glob (* and ?). */
+  pattern?: string;
+  /** --as: the symlink, as given (resolved against the current folder when used). */
+  link?: string;
 }
+
+/** Where `link`, `rollback` and `versions` look for the symlink when no --as is given. */
+export const DEFAULT_LINK = './cache_hub';
 
 export interface Parsed {
   command?: Command;
@@ -129,6 +164,8 @@ export function parse(argv: string[]): Parsed {
     timeoutMs: duration(command, 'timeout', o.timeout),
     waitMs: duration(command, 'wait', o.wait, 0),
     cacheMode: mode as Values['cacheMode'],
+    pattern: pattern(command, o.pattern),
+    link: linkPath(command, o.as),
   };
   return { command, args, o, v };
 }
@@ -172,6 +209,24 @@ export function duration(command: Command, flag: string, text: string | undefine
     throw refuse(command, `--${flag} "${text}" is not a duration (e.g. 30s, 10m, 1h30m, or plain seconds)`);
   if (ms < min) throw refuse(command, `--${flag} must be ${min > 0 ? 'more than 0' : '0 or more'}, not "${text}"`);
   return Math.round(ms);
+}
+
+/** A glob matched against folder names directly in the mount point: not empty, no "/". */
+function pattern(command: Command, text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  if (!text.trim()) throw refuse(command, '--pattern needs a glob, e.g. --pattern "cache_hub*"');
+  if (text.includes('/'))
+    throw refuse(command, `--pattern "${text}" matches folder names, without "/" (e.g. --pattern "cache_hub*")`);
+  return text;
+}
+
+/** The symlink's path: not empty, and not a folder spelling ("x/" would name what it points at). */
+function linkPath(command: Command, text: string | undefined): string {
+  if (text === undefined) return DEFAULT_LINK;
+  if (!text.trim()) throw refuse(command, '--as needs the path of the link, e.g. --as ./cache_hub');
+  if (/\/\.?$/.test(text) || /(?:^|\/)\.\.?$/.test(text))
+    throw refuse(command, `--as "${text}" names a folder; give the link itself, e.g. --as ./cache_hub`);
+  return text;
 }
 
 /** A whole number of at least 1 (e.g. --limit). */

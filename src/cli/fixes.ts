@@ -28,17 +28,50 @@ const CLI_FIXES: Partial<Record<ErrorKind, string>> = {
     'Wait longer (--wait 30m), or unmount with --force only if nothing was written to it recently (files not yet uploaded stay in the VFS cache and are uploaded at the next mount of the same remote).',
   // core's own words (the editor shows them too), then how to say it to this CLI
   CacheFull: `${FIXES.CacheFull} Mount options: --cache-max-size 10G, --cache-dir /a/bigger/disk.`,
+  NotMounted:
+    'Mount the bucket first (`rclone-devbox mount <remote:path> <dir>`), or clean a dead mount with `rclone-devbox repair <dir>` and mount it again.',
+  LinkInTheWay:
+    'Move it away yourself, or run again with --move-aside to move it to a named backup (nothing is deleted).',
+  NeedsFullCache:
+    'Mount with --cache-mode full to keep what is read (`rclone-devbox unmount <dir>` first), or warm the listings only (without --content).',
+  WontFit:
+    'Warm fewer folders, or mount again with a bigger --cache-max-size or with --cache-dir on a disk with more free space.',
   Unknown: "Run again with -v to see rclone's own output.",
 };
 
-/** Fixes that call sites wrote for the editor, said the CLI's way. */
-const CALL_SITES: [RegExp, string][] = [
+/** Fixes that call sites wrote for the editor, said the CLI's way (a function gets the match and the context). */
+const CALL_SITES: [RegExp, string | ((m: RegExpExecArray, ctx: Context) => string)][] = [
   [
     /^Repair only cleans dead mounts/,
     'Repair only cleans dead mounts; `rclone-devbox unmount <dir>` unmounts a live one (it waits for uploads).',
   ],
   [/^Unmount anyway only if/, 'Unmount with --force only if nothing was written to it recently.'],
   [/^Set "rclone\.configFile"/, 'Set RCLONE_CONFIG to the config file.'],
+  // prewarm.ts and link.ts: a dead mount, no mount at all
+  [
+    /^Repair the mount (?:first )?\((?:Rclone: )?Remount \/ Repair\)/,
+    'Clean the dead mount with `rclone-devbox repair <dir>`, mount it again, then try again.',
+  ],
+  [
+    /^Mount the bucket first \(Rclone: Mount…\), or choose a folder under a mount point/,
+    'Mount the bucket first (`rclone-devbox mount <remote:path> <dir>`), or choose a folder under a mount point (`rclone-devbox mounts` lists them).',
+  ],
+  [
+    /^Warm fewer folders at once, or check the endpoint/,
+    "Warm fewer folders at once, or check the endpoint (the mount's log: `rclone-devbox mounts --json` names it).",
+  ],
+  [
+    /^Switch it to a version first/,
+    'Point it at a version first (`rclone-devbox link <folder>`): each change remembers the target it replaced, and rollback returns to it.',
+  ],
+  // link.ts: a real folder or file where the link should be
+  [
+    /^Move it away yourself \(e\.g\. (mv .*?)\), or switch again .*? aside to (.+)\.backup-<date>-<time>/s,
+    (m, ctx) =>
+      ctx.command === 'rollback'
+        ? `Move it away yourself (e.g. ${m[1]}), then roll back again; or point the link anew with \`rclone-devbox link <folder> --move-aside\`.`
+        : `Move it away yourself (e.g. ${m[1]}), or run again with --move-aside to move it to a named backup (${m[2]}.backup-<date>-<time>; nothing is deleted).`,
+  ],
 ];
 
 /** Profile fields named in core's messages, as the CLI's flags. */
@@ -53,12 +86,22 @@ export interface Context {
   dir?: string;
   /** rclone-devbox is pointed at an rclone by RCLONE_DEVBOX_RCLONE. */
   configured?: boolean;
+  /** The command that failed, where a fix depends on it (rollback has no --move-aside). */
+  command?: string;
 }
 
 /** The fix for a shell user: core's own unless it speaks of the editor. */
 export function cliFix(e: Pick<RcloneError, 'kind' | 'fix'>, ctx: Context = {}): string {
-  let fix = CALL_SITES.find(([site]) => site.test(e.fix))?.[1] ?? e.fix;
+  let fix = e.fix;
+  for (const [site, said] of CALL_SITES) {
+    const m = site.exec(e.fix);
+    if (!m) continue;
+    fix = typeof said === 'string' ? said : said(m, ctx);
+    break;
+  }
   if (fix === FIXES[e.kind] || EDITOR_WORDS.test(fix)) fix = CLI_FIXES[e.kind] ?? fix;
+  if (e.kind === 'LinkInTheWay' && ctx.command === 'rollback' && fix === CLI_FIXES.LinkInTheWay)
+    fix = 'Move it away yourself, then roll back again.';
   if (e.kind === 'RcloneMissing' && ctx.configured)
     fix = 'Point RCLONE_DEVBOX_RCLONE at the rclone binary (an absolute path), or unset it to use rclone from PATH.';
   if (EDITOR_WORDS.test(fix)) fix = ''; // a call site's editor-only advice: better none than a wrong one

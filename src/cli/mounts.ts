@@ -5,17 +5,21 @@ import { FIXES } from '../core/errors';
 import { cacheTrouble, MountRegistry } from '../core/mounts';
 import type { Rclone } from '../core/rclone';
 import type { Command, Options, Values } from './args';
-import { cliFix } from './fixes';
+import { type Context, cliFix } from './fixes';
 
 export interface Io {
   out(line: string): void;
   err(line: string): void;
   log: Logger;
   signal: AbortSignal;
+  /** What an error's fix may name; a command fills in its mount point once it knows it. */
+  context: Context;
+  /** Rewrites one status line on stderr; undefined when stderr is not a terminal (no progress then). */
+  status?: (line: string) => void;
 }
 
 export async function mountCommand(
-  command: Exclude<Command, 'remotes' | 'ls'>,
+  command: Exclude<Command, 'remotes' | 'ls' | 'prewarm' | 'versions' | 'link' | 'rollback'>,
   [a, b]: string[],
   o: Options,
   v: Values,

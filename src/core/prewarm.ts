@@ -169,8 +169,13 @@ function refreshFailed(dir: string, result: string): RcloneError {
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((ok) => {
-    const t = setTimeout(ok, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), ok()), { once: true });
+    const done = () => {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      ok();
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
 
 /**
@@ -383,6 +388,7 @@ export const defaultVfsCacheDir = (env: NodeJS.ProcessEnv = process.env): string
  * reading a cached file again costs no network, only time.
  */
 async function isCached(cacheDir: string, t: WarmTarget, f: { path: string; size: number }): Promise<boolean> {
+  if (f.size === 0) return true; // nothing to fetch
   const [name, root = ''] = t.remote.split(/:(.*)/s) as [string, string?];
   const meta = join(cacheDir, 'vfsMeta', name, root, relative(t.mountPoint, f.path));
   try {

@@ -60,7 +60,10 @@ describe('rclone-devbox CLI', () => {
       [['ls', 's3:models', '--limit', '0'], /^ls: --limit "0" is not a whole number of 1 or more\./],
       [['ls', 's3:models', '--limit'], /^ls: --limit needs a value\./],
       [['ls', 's3:models', '--frob'], /^ls: unknown option --frob\./],
-      [['frob'], /^unknown command "frob" \(commands: remotes, ls, mounts, mount, unmount, repair\)\./],
+      [
+        ['frob'],
+        /^unknown command "frob" \(commands: remotes, ls, mounts, mount, unmount, repair, prewarm, versions, link, rollback\)\./,
+      ],
       [['mounts', '--json=yes'], /^mounts: --json takes no value\./],
     ];
     for (const [args, expected] of cases) {
