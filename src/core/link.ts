@@ -358,8 +358,8 @@ export async function relink(
   return underLock(opts.stateDir, abs, async () => {
     const now = await inspectLink(abs);
     if (now.kind === 'symlink' && now.target === to) return { changed: false };
+    let movedAside: string | undefined;
     try {
-      let movedAside: string | undefined;
       if (now.kind !== 'symlink' && now.kind !== 'missing') {
         if (!opts.moveAside) throw inTheWay(now);
         movedAside = await moveAside(abs, now.kind === 'directory');
@@ -377,7 +377,9 @@ export async function relink(
       }
       return { changed: true, ...(previous && { previous }), ...(movedAside && { movedAside }) };
     } catch (e) {
-      throw changeFailed(e, abs);
+      const failed = changeFailed(e, abs);
+      if (!movedAside) throw failed;
+      throw new RcloneError(failed.kind, `${failed.message} What was there is now ${movedAside}.`, failed);
     }
   });
 }

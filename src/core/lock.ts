@@ -116,16 +116,23 @@ async function breakIfDead(file: string): Promise<Holder | 'broken' | undefined>
   return 'broken';
 }
 
+/** When this process last swept each lock's tombstones: once a minute is enough (they live 10). */
+const swept = new Map<string, number>();
+
 async function sweepTombstones(file: string): Promise<void> {
+  if (Date.now() - (swept.get(file) ?? 0) < 60_000) return;
+  swept.set(file, Date.now());
   const dir = join(file, '..');
   const prefix = file.slice(dir.length + 1);
-  for (const name of await readdir(dir).catch(() => [])) {
-    if (!name.startsWith(prefix) || !name.endsWith('.broken')) continue;
-    const path = join(dir, name);
-    const old = await stat(path).then(
-      (s) => Date.now() - s.mtimeMs > TOMBSTONE_MS,
-      () => false,
-    );
-    if (old) await rm(path, { force: true });
-  }
+  const names = (await readdir(dir).catch(() => [])).filter((n) => n.startsWith(prefix) && n.endsWith('.broken'));
+  await Promise.all(
+    names.map(async (name) => {
+      const path = join(dir, name);
+      const old = await stat(path).then(
+        (s) => Date.now() - s.mtimeMs > TOMBSTONE_MS,
+        () => false,
+      );
+      if (old) await rm(path, { force: true });
+    }),
+  );
 }
