@@ -1,11 +1,13 @@
 // Wiring only: build the services, hand them to each surface, return. No process is spawned here:
 // rclone is found on first use, and mount state is read from files.
 import * as vscode from 'vscode';
+import * as linkCommands from './vscode/linkCommands';
 import * as mountCommands from './vscode/mountCommands';
 import * as remoteCommands from './vscode/remoteCommands';
 import * as remotesView from './vscode/remotesView';
 import { Services } from './vscode/services';
 import * as statusBar from './vscode/statusBar';
+import * as warmCommands from './vscode/warmCommands';
 
 let onExit: (() => Promise<void>) | undefined;
 
@@ -17,12 +19,14 @@ export function activate(context: vscode.ExtensionContext) {
     mounts: mountCommands.register(svc),
     remoteCommands: remoteCommands.register(svc),
     statusBar: statusBar.register(svc),
+    warm: warmCommands.register(svc),
+    links: linkCommands.register(svc),
   };
   // Surfaces first: they let go of the services they use, which go last.
   context.subscriptions.push(vscode.Disposable.from(...Object.values(surfaces), svc.registry.watch(), svc));
   // After activation has returned: the first look at mount state, then auto-mount if asked for.
   const { mounts } = surfaces;
-  const afterStartup = () => svc.registry.refresh().then(() => mounts.autoMount());
+  const afterStartup = () => svc.registry.refresh().then(() => Promise.all([svc.models.refresh(), mounts.autoMount()]));
   setTimeout(() => void afterStartup().catch((e: Error) => svc.log.warn(e.message)), 0);
   onExit = () => mounts.unmountStarted();
   const activationMs = performance.now() - started;

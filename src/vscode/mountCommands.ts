@@ -18,6 +18,9 @@ import { sameRemote } from './settings';
 /** What a mount command was invoked on: a tree row, a mount point, a profile, or nothing (palette). */
 type Target = PathNode | string | Partial<MountProfile> | undefined;
 
+const isProfile = (t: Target): t is MountProfile =>
+  typeof t === 'object' && !(t instanceof PathNode) && typeof t.remote === 'string' && typeof t.mountPoint === 'string';
+
 /** The commands, and what activation and deactivation run (the integration tests drive them too). */
 export interface MountSurface extends vscode.Disposable {
   /** Mounts the profiles with `rclone.autoMount` on; called after activation, never during it. */
@@ -79,7 +82,10 @@ class MountCommands {
             return mounted;
           }),
       );
-      if (mount.started) this.started.set(mount.mountPoint, mount.pid); // someone else's mount is never ours to unmount on exit
+      if (mount.started) {
+        this.started.set(mount.mountPoint, mount.pid); // someone else's mount is never ours to unmount on exit
+        svc.didMount(mount);
+      }
       svc.ui.notify('info', `Mounted ${profile.remote} on ${mount.mountPoint}.`, [
         {
           title: 'Open in Terminal',
@@ -130,8 +136,10 @@ class MountCommands {
     const m = await this.chooseMount(target, 'Remount or repair which mount?');
     if (!m) return undefined;
     const { svc } = this;
-    // The profile as the settings say now (an edit takes effect), else as it was mounted.
-    const profile = svc.settings.profiles.find((p) => svc.registry.find(p.mountPoint) === m) ?? m.profile;
+    // A whole profile given (e.g. the same one in full cache mode), else the profile as the settings
+    // say now (an edit takes effect), else as it was mounted.
+    const given = isProfile(target) ? target : undefined;
+    const profile = given ?? svc.settings.profiles.find((p) => svc.registry.find(p.mountPoint) === m) ?? m.profile;
     try {
       return await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `Repairing ${m.mountPoint}`, cancellable: true },
@@ -144,9 +152,11 @@ class MountCommands {
             return undefined;
           }
           // Core waits for uploads, and mounts the old profile again if the new one fails.
-          return svc.whileBusy(m.mountPoint, m.remote, 'repairing', () =>
+          const mounted = await svc.whileBusy(m.mountPoint, m.remote, 'repairing', () =>
             svc.registry.remount(profile, { signal: abortOn(token) }),
           );
+          if (mounted.started) svc.didMount(mounted);
+          return mounted;
         },
       );
     } catch (e) {

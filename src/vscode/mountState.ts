@@ -11,6 +11,8 @@ export interface Shown {
   mountPoint: string;
   pendingUploads: number;
   mount?: Mount;
+  /** How far a running operation is, e.g. "40%". */
+  progress?: string;
 }
 
 /** What is on `mountPoint`: this window's running operation, else the registry's state. */
@@ -18,7 +20,13 @@ export function shownOn(svc: Services, mountPoint: string): Shown | undefined {
   const busy = svc.busy.get(mountPoint);
   const m = svc.registry.find(mountPoint);
   if (!busy && !m) return undefined;
-  return { state: busy?.what ?? m!.state, mountPoint, pendingUploads: m?.pendingUploads ?? 0, mount: m };
+  return {
+    state: busy?.what ?? m!.state,
+    mountPoint,
+    pendingUploads: m?.pendingUploads ?? 0,
+    mount: m,
+    progress: busy?.progress,
+  };
 }
 
 /** The mount of exactly `location` ("remote:bucket/path"), if any. */
@@ -61,7 +69,7 @@ export function mountAbove(svc: Services, location: string): Shown | undefined {
 }
 
 /** An operation is running on it (ours, or a mount another window is starting): nothing else to do now. */
-export const isBusy = (s: Shown) => ['mounting', 'unmounting', 'repairing'].includes(s.state);
+export const isBusy = (s: Shown) => ['mounting', 'unmounting', 'repairing', 'warming'].includes(s.state);
 
 const troubleOf = (s: Shown | undefined) => (s?.mount ? cacheTrouble(s.mount) : undefined);
 
@@ -74,7 +82,7 @@ export function alarmOf(s: Shown | undefined): 'error' | 'warning' | undefined {
 /** The state in a few words, where space is short: "mounted", "3 uploading", "stale", "cache full"… */
 export function stateText(s: Shown | undefined): string {
   if (!s) return 'not mounted';
-  if (isBusy(s)) return `${s.state}…`;
+  if (isBusy(s)) return s.progress ? `${s.state} ${s.progress}` : `${s.state}…`;
   if (troubleOf(s)) return s.mount?.outOfSpace ? 'cache full' : 'cache errors';
   if (s.state === 'mounted' && s.pendingUploads > 0) return `${s.pendingUploads} uploading`;
   return s.state;
@@ -127,6 +135,15 @@ export function byFollowed(svc: Services, mounts: readonly Mount[]): Mount[] {
   const followed = followedMount(svc)?.mountPoint;
   const rank = (m: Mount) => (m.mountPoint === followed ? 0 : m.external ? 2 : 1);
   return [...mounts].sort((a, b) => rank(a) - rank(b)); // stable: the registry's order within a rank
+}
+
+/** The live mounts (just looked at), the followed one first: what Prewarm and Link choose among. */
+export async function liveMounts(svc: Services): Promise<Mount[]> {
+  await svc.registry.refresh();
+  return byFollowed(
+    svc,
+    svc.registry.mounts.filter((m) => m.state === 'mounted'),
+  );
 }
 
 /** Remembers a mount made here: with no profile, the status bar follows the last one. */

@@ -56,7 +56,34 @@ export class MessageNode {
   }
 }
 
-export type Node = RemoteNode | PathNode | MessageNode;
+/** "Model versions": the folders of a live mount that match rclone.versionPattern, under its row. */
+export class VersionsNode {
+  readonly kind = 'versions';
+  constructor(
+    readonly parent: PathNode,
+    readonly mountPoint: string,
+  ) {}
+  get id(): string {
+    return `${this.parent.id}\u0000versions`;
+  }
+}
+
+/** One model version: a folder of the mount the workspace link can point at. */
+export class VersionNode {
+  readonly kind = 'version';
+  constructor(
+    readonly parent: VersionsNode,
+    readonly name: string,
+    /** Its local path in the mount. */
+    readonly path: string,
+    readonly linked: boolean,
+  ) {}
+  get id(): string {
+    return `${this.parent.id}\u0000${this.name}`;
+  }
+}
+
+export type Node = RemoteNode | PathNode | MessageNode | VersionsNode | VersionNode;
 /** A row with children: a remote, a bucket or a folder. */
 export type Folder = RemoteNode | PathNode;
 

@@ -7,9 +7,10 @@ import { homedir } from 'node:os';
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { type ErrorKind, isRcloneError, type RcloneError } from '../core/errors';
+import { formatBytes } from '../core/prewarm';
 import { REMOTE_KINDS } from './failures';
 import { alarmOf, isBusy, type Shown, stateDetails, stateText } from './mountState';
-import { type Folder, MessageNode, type PathNode, type RemoteNode } from './nodes';
+import { type Folder, MessageNode, type PathNode, type RemoteNode, type VersionNode, type VersionsNode } from './nodes';
 
 const REMOTE_ICONS: Record<string, string> = {
   s3: 'cloud',
@@ -35,6 +36,8 @@ const MENU_STATE: Record<Shown['state'], string> = {
   mounting: 'busy',
   unmounting: 'busy',
   repairing: 'busy',
+  // a warming mount is up: its actions stay
+  warming: 'mounted',
 };
 
 const withFilter = (value: string, filter: string | undefined) => (filter ? `${value} filtered` : value);
@@ -125,6 +128,33 @@ function mountIcon(mount: Shown): vscode.ThemeIcon {
   return new vscode.ThemeIcon('pass-filled', new vscode.ThemeColor('testing.iconPassed'));
 }
 
+/** The "Model versions" group of a live mount, saying which one the workspace link points at. */
+export function versionsItem(node: VersionsNode, linked: string | undefined): vscode.TreeItem {
+  const item = new vscode.TreeItem('Model versions', vscode.TreeItemCollapsibleState.Expanded);
+  item.id = node.id;
+  item.iconPath = new vscode.ThemeIcon('versions');
+  item.description = linked ? `linked: ${linked}` : undefined;
+  item.tooltip = new vscode.MarkdownString(
+    `Folders of \`${node.mountPoint}\` that match \`rclone.versionPattern\`. The workspace's link points at one of them; **Link** switches it atomically, **Roll Back** returns to the previous one.`,
+  );
+  item.contextValue = 'versions';
+  return item;
+}
+
+/** A model version; the linked one says so (and by which link: `label`, as linkLabel() puts it, "./cache_hub"). */
+export function versionItem(node: VersionNode, label: string | undefined): vscode.TreeItem {
+  const item = new vscode.TreeItem(node.name, vscode.TreeItemCollapsibleState.None);
+  item.id = node.id;
+  item.iconPath = new vscode.ThemeIcon(node.linked ? 'link' : 'folder-library');
+  const as = label ?? 'the link';
+  item.description = node.linked ? `← ${as}` : undefined;
+  item.tooltip = new vscode.MarkdownString(
+    `\`${node.path}\`${node.linked ? `\n\n${as} points here` : `\n\nLink makes ${as} point here`}`,
+  );
+  item.contextValue = node.linked ? 'version.linked' : 'version';
+  return item;
+}
+
 export function messageItem(node: MessageNode): vscode.TreeItem {
   const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
   item.id = node.id;
@@ -181,14 +211,5 @@ function rowAction(e: RcloneError, remote: string): vscode.Command {
   return { command: 'rclone.showLog', title: 'Show Log' };
 }
 
-function formatSize(bytes: number): string {
-  if (bytes < 0) return '';
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let n = bytes;
-  let u = 0;
-  while (n >= 1024 && u < units.length - 1) {
-    n /= 1024;
-    u++;
-  }
-  return `${u === 0 ? n : n.toFixed(n < 10 ? 1 : 0)} ${units[u]}`;
-}
+/** A file's size, or nothing when unknown (-1). */
+const formatSize = (bytes: number) => (bytes < 0 ? '' : formatBytes(bytes));

@@ -1,43 +1,53 @@
 // The context every surface gets: settings, log, the questions channel, and the core services.
 // rclone is found on first need (not at activation) and found again when its settings change.
+import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { RcloneConfig } from '../core/config';
 import { isRcloneError } from '../core/errors';
-import { MountRegistry } from '../core/mounts';
+import { type Mount, MountRegistry } from '../core/mounts';
 import { Rclone } from '../core/rclone';
 import { Log } from './log';
+import { ModelState } from './models';
 import { Settings } from './settings';
 import { type Ui, windowUi } from './ui';
 
 /** What the welcome view shows: rclone missing, no remotes, or the tree. */
 export type ViewState = 'missing' | 'noRemotes' | 'ready';
-export type Busy = 'mounting' | 'unmounting' | 'repairing';
+export type Busy = 'mounting' | 'unmounting' | 'repairing' | 'warming';
 
 export class Services implements vscode.Disposable {
   readonly log = new Log();
   readonly settings: Settings;
   readonly registry: MountRegistry;
+  /** Where the model link points and how long mounts stay warm (see models.ts). */
+  readonly models: ModelState;
   ui: Ui = windowUi;
   private located: Promise<Rclone> | undefined;
   private opened: Promise<RcloneConfig> | undefined;
   private readonly remotesChanged = new vscode.EventEmitter<void>();
   /** The remotes may have changed: the config file was edited, or rclone or its config replaced. */
   readonly onDidChangeRemotes = this.remotesChanged.event;
-  /** Mount points with an operation of ours running (mount, unmount, repair): which, and of what. */
-  readonly busy = new Map<string, { what: Busy; remote: string }>();
+  /** Mount points with an operation of ours running (mount, unmount, repair, warm): which, of what, how far. */
+  readonly busy = new Map<string, { what: Busy; remote: string; progress?: string }>();
   private readonly busyChanged = new vscode.EventEmitter<void>();
   readonly onDidChangeBusy = this.busyChanged.event;
+  private readonly mounted = new vscode.EventEmitter<Mount>();
+  /** A mount made in this window came up (a warm list and the model link follow it). */
+  readonly onDidMount = this.mounted.event;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(readonly context: vscode.ExtensionContext) {
     this.settings = new Settings(context.globalState);
     this.registry = new MountRegistry(() => this.rclone(), { log: this.log });
+    this.models = new ModelState(this);
     this.disposables.push(
+      this.models,
       this.settings,
       this.settings.onDidChangeRclone(() => this.reset()),
       { dispose: () => this.registry.dispose() },
       this.remotesChanged,
       this.busyChanged,
+      this.mounted,
       this.log,
     );
   }
@@ -105,16 +115,50 @@ export class Services implements vscode.Disposable {
     await vscode.commands.executeCommand('setContext', 'rclone.state', state);
   }
 
-  /** Runs `work` with `mountPoint` marked busy, so the tree and the status bar can show it. */
+  /** Operations running per mount point, oldest first; `busy` shows the newest. */
+  private readonly running = new Map<string, Array<{ what: Busy; remote: string; progress?: string }>>();
+
+  /**
+   * Runs `work` with `mountPoint` marked busy, so the tree and the status bar can show it. Two at
+   * once (a prewarm while the warm list after a mount still runs) each keep their mark until they end.
+   */
   async whileBusy<T>(mountPoint: string, remote: string, what: Busy, work: () => Promise<T>): Promise<T> {
-    this.busy.set(mountPoint, { what, remote });
+    const entry = { what, remote };
+    const stack = this.running.get(mountPoint) ?? [];
+    this.running.set(mountPoint, [...stack, entry]);
+    this.busy.set(mountPoint, entry);
     this.busyChanged.fire();
     try {
       return await work();
     } finally {
-      this.busy.delete(mountPoint);
+      const rest = (this.running.get(mountPoint) ?? []).filter((e) => e !== entry);
+      if (rest.length) {
+        this.running.set(mountPoint, rest);
+        this.busy.set(mountPoint, rest.at(-1)!);
+      } else {
+        this.running.delete(mountPoint);
+        this.busy.delete(mountPoint);
+      }
       this.busyChanged.fire();
     }
+  }
+
+  /** Says how far the operation running on `mountPoint` is ("40%"), for the tree and the status bar. */
+  progress(mountPoint: string, text: string): void {
+    const b = this.busy.get(mountPoint);
+    if (!b || b.progress === text) return;
+    b.progress = text;
+    this.busyChanged.fire();
+  }
+
+  didMount(m: Mount): void {
+    this.mounted.fire(m);
+  }
+
+  /** The workspace's model link (`<first folder>/cache_hub` by default); undefined without a folder. */
+  linkPath(): string | undefined {
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    return folder && join(folder.uri.fsPath, this.settings.modelLink);
   }
 
   private reset(): void {

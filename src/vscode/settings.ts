@@ -11,6 +11,8 @@ export interface ProfileSetting {
   allowOther?: boolean;
   allowNonEmpty?: boolean;
   extraFlags?: string[];
+  dirCacheTime?: string;
+  warm?: string[];
 }
 
 const SECTION = 'rclone';
@@ -139,6 +141,16 @@ export class Settings implements vscode.Disposable {
     return Math.max(10, Math.floor(this.config.get<number>('pageSize') ?? 500));
   }
 
+  /** The model link, relative to the workspace folder (IndexTTS2: cache_hub). */
+  get modelLink(): string {
+    return this.config.get<string>('modelLink') || 'cache_hub';
+  }
+
+  /** Which folders of a mount are model versions (a glob with * and ?). */
+  get versionPattern(): string {
+    return this.config.get<string>('versionPattern') || 'cache_hub*';
+  }
+
   get autoMount(): boolean {
     return this.guarded<boolean>('autoMount') ?? false;
   }
@@ -159,6 +171,9 @@ export class Settings implements vscode.Disposable {
       allowOther: p.allowOther,
       allowNonEmpty: p.allowNonEmpty,
       extraFlags: p.extraFlags,
+      dirCacheTime: p.dirCacheTime || undefined,
+      // IndexTTS2's layout: its model folder is warmed after every mount unless the profile says.
+      warm: Array.isArray(p.warm) ? p.warm : ['cache_hub'],
     }));
   }
 

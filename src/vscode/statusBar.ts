@@ -15,6 +15,7 @@ import {
   stateDetails,
   stateText,
 } from './mountState';
+import { linkLabel, untilText } from './models';
 import type { Services } from './services';
 
 export function register(svc: Services): MountStatusBar {
@@ -33,6 +34,7 @@ class MountStatusBar implements vscode.Disposable {
       svc.registry.onDidChange(() => this.refresh()),
       svc.onDidChangeBusy(() => this.refresh()),
       svc.settings.onDidChange(() => this.refresh()),
+      svc.models.onDidChange(() => this.refresh()),
       command(svc, 'rclone.statusActions', () => this.showActions()),
     ];
     this.refresh();
@@ -64,6 +66,7 @@ class MountStatusBar implements vscode.Disposable {
     tip.appendMarkdown(`**${f.remote}** on \`${f.mountPoint}\`\n\n`);
     for (const line of stateDetails(s, s?.mount?.profile?.cacheMode ?? profile?.cacheMode))
       tip.appendMarkdown(`${line}\n\n`);
+    for (const line of modelLines(this.svc, f.mountPoint)) tip.appendMarkdown(`${line}\n\n`);
     if (f.why) tip.appendMarkdown(`Shown here: ${f.why}\n\n`);
     tip.appendMarkdown('Click for actions');
     this.item.tooltip = tip;
@@ -83,6 +86,16 @@ class MountStatusBar implements vscode.Disposable {
   dispose(): void {
     vscode.Disposable.from(...this.subscriptions).dispose();
   }
+}
+
+/** Where the model link points (when into this mount) and until when its listings stay warm. */
+function modelLines(svc: Services, mountPoint: string): string[] {
+  const lines: string[] = [];
+  const linked = svc.models.linkedIn(mountPoint);
+  if (linked) lines.push(`Model link: \`${linkLabel(svc)}\` → \`${linked}\``);
+  for (const w of svc.models.warmthOf(mountPoint))
+    lines.push(`Warm: \`${w.path || '/'}\` (listings kept until ${untilText(w.until)})`);
+  return lines;
 }
 
 /** The indicator's icon: a running operation first, then writes failing, then the state. */
@@ -111,9 +124,13 @@ function actionsFor(f: Followed | undefined, state: Shown['state'] | undefined):
     case 'stale':
       return [{ label: '$(debug-restart) Remount / Repair', command: 'rclone.remount', arg: f.mountPoint }, log];
     case 'mounted':
+    case 'warming': // up and usable while its listings are read
       return [
         { label: '$(terminal) Open in Terminal', command: 'rclone.openTerminal', arg: f.mountPoint },
         { label: '$(folder-opened) Reveal in Explorer', command: 'rclone.revealMount', arg: f.mountPoint },
+        { label: '$(flame) Prewarm…', command: 'rclone.prewarm' },
+        { label: '$(link) Link Model Version…', command: 'rclone.relink' },
+        { label: '$(discard) Roll Back Model Link', command: 'rclone.rollback' },
         { label: '$(debug-disconnect) Unmount', command: 'rclone.unmount', arg: f.mountPoint },
         { label: '$(debug-restart) Remount', command: 'rclone.remount', arg: f.mountPoint },
         log,

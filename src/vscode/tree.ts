@@ -9,9 +9,21 @@ import type { Remote } from '../core/config';
 import { isRcloneError } from '../core/errors';
 import { type Entry, hasListR, type Page, Pager, type PagerSource, streamFolder } from '../core/listing';
 import { showFailure } from './failures';
+import { linkLabel } from './models';
 import { localPath, mountAbove, mountAt, type Shown } from './mountState';
-import { type Folder, folderOf, isBucketRemote, MessageNode, type Node, PathNode, RemoteNode } from './nodes';
-import { errorRow, fileItem, folderItem, messageItem, remoteItem } from './rows';
+import { listVersions } from '../core/link';
+import {
+  type Folder,
+  folderOf,
+  isBucketRemote,
+  MessageNode,
+  type Node,
+  PathNode,
+  RemoteNode,
+  VersionNode,
+  VersionsNode,
+} from './nodes';
+import { errorRow, fileItem, folderItem, messageItem, remoteItem, versionItem, versionsItem } from './rows';
 import type { Services } from './services';
 
 const LISTING_TIMEOUT_MS = 60_000;
@@ -47,7 +59,13 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       svc.registry.onDidChange(() => this.repaintMounts()),
       svc.onDidChangeBusy(() => this.repaintMounts()),
       svc.settings.onDidChange(() => this.refresh()),
+      svc.models.onDidChange(() => this.repaintVersions()),
     ];
+  }
+
+  /** The link moved or a mount warmed: the version groups are drawn again (their rows are cheap). */
+  private repaintVersions(): void {
+    for (const n of this.nodes.values()) if (n instanceof VersionsNode) this.changed.fire(n);
   }
 
   /** Lists everything again (keeps expansion: ids are stable); listings in flight are stopped. */
@@ -136,13 +154,51 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
 
   async getChildren(node?: Node): Promise<Node[]> {
     if (!node) return this.roots();
-    if (node instanceof MessageNode || (node instanceof PathNode && node.kind === 'file')) return [];
+    if (
+      node instanceof MessageNode ||
+      node instanceof VersionNode ||
+      (node instanceof PathNode && node.kind === 'file')
+    )
+      return [];
+    if (node instanceof VersionsNode) return this.versions(node);
     try {
-      return await this.folderChildren(node);
+      const rows = await this.folderChildren(node);
+      const group = node instanceof PathNode ? await this.versionsGroup(node) : undefined;
+      return group ? [group, ...rows] : rows;
     } catch (e) {
       stopListing(this.state(node)); // expanding again tries again
       return [errorRow(node, e)];
     }
+  }
+
+  /** "Model versions" under the row of a live mount's root, when the mount has any. */
+  private async versionsGroup(node: PathNode): Promise<VersionsNode | undefined> {
+    const mount = mountAt(this.svc, node.location);
+    if (mount?.mount?.state !== 'mounted') return undefined;
+    const found = await listVersions(mount.mountPoint, { pattern: this.svc.settings.versionPattern }).catch(() => []);
+    if (!found.length) return undefined;
+    return this.keep(new VersionsNode(node, mount.mountPoint));
+  }
+
+  private async versions(group: VersionsNode): Promise<Node[]> {
+    try {
+      const found = await listVersions(group.mountPoint, {
+        pattern: this.svc.settings.versionPattern,
+        link: this.svc.linkPath(),
+      });
+      return found.map((v) => this.keep(new VersionNode(group, v.name, v.path, v.linked)));
+    } catch (e) {
+      return [new MessageNode(group.parent, `Versions unreadable: ${(e as Error).message}`, undefined, 'error')];
+    }
+  }
+
+  /** Version rows are kept by id, so reveal and the tests find the same objects a repaint drew. */
+  private keep<T extends VersionsNode | VersionNode>(node: T): T {
+    const known = this.nodes.get(node.id);
+    if (known instanceof VersionsNode && node instanceof VersionsNode && known.mountPoint === node.mountPoint)
+      return known as T;
+    this.nodes.set(node.id, node);
+    return node;
   }
 
   private async roots(): Promise<Node[]> {
@@ -234,6 +290,8 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
 
   getTreeItem(node: Node): vscode.TreeItem {
     if (node instanceof MessageNode) return messageItem(node);
+    if (node instanceof VersionsNode) return versionsItem(node, this.svc.models.linkedIn(node.mountPoint));
+    if (node instanceof VersionNode) return versionItem(node, this.svc.linkPath() && linkLabel(this.svc));
     const filter = this.folders.get(node.id)?.filter;
     if (node instanceof RemoteNode) return remoteItem(node, filter);
     if (node.kind === 'file') return fileItem(node, localPath(this.svc, node.location));
@@ -259,6 +317,13 @@ function stopListing(s: FolderState): void {
 const paintedAs = (shown: Shown | undefined) => {
   const m = shown?.mount;
   return shown
-    ? JSON.stringify([shown.state, shown.mountPoint, shown.pendingUploads, m?.outOfSpace, m?.erroredFiles])
+    ? JSON.stringify([
+        shown.state,
+        shown.mountPoint,
+        shown.pendingUploads,
+        m?.outOfSpace,
+        m?.erroredFiles,
+        shown.progress,
+      ])
     : '';
 };

@@ -6,3 +6,4 @@ import './mounts.test';
 import './approval.test';
 import './commands.test';
 import './walk.test';
+import './models.test';

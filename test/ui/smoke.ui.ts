@@ -1,20 +1,34 @@
 // UI smoke test: Playwright drives the real web UI of an Extension Development Host window of the
 // VS Code server, as a user would: open the Rclone view, browse s3 → index-tts-data, mount the
 // bucket from the command palette, see the status bar say so and the row show its mount point at
-// the default side bar width, screenshot, check the Ports view (ports.ts), unmount.
-// The UI strings used here ("Rclone", "Rclone: Mount…", "s3:index-tts-data", the status item's
-// accessible labels "Rclone: nothing mounted" and "Rclone mount <mount point>: <state>") are the
-// contract with the extension.
+// the default side bar width, screenshot, check the Ports view (ports.ts); then see the "Model
+// versions" group, link ./cache_hub to cache_hub_v23 from the palette and see its row say so,
+// prewarm cache_hub from the palette and see the status bar go "warming" and back to "mounted";
+// unmount. The link the walk made is removed at the end, even after a failed step.
+// The UI strings used here ("Rclone", "Rclone: Mount…", "Rclone: Link Model Version…",
+// "Rclone: Prewarm…", "s3:index-tts-data", "Model versions", "← ./cache_hub", "Warmed cache_hub: ",
+// the status item's accessible labels "Rclone: nothing mounted" and "Rclone mount <mount point>:
+// <state>") are the contract with the extension.
 // The box may have other rclone mounts, even of a bucket named index-tts-data: the test follows
 // only its own mount point (under this run's mount root), never the first row that matches.
 // Every wait is bounded; the first failing step ends the test, is named in the report, and leaves
 // out/ui-failure.png.
-import { mkdirSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { lstatSync, mkdirSync, readlinkSync, rmSync, unlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Report } from '../integration/report';
 import type { Locator, Page } from './playwright';
 import { checkRcPortNotForwarded, rcPortOf } from './ports';
-import { exactly, quickInputBox, quickPickRow, sideBarRow, type Step, waitUntil, walk } from './steps';
+import {
+  exactly,
+  quickInputBox,
+  quickPickRow,
+  recordedStatusBar,
+  recordStatusBar,
+  sideBarRow,
+  type Step,
+  waitUntil,
+  walk,
+} from './steps';
 
 export interface UiSmokeOptions {
   /** The window's rclone.mountRoot: the bucket is mounted on <mountRoot>/index-tts-data. */
@@ -32,6 +46,22 @@ const REMOTE = 's3';
 const BUCKET = 'index-tts-data';
 const FOLDER = 'cache_hub';
 const MOUNT_PICK = `${REMOTE}:${BUCKET}`;
+const VERSIONS = 'Model versions';
+const VERSION = 'cache_hub_v23';
+
+/** The workspace's model link: <box>/workspace/cache_hub (box.ts lays the box out as <dir>/{mnt,workspace,…}). */
+const modelLink = (mountRoot: string) => join(dirname(mountRoot.replace(/\/+$/, '')), 'workspace', 'cache_hub');
+
+/** A row of the "Model versions" group (level 4: s3 › bucket › group › version), not the folder of that name. */
+const versionRow = (page: Page, label: string): Locator =>
+  sideBarRow(page, label).and(page.locator('[aria-level="4"]'));
+
+/** The text of a row's description ("" when it has none). */
+const descriptionOf = async (row: Locator): Promise<string> =>
+  ((await row.locator('.label-description').count())
+    ? await row.locator('.label-description').first().textContent()
+    : ''
+  )?.trim() ?? '';
 
 /** The state our mount indicator announces for `mountPoint` ("mounted", "not mounted"…), if it shows that mount. */
 async function mountState(page: Page, mountPoint: string): Promise<string | undefined> {
@@ -193,6 +223,103 @@ function steps(page: Page, opts: UiSmokeOptions): Step[] {
         }),
     ],
     [
+      `with ${BUCKET} mounted, its row shows the "${VERSIONS}" group: cache_hub, ${VERSION}`,
+      30_000,
+      async () => {
+        await sideBarRow(page, VERSIONS).first().waitFor({ state: 'visible', timeout: 20_000 });
+        await expand(sideBarRow(page, VERSIONS), VERSIONS, 10_000);
+        for (const v of [FOLDER, VERSION])
+          await versionRow(page, v).first().waitFor({ state: 'visible', timeout: 10_000 });
+      },
+    ],
+    [
+      'command palette: "Rclone: Link Model Version…"',
+      20_000,
+      () => runCommand(page, 'Rclone: Link Model', 'Rclone: Link Model Version…'),
+    ],
+    [
+      `pick "${VERSION}" on ${mountPoint}`,
+      30_000,
+      async () => {
+        // Every live mount's versions are offered (a real box may have others): ours by its mount point.
+        const ours = quickPickRow(page, VERSION).filter({
+          has: page.locator('.label-description', { hasText: exactly(mountPoint) }),
+        });
+        await ours.first().waitFor({ state: 'visible', timeout: 20_000 });
+        await ours.first().click({ timeout: 5_000 });
+      },
+    ],
+    [
+      `the "${VERSION}" row says it is linked: "← ./cache_hub", and ./cache_hub points at it`,
+      20_000,
+      async () => {
+        const row = versionRow(page, VERSION).first();
+        await waitUntil(
+          async () => (await descriptionOf(row)) === '← ./cache_hub',
+          15_000,
+          `the row's description to be "← ./cache_hub" (it is "${await descriptionOf(row)}")`,
+        );
+        const group = sideBarRow(page, VERSIONS).first();
+        if ((await descriptionOf(group)) !== `linked: ${VERSION}`)
+          throw new Error(`the group says "${await descriptionOf(group)}", not "linked: ${VERSION}"`);
+        const target = readlinkSync(modelLink(opts.mountRoot));
+        if (target !== `${mountPoint}/${VERSION}`) throw new Error(`./cache_hub points at ${target}`);
+      },
+    ],
+    [
+      'command palette: "Rclone: Prewarm…"',
+      20_000,
+      async () => {
+        // Every label the indicator gets from now on: the warm may last only a few milliseconds.
+        await recordStatusBar(page, `Rclone mount ${mountPoint}: `);
+        await runCommand(page, 'Rclone: Prewarm', 'Rclone: Prewarm…');
+      },
+    ],
+    [
+      `pick "${FOLDER}": the status bar shows "warming", then "mounted" again`,
+      60_000,
+      async () => {
+        // Which mount is asked first only when the box has other live mounts: then ours by its mount point.
+        const folder = quickPickRow(page, FOLDER).filter({
+          has: page.locator('.label-description', { hasText: exactly(`${mountPoint}/${FOLDER}`) }),
+        });
+        await waitUntil(
+          async () => {
+            const mount = quickPickRow(page, mountPoint).first();
+            if (await mount.isVisible()) await mount.click({ timeout: 5_000 });
+            return folder.first().isVisible();
+          },
+          20_000,
+          `the pick of what to warm, offering ${FOLDER}`,
+        );
+        await folder.first().click({ timeout: 5_000 });
+        await waitUntil(
+          async () =>
+            (await recordedStatusBar(page)).at(-1) === 'mounted' && (await recordedStatusBar(page)).length > 1,
+          45_000,
+          `the status bar item of ${mountPoint} to go back to "mounted" (it said ${JSON.stringify(await recordedStatusBar(page))})`,
+        );
+        const seen = await recordedStatusBar(page);
+        if (!seen.some((s) => s.startsWith('warming')))
+          throw new Error(`the status bar never said "warming": ${JSON.stringify(seen)}`);
+      },
+    ],
+    [
+      'the notification center lists "Warmed cache_hub: …"',
+      20_000,
+      async () => {
+        // This headless window shows no toasts: every notification is in the center the bell opens.
+        const bell = page.locator('.part.statusbar .statusbar-item[aria-label*="Notification"]').first();
+        await bell.click({ timeout: 5_000 });
+        await page
+          .locator('.notifications-center .notification-list-item-message', { hasText: /^Warmed cache_hub: / })
+          .first()
+          .waitFor({ state: 'visible', timeout: 10_000 });
+        await bell.click({ timeout: 5_000 }); // and closes it again
+        await page.locator('.notifications-center.visible').waitFor({ state: 'hidden', timeout: 5_000 });
+      },
+    ],
+    [
       'command palette: "Rclone: Unmount"',
       20_000,
       () => runCommand(page, 'Rclone: Unmount', /^\s*Rclone: Unmount…?\s*$/),
@@ -218,9 +345,15 @@ function steps(page: Page, opts: UiSmokeOptions): Step[] {
 
 export async function runUiSmoke(page: Page, opts: UiSmokeOptions): Promise<Report> {
   rmSync(opts.failureScreenshot, { force: true }); // a stale one from an earlier run would mislead
-  return walk(page, steps(page, opts), {
-    suite: SUITE,
-    problem: () => opts.problem(),
-    failureScreenshot: opts.failureScreenshot,
-  });
+  try {
+    return await walk(page, steps(page, opts), {
+      suite: SUITE,
+      problem: () => opts.problem(),
+      failureScreenshot: opts.failureScreenshot,
+    });
+  } finally {
+    // The link the walk made (the workspace had none before): removed even when a step failed.
+    const link = modelLink(opts.mountRoot);
+    if (lstatSync(link, { throwIfNoEntry: false })?.isSymbolicLink()) unlinkSync(link);
+  }
 }

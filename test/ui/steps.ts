@@ -49,6 +49,51 @@ export async function statusBarTexts(page: Page): Promise<string[]> {
     .filter(Boolean);
 }
 
+/** `page.evaluate` with a source string (the typed Page in playwright.ts leaves it out; tsc has no DOM types here). */
+const evaluate = <T>(page: Page, expression: string): Promise<T> =>
+  (page as Page & { evaluate(expression: string): Promise<T> }).evaluate(expression);
+
+/**
+ * Starts recording every accessible label the status bar's items get that starts with `prefix`,
+ * in order, even one replaced within the same task (a MutationObserver keeps each old value):
+ * a state shown for a few milliseconds is not missed, as it may be by polling.
+ */
+export async function recordStatusBar(page: Page, prefix: string): Promise<void> {
+  await evaluate(
+    page,
+    `(() => {
+      const prefix = ${JSON.stringify(prefix)};
+      const seen = (window.__rcloneStatusSeen = []);
+      window.__rcloneStatusObserver?.disconnect();
+      const note = (label) => {
+        if (typeof label === 'string' && label.startsWith(prefix) && seen.at(-1) !== label.slice(prefix.length))
+          seen.push(label.slice(prefix.length));
+      };
+      const part = document.querySelector('.part.statusbar');
+      for (const el of part.querySelectorAll('[aria-label]')) note(el.getAttribute('aria-label'));
+      window.__rcloneStatusObserver = new MutationObserver((records) => {
+        for (const r of records) {
+          if (r.type === 'attributes') note(r.oldValue);
+          for (const n of r.addedNodes)
+            if (n.nodeType === 1) for (const el of [n, ...n.querySelectorAll('[aria-label]')]) note(el.getAttribute('aria-label'));
+        }
+        for (const el of part.querySelectorAll('[aria-label]')) note(el.getAttribute('aria-label'));
+      });
+      window.__rcloneStatusObserver.observe(part, {
+        subtree: true,
+        childList: true,
+        attributes: true,
+        attributeFilter: ['aria-label'],
+        attributeOldValue: true,
+      });
+    })()`,
+  );
+}
+
+/** What recordStatusBar saw so far (the text after the prefix), oldest first. */
+export const recordedStatusBar = (page: Page): Promise<string[]> =>
+  evaluate<string[]>(page, '[...(window.__rcloneStatusSeen ?? [])]');
+
 async function runStep(timeoutMs: number, fn: () => Promise<void>, problem: () => string | undefined): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const watchdog = new Promise<never>((_, fail) => {
