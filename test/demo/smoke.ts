@@ -53,7 +53,8 @@ const statusIs = (page: Page, mountPoint: string, state: string, timeoutMs: numb
   );
 
 async function expand(page: Page, label: string): Promise<void> {
-  const row = sideBarRow(page, label).first();
+  // Only rows with children have aria-expanded: the folder cache_hub_v23, not its "Model versions" row.
+  const row = sideBarRow(page, label).and(page.locator('[aria-expanded]')).first();
   await row.waitFor({ state: 'visible', timeout: 20_000 });
   if ((await row.getAttribute('aria-expanded')) !== 'true')
     await row.locator('.monaco-tl-twistie').click({ timeout: 5_000 });
