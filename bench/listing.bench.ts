@@ -9,10 +9,13 @@ import { listFolder } from '../src/core/listing';
 import { Rclone } from '../src/core/rclone';
 import { s3Remote, seedFolder, startBox } from '../test/helpers/fixtures';
 import { startProxy } from '../test/helpers/proxy';
+import { Interrupts } from './results';
 
 const OBJECTS = 2000;
 const LINK_MS = 15;
 const RUNS = 5;
+
+const interrupts = new Interrupts();
 
 async function median(runs: number, fn: () => Promise<unknown>): Promise<number> {
   const times: number[] = [];
@@ -26,6 +29,7 @@ async function median(runs: number, fn: () => Promise<unknown>): Promise<number>
 
 async function main(): Promise<void> {
   const box = await startBox(['models']);
+  interrupts.add(box.dir, box.s3.dataDir);
   const proxy = await startProxy(box.s3.port, LINK_MS);
   try {
     await seedFolder(box, 'models', 'flat', OBJECTS);

@@ -9,7 +9,7 @@
 // - content: files are read through a `--vfs-cache-mode full` mount, one sequential reader per
 //   file, a few files at once, so rclone keeps them in its VFS cache; files already whole in the
 //   cache are skipped, and what would not fit (the cache's limit, the free disk) is refused.
-import { open, readdir, readFile, stat, statfs } from 'node:fs/promises';
+import { open, readdir, readFile, statfs } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { RcloneError } from './errors';
 import { writeAtomically } from './files';
@@ -137,7 +137,10 @@ async function refreshThroughRc(
     }
   };
   try {
-    for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
+    // Polled every 10 ms for the first second (a small folder's listing is done in tens of ms, and
+    // a poll is two loopback calls), then every 100 ms.
+    const started = Date.now();
+    for (;;) {
       for (const job of jobs.filter((j) => !j.done)) {
         const s = await rc.call<JobStatus>('job/status', { jobid: job.jobid });
         if (!s.finished) continue;
@@ -154,7 +157,7 @@ async function refreshThroughRc(
         throw new RcloneError('Timeout', `Listing ${paths.join(', ') || 'the mount'} took longer than allowed.`, {
           fix: 'Warm fewer folders at once, or check the endpoint (Show Log).',
         });
-      await sleep(wait, opts.signal);
+      await sleep(Date.now() - started < 1_000 ? 10 : 100, opts.signal);
     }
   } finally {
     await stopAll();
@@ -184,7 +187,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
  */
 async function walk(
   roots: string[],
-  opts: WarmOptions & { onProgress?: (p: MetadataProgress) => void; onFile?: (path: string, size: number) => void },
+  opts: WarmOptions & { onProgress?: (p: MetadataProgress) => void },
 ): Promise<{ dirs: number; files: number }> {
   const deadline = Date.now() + (opts.timeoutMs ?? 600_000);
   const queue = [...roots];
@@ -201,15 +204,11 @@ async function walk(
         const dir = queue.shift()!;
         active++;
         readdir(dir, { withFileTypes: true })
-          .then(async (entries) => {
+          .then((entries) => {
             dirs++;
             for (const e of entries) {
-              const path = join(dir, e.name);
-              if (e.isDirectory()) queue.push(path);
-              else {
-                files++;
-                if (opts.onFile) opts.onFile(path, (await stat(path)).size);
-              }
+              if (e.isDirectory()) queue.push(join(dir, e.name));
+              else files++;
             }
             opts.onProgress?.({ done: dirs, total: dirs + queue.length + active - 1, dirs, files });
           })
@@ -284,14 +283,7 @@ export async function warmContent(
         : `${t.mountPoint} was mounted by another tool: whether it keeps what is read (cache mode "full") cannot be told.`,
     );
   const rel = relativePaths(t.mountPoint, paths);
-  // The listings first (fast once warm), then every file and its size.
-  const bounds = { signal: opts.signal, timeoutMs: opts.timeoutMs };
-  await warmMetadata(t, rel, bounds);
-  const files: Array<{ path: string; size: number }> = [];
-  await walk(
-    rel.map((p) => join(t.mountPoint, p)),
-    { ...bounds, onFile: (path, size) => void files.push({ path, size }) },
-  );
+  const files = await listFiles(t, rel, opts);
   const cacheDir = t.cacheDir ?? defaultVfsCacheDir();
   const cached = await Promise.all(files.map((f) => isCached(cacheDir, t, f)));
   const todo = files.filter((_, i) => !cached[i]);
@@ -358,6 +350,37 @@ export async function warmContent(
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+/**
+ * Every file under `paths` and its size, from one recursive listing through the mount's rc
+ * (`operations/list`, ListR where the backend has it). Not from stat() through the mount: on a
+ * full-cache mount each stat of a file is a HEAD request, and FUSE makes them one at a time.
+ */
+async function listFiles(
+  t: WarmTarget,
+  paths: string[],
+  opts: WarmOptions,
+): Promise<Array<{ path: string; size: number }>> {
+  const lists = await Promise.all(
+    paths.map(async (p) => {
+      const r = await t
+        .rc!.call<{ list?: Array<{ Path: string; Size: number }> }>(
+          'operations/list',
+          { fs: t.remote, remote: p, opt: { recurse: true, noModTime: true, noMimeType: true, filesOnly: true } },
+          { timeoutMs: opts.timeoutMs ?? 600_000, signal: opts.signal },
+        )
+        .catch((e: RcloneError) => {
+          if (opts.signal?.aborted) throw cancelled('listing the files to warm');
+          throw /not found|doesn't exist|does not exist/i.test(e.detail)
+            ? new RcloneError('NotFound', `There is no folder "${p}" in the mount.`, { detail: e.detail })
+            : e;
+        });
+      // Paths are relative to the mounted root (fs), not to `p`.
+      return (r.list ?? []).map((e) => ({ path: join(t.mountPoint, e.Path), size: e.Size }));
+    }),
+  );
+  return lists.flat();
+}
 
 const RC_CACHE_MODES: CacheMode[] = ['off', 'minimal', 'writes', 'full'];
 
