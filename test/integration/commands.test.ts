@@ -65,7 +65,11 @@ describe('A mount that does not answer', () => {
         return svc.registry.find(mountPoint)?.state !== 'not answering';
       });
     }
-    await svc.registry.unmount(mountPoint, { force: true }).catch(() => svc.registry.repair(mountPoint));
+    await svc.registry.unmount(mountPoint, { force: true }).catch(async (e: Error) => {
+      await svc.registry.repair(mountPoint).catch((again: Error) => {
+        throw new Error(`unmount: ${e.message}; repair: ${again.message}`);
+      });
+    });
   });
 
   it('shows "not answering" on its row, offers no Repair, and Remount leaves its rclone running', async () => {
