@@ -51,13 +51,26 @@ export async function waitForUploads(mountPoint: string, rc: RcClient, opts: Unm
 /** `fusermount3 -u` (or `-uz`, lazy, for a dead mount); "not mounted" is success. */
 export async function fusermount(env: Env, mountPoint: string, flag: '-u' | '-uz'): Promise<void> {
   const helper = await findFusermount(env);
-  const r = await new Child(helper, [flag, '--', mountPoint], { env, timeoutMs: 15_000, collect: false }).result;
-  if (r.exitCode === 0) return;
-  const stderr = String(r.stderr);
-  if (/busy/i.test(stderr)) {
-    throw new RcloneError('MountBusy', `${mountPoint} is in use and was not unmounted.`, { detail: stderr });
-  }
-  if (!/not found in \/etc\/mtab|not mounted|Invalid argument/i.test(stderr)) {
-    throw new RcloneError('Unknown', `${helper} ${flag} ${mountPoint} failed.`, { detail: stderr });
+  // "Busy" for a moment is common: a listing of the mount (the tree, a version list, a shell's
+  // completion) holds a folder open for a few milliseconds. Tried again for about a second
+  // before it counts as in use.
+  for (let attempt = 0; ; attempt++) {
+    const r = await new Child(helper, [flag, '--', mountPoint], { env, timeoutMs: 15_000, collect: false }).result;
+    if (r.exitCode === 0) return;
+    const stderr = String(r.stderr);
+    if (/busy/i.test(stderr)) {
+      if (attempt < BUSY_RETRIES) {
+        await new Promise((ok) => setTimeout(ok, 100));
+        continue;
+      }
+      throw new RcloneError('MountBusy', `${mountPoint} is in use and was not unmounted.`, { detail: stderr });
+    }
+    if (!/not found in \/etc\/mtab|not mounted|Invalid argument/i.test(stderr)) {
+      throw new RcloneError('Unknown', `${helper} ${flag} ${mountPoint} failed.`, { detail: stderr });
+    }
+    return;
   }
 }
+
+/** How often an unmount refused as busy is tried again, 100 ms apart. */
+const BUSY_RETRIES = 10;

@@ -182,6 +182,28 @@ describe('mount lifecycle', () => {
     other.dispose();
   });
 
+  it('unmount waits out a folder held open for a moment, and says "in use" when it stays open', async () => {
+    const reg = fresh();
+    const m = await reg.mount(profile());
+    // A process whose working directory is in the mount keeps it busy until it ends.
+    const holder = execa('sleep', ['30'], { cwd: join(m.mountPoint, 'cache_hub'), reject: false });
+    try {
+      await waitFor(() => existsSync(`/proc/${holder.pid}/cwd`));
+      await assert.rejects(reg.unmount(m.mountPoint, { waitMs: 0 }), (e) => isRcloneError(e, 'MountBusy'));
+      await reg.refresh();
+      assert.equal(reg.find(m.mountPoint)?.state, 'mounted', 'a refused unmount leaves the mount up');
+      setTimeout(() => holder.kill('SIGKILL'), 300); // let go while the unmount is trying
+      await reg.unmount(m.mountPoint, { waitMs: 0 });
+      assert.equal(
+        (await readRcloneMounts()).some((e) => e.mountPoint === m.mountPoint),
+        false,
+      );
+    } finally {
+      holder.kill('SIGKILL');
+      await holder;
+    }
+  });
+
   it('a second process sees the mount and talks to its rc', async () => {
     work = tempDir('rdb-mnt-');
     const xdg = join(work.path, 'xdg');
