@@ -25,6 +25,7 @@ import { RcloneError } from './errors';
 import { writeAtomically } from './files';
 import { withLock } from './lock';
 import type { Mount } from './mounts';
+import { holderOf } from './mountPoint';
 import { keyOf } from './records';
 
 export interface Version {
@@ -118,10 +119,6 @@ export async function listVersions(root: string, opts: { pattern?: string; link?
     .sort((a, b) => naturalCompare(a.name, b.name));
 }
 
-/** `path` is `mountPoint` or below it (a prefix only at a '/' boundary). */
-const inside = (path: string, mountPoint: string) =>
-  mountPoint === '/' || path === mountPoint || path.startsWith(`${mountPoint}/`);
-
 /** Why a mount in this state cannot be linked into, and what to do. */
 const unusable: Record<Exclude<Mount['state'], 'mounted'>, { why: string; fix: string }> = {
   stale: {
@@ -160,9 +157,7 @@ export async function checkTargetOnMount(
 ): Promise<void> {
   const abs = resolve(target);
   // The innermost mount holds it (a mount inside another mount's folder).
-  const holder = mounts
-    .filter((m) => inside(abs, resolve(m.mountPoint)))
-    .sort((a, b) => resolve(b.mountPoint).length - resolve(a.mountPoint).length)[0];
+  const holder = holderOf(abs, mounts);
   if (!holder) {
     const known = mounts.map((m) => resolve(m.mountPoint));
     throw new RcloneError(

@@ -80,3 +80,17 @@ export async function removeCreated(dir: string, firstCreated: string | undefine
     if (d === firstCreated) return;
   }
 }
+
+/**
+ * The mount of `mounts` that holds `path` (its mount point is `path` or a folder above it, at a
+ * "/" boundary); the innermost one when mounts nest. Paths compared as written, after resolve():
+ * nothing inside a possibly stuck mount is touched.
+ */
+export function holderOf<M extends { mountPoint: string }>(path: string, mounts: readonly M[]): M | undefined {
+  const abs = resolve(path);
+  const holds = (m: M) => {
+    const mp = resolve(m.mountPoint);
+    return mp === '/' || abs === mp || abs.startsWith(`${mp}/`);
+  };
+  return mounts.filter(holds).sort((a, b) => resolve(b.mountPoint).length - resolve(a.mountPoint).length)[0];
+}

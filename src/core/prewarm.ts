@@ -14,6 +14,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { RcloneError } from './errors';
 import { writeAtomically } from './files';
 import { withLock } from './lock';
+import { holderOf } from './mountPoint';
 import type { Mount, MountRegistry } from './mounts';
 import { type CacheMode, DEFAULT_DIR_CACHE_TIME, durationMs } from './profile';
 import type { RcClient } from './rc';
@@ -546,12 +547,11 @@ export async function mountHolding(
   const abs = resolve(dir);
   const mounts = await registry.refresh();
   const canonical = await registry.canonical(abs).catch(() => abs);
-  const holds = (m: Mount, p: string) => p === m.mountPoint || p.startsWith(`${m.mountPoint}/`);
-  const m = [...mounts]
-    .filter((x) => holds(x, canonical) || holds(x, abs))
-    .sort((a, b) => b.mountPoint.length - a.mountPoint.length)[0];
+  // Looked up as given and canonical (a symlinked parent resolved, as mount points are); the deeper mount wins.
+  const [c, a] = [holderOf(canonical, mounts), holderOf(abs, mounts)];
+  const m = c && (!a || c.mountPoint.length >= a.mountPoint.length) ? c : a;
   if (!m) return undefined;
-  const within = holds(m, canonical) ? canonical : abs;
+  const within = m === c ? canonical : abs;
   return { target: await targetOf(registry, m), path: relative(m.mountPoint, within) };
 }
 
