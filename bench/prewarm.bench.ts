@@ -20,14 +20,14 @@ import { MountRegistry } from '../src/core/mounts';
 import { CONTENT_READERS, targetOf, type WarmTarget, warmContent, warmMetadata } from '../src/core/prewarm';
 import type { MountProfile } from '../src/core/profile';
 import { Rclone } from '../src/core/rclone';
-import { type Box, s3Remote, startBox, tempDir } from '../test/helpers/fixtures';
-import { startProxy } from '../test/helpers/proxy';
+import { type Box, s3Remote, tempDir } from '../test/helpers/fixtures';
 import {
+  benchOnBox,
   cpuSeconds,
-  endMountsUnder,
   explain,
   figure,
   Interrupts,
+  LINK_MS,
   median,
   type Ratio,
   sampleCpu,
@@ -35,7 +35,6 @@ import {
   speedup,
 } from './results';
 
-const LINK_MS = 15;
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 /** `rclone lsl` makes one HEAD per object (~80 s for 2,000 here): 2 runs of it are enough. */
 const SEED_RUNS = Math.min(RUNS, Number(process.env.BENCH_SEED_RUNS ?? 2));
@@ -82,11 +81,8 @@ async function seed(box: Box, bucket: string, write: (dir: string) => void): Pro
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const load = () => loadavg()[0]!.toFixed(1);
 
-async function main(): Promise<void> {
+benchOnBox(interrupts, ['models'], async (box, proxy) => {
   const started = performance.now();
-  const box = await startBox(['models']);
-  interrupts.add(box.dir, box.s3.dataDir);
-  const proxy = await startProxy(box.s3.port, LINK_MS);
   let registry: MountRegistry | undefined;
   try {
     // s3rver lists a prefix only one level deep: every top-level folder gets a `.keep` marker.
@@ -325,13 +321,5 @@ async function main(): Promise<void> {
     console.log(`\nprewarm bench: ${s(performance.now() - started)} (load ${load()})`);
   } finally {
     registry?.dispose();
-    await endMountsUnder([box.dir]); // only after a failure is anything left there
-    await proxy.stop();
-    await box.dispose();
   }
-}
-
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exit(1);
 });

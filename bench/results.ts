@@ -6,8 +6,9 @@ import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSyn
 import { cpus, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import { readRcloneMounts } from '../src/core/mountinfo';
-import { ROOT } from '../test/helpers/fixtures';
+import { type Box, ROOT, startBox } from '../test/helpers/fixtures';
 import { rclonePidsWhere } from '../test/helpers/procs';
+import { type Proxy, startProxy } from '../test/helpers/proxy';
 
 export const RESULTS_FILE = join(ROOT, 'bench', 'results.json');
 
@@ -272,4 +273,35 @@ export class Interrupts {
     for (const d of dirs) if (existsSync(d)) rmSync(d, { recursive: true, force: true, maxRetries: 3 });
     process.exit(130);
   }
+}
+
+/** What a request between a dev box and a same-region bucket takes on top of loopback (test/helpers/proxy.ts adds it). */
+export const LINK_MS = 15;
+
+/**
+ * Runs a bench in its own world: an S3 server with `buckets`, and the slowed link in front of it.
+ * Afterwards, also when it fails, whatever it left mounted under the box is ended, then the link
+ * and the server; a failure is printed and the process exits 1. Ctrl-C is `interrupts`'.
+ */
+export function benchOnBox(
+  interrupts: Interrupts,
+  buckets: string[],
+  run: (box: Box, proxy: Proxy) => Promise<void>,
+): void {
+  const main = async () => {
+    const box = await startBox(buckets);
+    interrupts.add(box.dir, box.s3.dataDir);
+    const proxy = await startProxy(box.s3.port, LINK_MS);
+    try {
+      await run(box, proxy);
+    } finally {
+      await endMountsUnder([box.dir]); // only after a failure is anything left there
+      await proxy.stop();
+      await box.dispose();
+    }
+  };
+  main().catch((e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  });
 }
