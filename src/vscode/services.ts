@@ -14,6 +14,12 @@ import { type Ui, windowUi } from './ui';
 /** What the welcome view shows: rclone missing, no remotes, or the tree. */
 export type ViewState = 'missing' | 'noRemotes' | 'ready';
 export type Busy = 'mounting' | 'unmounting' | 'repairing' | 'warming';
+/** An operation running on a mount point: which, of what remote, and how far (e.g. "40%"). */
+export interface BusyOp {
+  what: Busy;
+  remote: string;
+  progress?: string;
+}
 
 export class Services implements vscode.Disposable {
   readonly log = new Log();
@@ -27,8 +33,8 @@ export class Services implements vscode.Disposable {
   private readonly remotesChanged = new vscode.EventEmitter<void>();
   /** The remotes may have changed: the config file was edited, or rclone or its config replaced. */
   readonly onDidChangeRemotes = this.remotesChanged.event;
-  /** Mount points with an operation of ours running (mount, unmount, repair, warm): which, of what, how far. */
-  readonly busy = new Map<string, { what: Busy; remote: string; progress?: string }>();
+  /** Operations of ours running per mount point (mount, unmount, repair, warm), oldest first. */
+  private readonly running = new Map<string, BusyOp[]>();
   private readonly busyChanged = new vscode.EventEmitter<void>();
   readonly onDidChangeBusy = this.busyChanged.event;
   private readonly mounted = new vscode.EventEmitter<Mount>();
@@ -115,37 +121,32 @@ export class Services implements vscode.Disposable {
     await vscode.commands.executeCommand('setContext', 'rclone.state', state);
   }
 
-  /** Operations running per mount point, oldest first; `busy` shows the newest. */
-  private readonly running = new Map<string, Array<{ what: Busy; remote: string; progress?: string }>>();
+  /** Mount points with an operation of ours running, and the newest one on each: what is shown. */
+  get busy(): ReadonlyMap<string, BusyOp> {
+    return new Map([...this.running].map(([mountPoint, ops]) => [mountPoint, ops.at(-1)!]));
+  }
 
   /**
    * Runs `work` with `mountPoint` marked busy, so the tree and the status bar can show it. Two at
    * once (a prewarm while the warm list after a mount still runs) each keep their mark until they end.
    */
   async whileBusy<T>(mountPoint: string, remote: string, what: Busy, work: () => Promise<T>): Promise<T> {
-    const entry = { what, remote };
-    const stack = this.running.get(mountPoint) ?? [];
-    this.running.set(mountPoint, [...stack, entry]);
-    this.busy.set(mountPoint, entry);
+    const entry: BusyOp = { what, remote };
+    this.running.set(mountPoint, [...(this.running.get(mountPoint) ?? []), entry]);
     this.busyChanged.fire();
     try {
       return await work();
     } finally {
       const rest = (this.running.get(mountPoint) ?? []).filter((e) => e !== entry);
-      if (rest.length) {
-        this.running.set(mountPoint, rest);
-        this.busy.set(mountPoint, rest.at(-1)!);
-      } else {
-        this.running.delete(mountPoint);
-        this.busy.delete(mountPoint);
-      }
+      if (rest.length) this.running.set(mountPoint, rest);
+      else this.running.delete(mountPoint);
       this.busyChanged.fire();
     }
   }
 
   /** Says how far the operation running on `mountPoint` is ("40%"), for the tree and the status bar. */
   progress(mountPoint: string, text: string): void {
-    const b = this.busy.get(mountPoint);
+    const b = this.running.get(mountPoint)?.at(-1);
     if (!b || b.progress === text) return;
     b.progress = text;
     this.busyChanged.fire();
