@@ -7,7 +7,7 @@ import { type ErrorKind, FIXES, type RcloneError } from '../core/errors';
 
 /** Words that only make sense inside the editor; a fix containing one is replaced. */
 export const EDITOR_WORDS =
-  /"rclone\.\w+"|\brclone\.(?:path|configFile|mounts|autoMount)\b|\bRclone: |\bEdit Remote\b|\bEdit the remote\b|\bUnmount Anyway\b|\bunmount anyway\b|\bRemount\b|\bmount profile\b|\bprofile setting\b|\bShow (?:the )?log\b|\bUse Unmount\b/i;
+  /"rclone\.\w+"|\brclone\.(?:path|configFile|mounts|autoMount)\b|\bRclone: |\bEdit Remote\b|\bEdit the remote\b|\bUnmount Anyway\b|\bunmount anyway\b|\bRemount\b|\bmount profile\b|\bprofile setting\b|\bShow (?:the )?log\b|\bUse Unmount\b|\bPython: Select Interpreter\b/i;
 
 const CLI_FIXES: Partial<Record<ErrorKind, string>> = {
   RcloneMissing:
@@ -36,6 +36,8 @@ const CLI_FIXES: Partial<Record<ErrorKind, string>> = {
     'Mount with --cache-mode full to keep what is read (`rclone-devbox unmount <dir>` first), or warm the listings only (without --content).',
   WontFit:
     'Warm fewer folders, or mount again with a bigger --cache-max-size or with --cache-dir on a disk with more free space.',
+  AppMissing:
+    'Create a .venv in the folder (python3 -m venv .venv) or put python3 on PATH, or fix the task\'s "command".',
   Unknown: "Run again with -v to see rclone's own output.",
 };
 

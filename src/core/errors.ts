@@ -27,6 +27,9 @@ export type ErrorKind =
   | 'LinkInTheWay'
   | 'NeedsFullCache'
   | 'WontFit'
+  | 'PortInUse'
+  | 'AppMissing'
+  | 'AppFailed'
   | 'Cancelled'
   | 'Unknown';
 
@@ -69,6 +72,10 @@ export const FIXES: Record<ErrorKind, string> = {
   WontFit:
     "Warm fewer files, raise the mount's cacheMaxSize, or put the cache (cacheDir) on a disk with more free space.",
   MountBusy: "Close what uses files under the mount point (terminals cd'd into it, webui.py, editors), then try again.",
+  PortInUse: 'Stop the process that holds the port, or change the port in the task (its "readyUrl" and --port).',
+  AppMissing:
+    'Select an interpreter with "Python: Select Interpreter", create a .venv in the folder (python3 -m venv .venv), or fix the task\'s "command".',
+  AppFailed: "The app's last lines (and its log) say why it stopped: fix that, then start it again.",
   Cancelled: '',
   Unknown: "Show the log for rclone's full output.",
 };

@@ -2,11 +2,11 @@
 // throwaway rclone config pointing at it, a workspace with a webui.py stand-in, and the editor
 // settings with a mount profile. All of it lives under one temp dir (the S3 server keeps its
 // objects in its own temp dir, removed when it stops), so cleanup finds everything by that prefix.
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Rclone } from '../../src/core/rclone';
-import { s3Remote, startS3, type S3Server } from '../helpers/fixtures';
+import { ROOT, s3Remote, startS3, type S3Server } from '../helpers/fixtures';
 import { writeSettings } from '../integration/box';
 import { QUIET_EDITOR } from '../runner/editorSettings';
 
@@ -98,33 +98,6 @@ function bucketObjects(model: Buffer): Record<string, string | Buffer> {
   };
 }
 
-/** Stands in for IndexTTS2's webui.py: reads the model folder, serves a page. Loopback only. */
-const WEBUI = `"""Stand-in for IndexTTS2's webui.py: lists ./cache_hub and serves that list over HTTP."""
-import argparse, http.server, os, sys
-
-p = argparse.ArgumentParser()
-p.add_argument("--listen", action="store_true", help="accepted like the real one; this stand-in stays on 127.0.0.1")
-p.add_argument("--port", type=int, default=7860)
-p.add_argument("--model_dir", default="cache_hub")
-args = p.parse_args()
-if not os.path.isdir(args.model_dir):
-    sys.exit(f"{args.model_dir}/ not found: mount the bucket and link its cache_hub here first")
-files = sorted(os.listdir(args.model_dir))
-
-
-class Page(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = ("IndexTTS2 stand-in, models: " + ", ".join(files) + "\\n").encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
-        self.end_headers()
-        self.wfile.write(body)
-
-
-print(f"Running on http://127.0.0.1:{args.port}", flush=True)
-http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Page).serve_forever()
-`;
-
 /** Writes `files` (relative path → content) under `root`. */
 function writeTree(root: string, files: Record<string, string | Buffer>): void {
   for (const [rel, body] of Object.entries(files)) {
@@ -159,7 +132,9 @@ export async function startWorld(dir: string, onS3: (s3: S3Server) => void): Pro
 
   const workspace = sub('workspace');
   writeTree(workspace, {
-    'webui.py': WEBUI,
+    // Stands in for IndexTTS2's webui.py: reads the model folder, serves a page (loopback only).
+    // The one stand-in, which the unit tests start too.
+    'webui.py': readFileSync(join(ROOT, 'test/fixtures/webui.py')),
     'README.md': WORKSPACE_README,
     // A project's own settings. Its existence also activates the extension when the window opens
     // (workspaceContains:.vscode/settings.json), so the status bar shows the mount at once.
