@@ -102,6 +102,18 @@ async function main({ command, args, o, v }: Parsed): Promise<number> {
     const { linkCommand } = await import('./cli/links');
     return linkCommand(command, args, o, v, locate, io);
   }
+  if (command === 'up') {
+    const { upCommand } = await import('./cli/up');
+    return upCommand(o, v, locate, io);
+  }
+  if (command === 'status') {
+    const { statusCommand } = await import('./cli/status');
+    return statusCommand(o, locate, io);
+  }
+  if (command === 'doctor') {
+    const { doctorCommand } = await import('./cli/doctor');
+    return doctorCommand(o, locate, io);
+  }
   const rclone = await locate();
   if (command === 'remotes') {
     const { RcloneConfig } = await import('./core/config');

@@ -63,6 +63,26 @@ export const COMMANDS = {
     usage: 'rollback [--as ./cache_hub]',
     about: 'point the --as symlink back at the target it had before',
   },
+  up: {
+    args: [],
+    options: ['profile', 'task', 'no-app', 'config', 'timeout'],
+    usage: 'up [--profile P | --task NAME] [--no-app] [--config FILE] [--timeout 5m]',
+    about:
+      "mount, warm and link as this folder's .vscode/tasks.json and settings.json say, then run the app until it\n" +
+      '        ends (Ctrl-C stops it, the mount stays); --no-app returns once storage is ready (systemd)',
+  },
+  status: {
+    args: [],
+    options: ['json', 'config'],
+    usage: 'status [--json] [--config FILE]',
+    about: "mounts, uploads, cache use, this folder's links and its app",
+  },
+  doctor: {
+    args: [],
+    options: ['config'],
+    usage: 'doctor [--config FILE]',
+    about: 'check rclone, FUSE, the config, credentials, endpoints, disk and the app port; exit status = problems',
+  },
 } satisfies Record<string, Spec>;
 
 export type Command = keyof typeof COMMANDS;
@@ -82,6 +102,10 @@ const OPTIONS = {
   pattern: { type: 'string' },
   as: { type: 'string' },
   'move-aside': { type: 'boolean' },
+  profile: { type: 'string' },
+  task: { type: 'string' },
+  'no-app': { type: 'boolean' },
+  config: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },

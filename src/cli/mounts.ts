@@ -4,7 +4,7 @@ import type { Logger } from '../core/events';
 import { FIXES } from '../core/errors';
 import { cacheTrouble, MountRegistry } from '../core/mounts';
 import type { Rclone } from '../core/rclone';
-import type { Command, Options, Values } from './args';
+import type { Options, Values } from './args';
 import { type Context, cliFix } from './fixes';
 
 export interface Io {
@@ -19,7 +19,7 @@ export interface Io {
 }
 
 export async function mountCommand(
-  command: Exclude<Command, 'remotes' | 'ls' | 'prewarm' | 'versions' | 'link' | 'rollback'>,
+  command: 'mounts' | 'mount' | 'unmount' | 'repair',
   [a, b]: string[],
   o: Options,
   v: Values,

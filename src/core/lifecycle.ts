@@ -10,7 +10,7 @@ import { LogTail, logFileFor, prepareLog } from './mountLog';
 import { readRcloneMounts } from './mountinfo';
 import { createMountPoint, removeCreated } from './mountPoint';
 import type { Mount, Mounted, MountOptions, RemountOptions } from './mounts';
-import { checkAllowOther, checkMountPoint, findFusermount } from './preflight';
+import { checkAllowOther, checkMountPoint, findFusermount, fuseConf } from './preflight';
 import { mountCommand, type MountProfile, sensitiveFlags } from './profile';
 import { endProcess, freePort, processIdentity, sameProcess, processAlive, waitForExit } from './processes';
 import { RcClient } from './rc';
@@ -55,7 +55,7 @@ export class Lifecycle {
     // Independent checks and preparations at once: each is a few file-system calls.
     const [, , , port] = await Promise.all([
       findFusermount(rclone.env),
-      profile.allowOther ? checkAllowOther(process.getuid?.() ?? 0) : undefined,
+      profile.allowOther ? checkAllowOther(process.getuid?.() ?? 0, fuseConf(process.env)) : undefined,
       checkMountPoint(mountPoint, profile.allowNonEmpty),
       freePort(),
       mkdir(logs, { recursive: true, mode: 0o700 }),

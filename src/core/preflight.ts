@@ -6,16 +6,17 @@ import { access, readdir, readFile, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { RcloneError } from './errors';
 
-/** The FUSE mount helper to use (fusermount3, else fusermount), found on PATH without spawning anything. */
-export async function findFusermount(
-  env: Readonly<Record<string, string | undefined>>,
-  devFuse = '/dev/fuse',
-): Promise<string> {
-  try {
-    await access(devFuse, constants.F_OK);
-  } catch {
-    throw new RcloneError('FuseMissing', `FUSE is not available: ${devFuse} does not exist.`);
-  }
+type Env = Readonly<Record<string, string | undefined>>;
+
+// Where the checks below look for the FUSE device and fuse.conf. The variables exist to point the
+// checks elsewhere, never to change what rclone and fusermount use: a test shows a box without
+// /dev/fuse or without user_allow_other without touching those machine-wide files, and a container
+// image build (no /dev/fuse until the container runs) can check the rest.
+export const fuseDevice = (env: Env): string => env.RCLONE_DEVBOX_FUSE_DEVICE || '/dev/fuse';
+export const fuseConf = (env: Env): string => env.RCLONE_DEVBOX_FUSE_CONF || '/etc/fuse.conf';
+
+/** fusermount3, else fusermount, on PATH (undefined: neither); nothing is spawned. */
+export async function findFuseHelper(env: Env): Promise<string | undefined> {
   for (const name of ['fusermount3', 'fusermount']) {
     for (const dir of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
       const candidate = join(dir, name);
@@ -27,15 +28,27 @@ export async function findFusermount(
       }
     }
   }
+  return undefined;
+}
+
+/** The FUSE mount helper to use (fusermount3, else fusermount), found on PATH without spawning anything. */
+export async function findFusermount(env: Env, devFuse = fuseDevice(env)): Promise<string> {
+  try {
+    await access(devFuse, constants.F_OK);
+  } catch {
+    throw new RcloneError('FuseMissing', `FUSE is not available: ${devFuse} does not exist.`);
+  }
+  const helper = await findFuseHelper(env);
+  if (helper) return helper;
   throw new RcloneError('FuseMissing', 'FUSE is not installed: neither fusermount3 nor fusermount is on PATH.');
 }
 
-/** `--allow-other` by a user other than root needs `user_allow_other` in /etc/fuse.conf. */
-export async function checkAllowOther(uid: number, fuseConf = '/etc/fuse.conf'): Promise<void> {
+/** `--allow-other` by a user other than root needs `user_allow_other` in fuse.conf (fusermount lets root always). */
+export async function checkAllowOther(uid: number, conf = fuseConf(process.env)): Promise<void> {
   if (uid === 0) return;
-  const text = await readFile(fuseConf, 'utf8').catch(() => '');
+  const text = await readFile(conf, 'utf8').catch(() => '');
   if (/^\s*user_allow_other\s*$/m.test(text)) return;
-  throw new RcloneError('AllowOtherNotPermitted', `Mounting with allow-other needs "user_allow_other" in ${fuseConf}.`);
+  throw new RcloneError('AllowOtherNotPermitted', `Mounting with allow-other needs "user_allow_other" in ${conf}.`);
 }
 
 /** A mount point must be an empty directory (or missing: the mount creates it), unless the user opts in. */

@@ -50,6 +50,9 @@ const DEFAULT_TUNING: readonly string[] = ['--timeout', '1h', '--transfers', '4'
 /** The default --dir-cache-time: long enough that a warmed model folder stays warm for weeks. */
 export const DEFAULT_DIR_CACHE_TIME = '1000h';
 
+/** What a profile warms after each mount unless it says: IndexTTS2's model folder. */
+export const DEFAULT_WARM: readonly string[] = ['cache_hub'];
+
 /** A duration as rclone 1.60 reads --dir-cache-time (Go's units: no d), e.g. 1000h, 30m, 1h30m; not negative. */
 const DURATION = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
 const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1e3, m: 6e4, h: 3.6e6 };

@@ -1,19 +1,7 @@
 // Typed access to the `rclone.*` settings, read in one place, with one change event.
 import * as vscode from 'vscode';
 import type { CacheMode, MountProfile } from '../core/profile';
-
-export interface ProfileSetting {
-  remote: string;
-  mountPoint: string;
-  cacheMode?: CacheMode;
-  cacheMaxSize?: string;
-  cacheDir?: string;
-  allowOther?: boolean;
-  allowNonEmpty?: boolean;
-  extraFlags?: string[];
-  dirCacheTime?: string;
-  warm?: string[];
-}
+import { type ProfileSetting, profileFromSetting, validProfile } from '../core/workspace';
 
 const SECTION = 'rclone';
 
@@ -54,9 +42,6 @@ function guardedValue<T>(i: Inspected<T> | undefined, approved: unknown): { valu
     return { value: fromWorkspace ?? user };
   return { value: user, pending: fromWorkspace };
 }
-
-const validProfile = (p: ProfileSetting | undefined): p is ProfileSetting =>
-  typeof p?.remote === 'string' && typeof p.mountPoint === 'string';
 
 /** What a guarded workspace value would make Rclone Dev Box do, for the question. */
 function describe(key: Guarded, value: unknown): string {
@@ -162,19 +147,9 @@ export class Settings implements vscode.Disposable {
   /** Mount profiles from settings (a workspace's only once approved); entries without a remote or a mount point are skipped. */
   get profiles(): MountProfile[] {
     const raw = this.guarded<ProfileSetting[]>('mounts');
-    return (Array.isArray(raw) ? raw : []).filter(validProfile).map((p) => ({
-      remote: p.remote,
-      mountPoint: p.mountPoint,
-      cacheMode: p.cacheMode ?? this.defaultCacheMode,
-      cacheMaxSize: p.cacheMaxSize || undefined,
-      cacheDir: p.cacheDir || undefined,
-      allowOther: p.allowOther,
-      allowNonEmpty: p.allowNonEmpty,
-      extraFlags: p.extraFlags,
-      dirCacheTime: p.dirCacheTime || undefined,
-      // IndexTTS2's layout: its model folder is warmed after every mount unless the profile says.
-      warm: Array.isArray(p.warm) ? p.warm : ['cache_hub'],
-    }));
+    return (Array.isArray(raw) ? raw : [])
+      .filter(validProfile)
+      .map((p) => profileFromSetting(p, this.defaultCacheMode));
   }
 
   profileFor(remote: string): MountProfile | undefined {

@@ -28,10 +28,17 @@ export function cliEnv(box: Box, dir: string, extra: Record<string, string> = {}
   };
 }
 
-export async function cli(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<CliRun> {
+/** Runs the CLI to its end (bounded); `cwd` is the folder whose .vscode/ it reads (up, status, doctor). */
+export async function cli(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+  cwd?: string,
+): Promise<CliRun> {
   const t0 = performance.now();
   const r = await execa(process.execPath, [CLI, ...args], {
     env,
+    cwd,
     extendEnv: false,
     reject: false,
     stdin: 'ignore',

@@ -1,0 +1,568 @@
+// `rclone-devbox doctor`: is this box ready to bring the current folder up? One line per check,
+// "ok" or "FAIL <what>: <problem> — <fix>", in a fixed order, and the exit status is the number of
+// problems (0: ready), so a boot script or a container's health check can act on it. Every check
+// is bounded and the independent ones run at once: a dead endpoint costs its own bound, not the
+// sum of all of them. Nothing is changed: no mount, no file, no config edit.
+import { constants } from 'node:fs';
+import { access, stat, statfs } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { dirname, relative } from 'node:path';
+import { findApps, portHolder, portOf } from '../core/app';
+import { defaultCacheDir } from '../core/cache';
+import { RcloneConfig, type Remote } from '../core/config';
+import { type ErrorKind, FIXES, isRcloneError, RcloneError } from '../core/errors';
+import { streamFolder } from '../core/listing';
+import { MountRegistry } from '../core/mounts';
+import { checkAllowOther, findFuseHelper, fuseConf, fuseDevice } from '../core/preflight';
+import { defaultVfsCacheDir, formatBytes } from '../core/prewarm';
+import type { MountProfile } from '../core/profile';
+import type { Rclone } from '../core/rclone';
+import {
+  type AppTask,
+  DEFAULT_PORT,
+  defaultTask,
+  inFolder,
+  profileForTask,
+  readWorkspace,
+  type WorkspaceDefinition,
+} from '../core/workspace';
+import type { Options } from './args';
+import { type Context, cliFix, cliMessage } from './fixes';
+import { listsInPages } from './ls';
+import type { Io } from './mounts';
+
+/** Bound on finding rclone (`rclone version`, when its answer is not cached). */
+const LOCATE_MS = 10_000;
+/** Bound on `rclone config file` and on reading the remotes. */
+const CONFIG_MS = 5_000;
+/** Bound on the one-page listing that tries a profile's credentials (rclone's own bound is 10 s). */
+const LIST_MS = 10_000;
+/** Bound on a TCP connect to an endpoint. */
+const CONNECT_MS = 3_000;
+/** Bound on a statfs (a cache folder on a network disk may hang). */
+const STATFS_MS = 3_000;
+/** What to do when rclone is slow to answer about its own config (it reads no network for that). */
+const SLOW_RCLONE = 'Check that `rclone config file` answers at once: a slow disk, or a config on a network share?';
+/** Below this much free space a VFS cache disk is a problem whatever the profile says. */
+const MIN_FREE = 1024 ** 3;
+
+interface Line {
+  mark: 'ok' | 'FAIL' | '--';
+  text: string;
+  /** For a failure: what failed, and its kind where one is known. */
+  what?: string;
+  kind?: ErrorKind;
+}
+
+const ok = (text: string): Line => ({ mark: 'ok', text });
+/** Said for information: not a problem (a check that does not apply, or could not run because of one already counted). */
+const note = (text: string): Line => ({ mark: '--', text });
+const fail = (what: string, problem: string, fix?: string, kind?: ErrorKind): Line => ({
+  mark: 'FAIL',
+  text: `${what}: ${problem.replace(/\.$/, '')}${fix ? ` — ${fix}` : ''}`,
+  what,
+  kind,
+});
+/** A failure as an error said it: its message, and its fix the CLI's way. */
+function failWith(what: string, e: unknown, ctx: Context): Line {
+  if (isRcloneError(e)) return fail(what, cliMessage(e.message), cliFix(e, ctx), e.kind);
+  return fail(what, e instanceof Error ? e.message : String(e));
+}
+/** Four characters of mark, so the checks line up in a plain log. */
+const format = (l: Line) => `${l.mark.padEnd(4)} ${l.text}`;
+
+/**
+ * `work` with a signal that aborts after `ms` (or on Ctrl-C); its result, or a Timeout naming `what`
+ * even when the work itself does not stop at once (a statfs cannot be cancelled).
+ */
+async function within<T>(
+  ms: number,
+  what: string,
+  parent: AbortSignal,
+  work: (signal: AbortSignal) => Promise<T>,
+  fix?: string,
+): Promise<T> {
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), ms);
+  const signal = AbortSignal.any([parent, deadline.signal]);
+  const late = new Promise<never>((_, no) =>
+    signal.addEventListener(
+      'abort',
+      () =>
+        no(
+          deadline.signal.aborted
+            ? new RcloneError('Timeout', `${what} did not finish within ${ms / 1000} s.`, { fix })
+            : new RcloneError('Cancelled', `Cancelled: ${what}.`),
+        ),
+      { once: true },
+    ),
+  );
+  late.catch(() => undefined); // a deadline passing after the work is done is nobody's problem
+  try {
+    return await Promise.race([work(signal), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function doctorCommand(o: Options, locate: () => Promise<Rclone>, io: Io): Promise<number> {
+  const env = process.env;
+  const ctx = io.context;
+  const read = await readWorkspace(process.cwd(), o.config).then(
+    (def) => ({ def, error: undefined }),
+    (error: unknown) => ({ def: undefined, error }),
+  );
+  const def = read.def;
+  const folder = def?.folder ?? process.cwd();
+  // The workspace's rclone.configFile, unless the shell already chose one (RCLONE_CONFIG wins, as `up` does).
+  const shellConfig = env.RCLONE_CONFIG;
+  if (def?.configFile && !shellConfig) env.RCLONE_CONFIG = def.configFile;
+  const rclone = within(
+    LOCATE_MS,
+    'Finding rclone',
+    io.signal,
+    () => locate(),
+    'Check that `rclone version` answers (the rclone on PATH, or the one RCLONE_DEVBOX_RCLONE names).',
+  );
+  rclone.catch(() => undefined); // reported by its own check
+  const { profiles, lines: taskLines } = profilesOf(def, ctx);
+  const stateDir = new MountRegistry(locate).stateDir;
+
+  const checks: Promise<Line[]>[] = [
+    rclone.then(
+      (r) => [ok(`rclone ${r.version.text} (${r.path})`)],
+      (e: unknown) => [failWith('rclone', e, ctx)],
+    ),
+    fuseChecks(env),
+    allowOtherCheck(profiles, env),
+    Promise.resolve(
+      read.error ? [failWith(`workspace ${folder}`, read.error, ctx)] : workspaceLines(def!, taskLines, o.config),
+    ),
+    remoteChecks(rclone, profiles, { shellConfig, def }, io.signal, ctx),
+    cacheDiskChecks(profiles, env, io.signal, ctx),
+    portCheck(def, stateDir, ctx),
+  ];
+  let problems = 0;
+  // Printed in order, each as soon as it and those before it are known.
+  for (const check of checks) {
+    const lines = await check.catch((e: unknown) => [failWith('doctor', e, ctx)]);
+    for (const line of lines) {
+      if (line.mark === 'FAIL') problems++;
+      io.out(format(line));
+    }
+  }
+  if (problems) io.err(`${problems} problem${problems === 1 ? '' : 's'} found.`);
+  return Math.min(problems, 125);
+}
+
+// ---- the workspace ----
+
+/** The profiles to check: the folder's, and those its tasks name that are not among them (a bare remote:bucket). */
+function profilesOf(def: WorkspaceDefinition | undefined, ctx: Context): { profiles: MountProfile[]; lines: Line[] } {
+  if (!def) return { profiles: [], lines: [] };
+  const profiles = [...def.profiles];
+  const lines: Line[] = [];
+  for (const t of def.tasks) {
+    const what = `task "${t.label ?? t.mount}"`;
+    if (typeof t.mount !== 'string' || !t.mount) {
+      lines.push(
+        fail(
+          what,
+          'it has no "mount"',
+          'Set "mount" to a mount profile\'s remote or mount point, or to remote:bucket.',
+        ),
+      );
+      continue;
+    }
+    try {
+      const p = profileForTask(t.mount, def.profiles, def);
+      if (!profiles.some((x) => x.remote === p.remote && x.mountPoint === p.mountPoint)) profiles.push(p);
+    } catch (e) {
+      lines.push(failWith(what, e, ctx));
+    }
+  }
+  return { profiles, lines };
+}
+
+function workspaceLines(def: WorkspaceDefinition, taskLines: Line[], configFile?: string): Line[] {
+  const from = def.sources.map((s) => relative(def.folder, s) || s).join(', ');
+  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  if (!def.profiles.length && !def.tasks.length) {
+    const where = `${configFile ?? '.vscode/settings.json'} "rclone.mounts"`;
+    return [note(`no mount profile in ${def.folder} (${where}): only the box is checked`)];
+  }
+  return [
+    ok(
+      `workspace ${def.folder}: ${count(def.profiles.length, 'profile')}, ${count(def.tasks.length, 'task')} (${from})`,
+    ),
+    ...taskLines,
+  ];
+}
+
+// ---- rclone, FUSE ----
+
+async function fuseChecks(env: NodeJS.ProcessEnv): Promise<Line[]> {
+  const dev = fuseDevice(env);
+  const what = `FUSE device ${dev}`;
+  const [info, helper] = await Promise.all([stat(dev).catch(() => undefined), findFuseHelper(env)]);
+  let device: Line;
+  if (!info) device = fail(what, 'it does not exist', FIXES.FuseMissing, 'FuseMissing');
+  else if (!info.isCharacterDevice()) device = fail(what, 'it is not a device', FIXES.FuseMissing, 'FuseMissing');
+  else
+    device = await access(dev, constants.R_OK | constants.W_OK).then(
+      () => ok(`${what} (read/write)`),
+      () =>
+        fail(
+          what,
+          `this user (uid ${process.getuid?.()}) may not read and write it`,
+          `Let the user open it (it is usually mode 666: sudo chmod 666 ${dev}), or run as a user who may.`,
+          'FuseMissing',
+        ),
+    );
+  return [device, await helperCheck(helper)];
+}
+
+/** A user other than root mounts through fusermount, which can do so only when it is setuid root. */
+async function helperCheck(helper: string | undefined): Promise<Line> {
+  if (!helper)
+    return fail('FUSE helper', 'neither fusermount3 nor fusermount is on PATH', FIXES.FuseMissing, 'FuseMissing');
+  const info = await stat(helper).catch(() => undefined);
+  if ((process.getuid?.() ?? 0) === 0 || (info && info.uid === 0 && info.mode & 0o4000))
+    return ok(`FUSE helper ${helper}`);
+  return fail(
+    `FUSE helper ${helper}`,
+    'it is not setuid root, so only root can mount with it',
+    `Reinstall FUSE (Debian/Ubuntu: sudo apt-get install --reinstall fuse3), or sudo chmod u+s ${helper}.`,
+    'FuseMissing',
+  );
+}
+
+/** Only when a profile mounts with allowOther: a user other than root needs user_allow_other in fuse.conf. */
+async function allowOtherCheck(profiles: readonly MountProfile[], env: NodeJS.ProcessEnv): Promise<Line[]> {
+  if (!profiles.some((p) => p.allowOther)) return [];
+  const conf = fuseConf(env);
+  const uid = process.getuid?.() ?? 0;
+  // fusermount asks for user_allow_other only of other users: root mounting with allow-other is fine.
+  if (uid === 0) return [ok(`allow-other: running as root, which needs no user_allow_other in ${conf}`)];
+  try {
+    await checkAllowOther(uid, conf);
+    return [ok(`allow-other: ${conf} has user_allow_other`)];
+  } catch (e) {
+    const problem = isRcloneError(e) ? e.message : String(e);
+    const fix = `Add a line "user_allow_other" to ${conf} (as root), or set "allowOther": false in the profile.`;
+    return [fail('allow-other', problem, fix, 'AllowOtherNotPermitted')];
+  }
+}
+
+// ---- the config, remotes, credentials, endpoints ----
+
+/** The remote's name in "remote:bucket/path" ("remote,opt=v:…" too); undefined for a local path or a connection string. */
+function remoteName(path: string): string | undefined {
+  const colon = path.indexOf(':');
+  const name = colon > 0 ? path.slice(0, colon).split(',')[0] : undefined;
+  return name || undefined;
+}
+
+/** What a profile's credentials are tried on: its bucket, "remote:bucket" (or the remote's root). */
+function bucketOf(path: string): string {
+  const colon = path.indexOf(':');
+  return `${path.slice(0, colon + 1)}${
+    path
+      .slice(colon + 1)
+      .split('/')
+      .find(Boolean) ?? ''
+  }`;
+}
+
+async function remoteChecks(
+  rclone: Promise<Rclone>,
+  profiles: readonly MountProfile[],
+  chosen: { shellConfig?: string; def?: WorkspaceDefinition },
+  signal: AbortSignal,
+  ctx: Context,
+): Promise<Line[]> {
+  let r: Rclone;
+  try {
+    r = await rclone;
+  } catch {
+    return [note('rclone config, remotes and credentials not checked: no usable rclone (above)')];
+  }
+  const { shellConfig, def } = chosen;
+  const lines: Line[] = [];
+  const source = shellConfig
+    ? 'RCLONE_CONFIG'
+    : def?.configFile
+      ? `"rclone.configFile" of ${def.sources.map((s) => relative(def.folder, s)).join(', ')}`
+      : "rclone's default";
+  if (shellConfig && def?.configFile && def.configFile !== shellConfig)
+    lines.push(note(`the workspace's "rclone.configFile" ${def.configFile} is not used: RCLONE_CONFIG wins`));
+  let config: RcloneConfig;
+  let remotes: Remote[];
+  try {
+    config = await within(
+      CONFIG_MS,
+      'Finding the rclone config file',
+      signal,
+      (s) => RcloneConfig.open(r, s),
+      SLOW_RCLONE,
+    );
+  } catch (e) {
+    return [...lines, failWith('rclone config', e, ctx)];
+  }
+  const what = `rclone config ${config.path} (${source})`;
+  try {
+    remotes = await within(CONFIG_MS, `Reading ${config.path}`, signal, (s) => config.remotes(s), SLOW_RCLONE);
+  } catch (e) {
+    return [...lines, failWith(what, e, ctx)];
+  }
+  const exists = await stat(config.path).then(
+    () => true,
+    () => false,
+  );
+  const n = `${remotes.length} remote${remotes.length === 1 ? '' : 's'}`;
+  if (exists) lines.push(ok(`${what}: ${n}`));
+  else if (source === "rclone's default")
+    lines.push(note(`no rclone config file at ${config.path}: ${n} from RCLONE_CONFIG_* variables`));
+  else
+    lines.push(
+      fail(what, 'it does not exist', 'Point RCLONE_CONFIG at your config file, or add a remote with `rclone config`.'),
+    );
+
+  // One group of checks per remote (its endpoint once), then each bucket of it the profiles mount.
+  const byRemote = new Map<string, Set<string>>();
+  for (const p of profiles) {
+    const name = remoteName(p.remote);
+    if (!name) continue; // a local path, or a connection string: nothing in the config to check
+    byRemote.set(name, (byRemote.get(name) ?? new Set()).add(bucketOf(p.remote)));
+  }
+  const groups = [...byRemote].map(async ([name, buckets]): Promise<Line[]> => {
+    const remote = remotes.find((x) => x.name === name);
+    if (!remote) {
+      const e = new RcloneError('RemoteNotFound', `There is no remote called "${name}" in ${config.path}.`);
+      return [failWith(`remote ${name}`, e, ctx)];
+    }
+    const kind = [remote.type, remote.provider].filter(Boolean).join(', ');
+    const from = remote.source === 'file' ? '' : ` (from RCLONE_CONFIG_${name.toUpperCase()}_* variables)`;
+    const [endpoint, ...tried] = await Promise.all([
+      endpointCheck(remote, ctx),
+      ...[...buckets].map((b) => accessCheck(r, b, signal, ctx)),
+    ]);
+    // A dead endpoint is one problem: the listings that failed for that reason are not counted again.
+    const down = endpoint.mark === 'FAIL';
+    const access = tried.map((l) =>
+      down && l.mark === 'FAIL' && (l.kind === 'Unreachable' || l.kind === 'Timeout')
+        ? note(`${l.what}: fails too, as its endpoint does not answer (above)`)
+        : l,
+    );
+    return [ok(`remote ${name} (${kind}) is in the config${from}`), endpoint, ...access];
+  });
+  for (const g of await Promise.all(groups)) lines.push(...g);
+  return lines;
+}
+
+/** Tries the credentials with the first page of one listing of `target`; the kind of failure says what is wrong. */
+async function accessCheck(rclone: Rclone, target: string, signal: AbortSignal, ctx: Context): Promise<Line> {
+  const what = `access to ${target}`;
+  const t0 = performance.now();
+  try {
+    await within(LIST_MS + 2_000, `Listing ${target}`, signal, async (s) => {
+      // A paged listing (S3: one request of up to 1,000 keys) stops at its first entry: a bucket of
+      // any size answers as fast as an empty one.
+      const listR = await listsInPages(rclone, target, defaultCacheDir(process.env), s);
+      for await (const _entry of streamFolder(rclone, target, { listR, timeoutMs: LIST_MS, signal: s })) break;
+    });
+    return ok(`${what}: listed in ${ms(performance.now() - t0)}`);
+  } catch (e) {
+    return failWith(what, e, ctx);
+  }
+}
+
+/** Where a remote's requests go: its endpoint URL, or AWS's regional one; undefined for other backends. */
+function endpointOf(r: Remote): { host: string; port: number } | undefined | 'invalid' {
+  if (r.endpoint) {
+    const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(r.endpoint) ? r.endpoint : `https://${r.endpoint}`;
+    try {
+      const u = new URL(text);
+      return {
+        host: u.hostname.replace(/^\[(.*)\]$/, '$1'),
+        port: u.port ? Number(u.port) : u.protocol === 'http:' ? 80 : 443,
+      };
+    } catch {
+      return 'invalid';
+    }
+  }
+  // Only a remote that says it is AWS: an encrypted config shows rclone's type alone, and another
+  // provider's remote without an endpoint is broken in a way the listing says better.
+  if (r.type === 's3' && r.provider === 'AWS')
+    return { host: `s3.${r.region || 'us-east-1'}.amazonaws.com`, port: 443 };
+  return undefined;
+}
+
+async function endpointCheck(r: Remote, ctx: Context): Promise<Line> {
+  const to = endpointOf(r);
+  if (to === undefined) return note(`endpoint of ${r.name}: not checked (a ${r.type} remote names none)`);
+  if (to === 'invalid')
+    return failWith(
+      `endpoint of ${r.name}`,
+      new RcloneError('ConfigInvalid', `"${r.endpoint}" is not a URL.`, { fix: FIXES.Unreachable }),
+      ctx,
+    );
+  const where = `${to.host.includes(':') ? `[${to.host}]` : to.host}:${to.port}`;
+  try {
+    return ok(`endpoint ${where} answers in ${ms(await connectTime(to.host, to.port, CONNECT_MS))}`);
+  } catch (e) {
+    return failWith(`endpoint ${where} (remote ${r.name})`, e, ctx);
+  }
+}
+
+/** Milliseconds to open (and close) a TCP connection, DNS included; an RcloneError saying why not. */
+function connectTime(host: string, port: number, bound: number): Promise<number> {
+  return new Promise((done, no) => {
+    const t0 = performance.now();
+    const socket = connect({ host, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      no(new RcloneError('Timeout', `no answer within ${bound / 1000} s`));
+    }, bound);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.destroy();
+      done(performance.now() - t0);
+    });
+    socket.once('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      const why: Record<string, string> = {
+        ECONNREFUSED: 'nothing listens there (connection refused)',
+        ENOTFOUND: `${host} does not resolve (DNS)`,
+        EAI_AGAIN: `${host} does not resolve now (DNS)`,
+        EHOSTUNREACH: 'no route to the host',
+        ENETUNREACH: 'the network is unreachable',
+        ECONNRESET: 'the connection was reset',
+      };
+      no(new RcloneError('Unreachable', why[e.code ?? ''] ?? `it cannot be reached (${e.code ?? e.message})`));
+    });
+  });
+}
+
+const ms = (n: number) => `${n < 10 ? n.toFixed(1) : Math.round(n)} ms`;
+
+// ---- disk ----
+
+const UNITS: Record<string, number> = {
+  b: 1,
+  k: 1024,
+  m: 1024 ** 2,
+  g: 1024 ** 3,
+  t: 1024 ** 4,
+  p: 1024 ** 5,
+  e: 1024 ** 6,
+};
+
+/** Bytes of a size as rclone reads --vfs-cache-max-size (20G, 1.5Gi, 500MiB, 10b; a bare number is KiB); undefined: "off" or not a size. */
+export function sizeBytes(text: string | undefined): number | undefined {
+  const m = /^((?:\d+(?:\.\d*)?|\.\d+))(?:([kmgtpe])(?:i|ib)?|(b))?$/i.exec(text?.trim() ?? '');
+  if (!m) return undefined;
+  const unit = m[3] ? 'b' : (m[2]?.toLowerCase() ?? 'k');
+  return Number(m[1]) * UNITS[unit]!;
+}
+
+/** Free bytes for this user on the disk of `dir`, or of its nearest existing parent (it may not exist yet). */
+async function freeBytes(dir: string): Promise<{ free: number; at: string } | undefined> {
+  for (let d = dir; ; d = dirname(d)) {
+    const s = await statfs(d).catch(() => undefined);
+    if (s) return { free: s.bavail * s.bsize, at: d };
+    if (dirname(d) === d) return undefined;
+  }
+}
+
+async function cacheDiskChecks(
+  profiles: readonly MountProfile[],
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+  ctx: Context,
+): Promise<Line[]> {
+  // One line per cache folder, held to the largest need of the profiles that share it.
+  const dirs = new Map<string, { need: number; maxSize?: string }>();
+  for (const p of profiles) {
+    const dir = p.cacheDir || defaultVfsCacheDir(env);
+    const need = sizeBytes(p.cacheMaxSize) ?? 0;
+    const known = dirs.get(dir);
+    if (!known || need > known.need) dirs.set(dir, { need, maxSize: need ? p.cacheMaxSize : undefined });
+  }
+  return Promise.all(
+    [...dirs].map(async ([dir, { need, maxSize }]): Promise<Line> => {
+      const what = `VFS cache ${dir}`;
+      try {
+        const found = await within(
+          STATFS_MS,
+          `Looking at the disk of ${dir}`,
+          signal,
+          () => freeBytes(dir),
+          `The disk does not answer (a network disk?): check it, or set the profile's "cacheDir" to a local disk.`,
+        );
+        if (!found) return fail(what, 'its disk cannot be looked at', 'Check that the folder (or its parent) exists.');
+        const { free } = found;
+        const limit = maxSize ? ` (cacheMaxSize ${maxSize})` : '';
+        if (free >= need && free >= MIN_FREE) return ok(`${what}: ${formatBytes(free)} free${limit}`);
+        const fix =
+          `Free space on that disk, or set the profile's "cacheDir" to a folder on a bigger disk` +
+          `${maxSize ? ' (or lower its "cacheMaxSize")' : ''}.`;
+        const below =
+          free < need
+            ? `only ${formatBytes(free)} free, less than its cacheMaxSize ${maxSize} (${formatBytes(need)})`
+            : `only ${formatBytes(free)} free, less than ${formatBytes(MIN_FREE)}`;
+        return fail(what, below, fix, 'CacheFull');
+      } catch (e) {
+        return failWith(what, e, ctx);
+      }
+    }),
+  );
+}
+
+// ---- the app's port ----
+
+/** The folder's app: its first rclone-devbox task's, or IndexTTS2's default one when the folder has a webui.py. */
+async function appTask(def: WorkspaceDefinition | undefined): Promise<AppTask | undefined> {
+  if (!def) return undefined;
+  if (def.tasks.length) return def.tasks[0];
+  const first = def.profiles[0];
+  return first ? defaultTask(def.folder, first, def.modelLink) : undefined;
+}
+
+async function portCheck(def: WorkspaceDefinition | undefined, stateDir: string, ctx: Context): Promise<Line[]> {
+  const task = await appTask(def);
+  if (!def || !task) return [];
+  if (!Array.isArray(task.command) && !task.readyUrl)
+    return [
+      note(
+        def.tasks.length
+          ? `the task "${task.label ?? task.mount}" starts no app: no port to check`
+          : 'no app in this folder (no rclone-devbox task, no webui.py): no port to check',
+      ),
+    ];
+  const port = portOf(task.readyUrl, Array.isArray(task.command) ? task.command : []) ?? DEFAULT_PORT;
+  try {
+    const holder = await portHolder(port);
+    if (!holder) return [ok(`port ${port} is free for the app`)];
+    const apps = await findApps(stateDir);
+    const app =
+      apps.find((a) => a.port === port && a.listening) ??
+      (holder.pid === undefined ? undefined : apps.find((a) => a.pid === holder.pid));
+    const cwd = inFolder(def.folder, task.cwd ?? '.');
+    if (app?.cwd === cwd) return [ok(`port ${port} is used by the app started by rclone-devbox (pid ${app.pid})`)];
+    if (app)
+      return [
+        fail(
+          `port ${port}`,
+          `it is used by the app rclone-devbox started in ${app.cwd} (pid ${app.pid})`,
+          `Stop that app (kill ${app.pid}), or change the port in this folder's task (its "readyUrl" and --port).`,
+          'PortInUse',
+        ),
+      ];
+    const who =
+      holder.pid === undefined ? 'a process of another user' : `${holder.name ?? 'a process'} (pid ${holder.pid})`;
+    return [fail(`port ${port}`, `it is in use by ${who}`, FIXES.PortInUse, 'PortInUse')];
+  } catch (e) {
+    return [failWith(`port ${port}`, e, ctx)];
+  }
+}

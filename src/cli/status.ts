@@ -1,0 +1,271 @@
+// `rclone-devbox status`: what a boot script or a person wants to see about this box and the
+// current folder: every rclone mount (state, pending uploads, cache trouble and, for ours, how much
+// of its VFS cache is used), the folder's links and whether they lead into a live mount, and its
+// app. It changes nothing (app.ts drops the records of apps that have ended), never locates or runs
+// rclone, and bounds each question put to a mount (its rc, a stat of a link's target), so a stuck
+// mount cannot hold it up.
+import { relative } from 'node:path';
+import { findApps } from '../core/app';
+import { FIXES, isRcloneError, type RcloneError } from '../core/errors';
+import { checkTargetOnMount, inspectLink, type LinkInfo } from '../core/link';
+import { holderOf } from '../core/mountPoint';
+import { cacheTrouble, type Mount, MountRegistry } from '../core/mounts';
+import { formatBytes } from '../core/prewarm';
+import type { Rclone } from '../core/rclone';
+import { inFolder, readWorkspace, type WorkspaceDefinition } from '../core/workspace';
+import type { Options } from './args';
+import { cliFix, describe } from './fixes';
+import type { Io } from './mounts';
+
+/**
+ * What `status --json` prints. Field names are stable within a `version`; a value that does not
+ * apply is null, never missing. Nothing secret is in it: a mount's rc credentials, an app's
+ * command line and environment are left out.
+ */
+export interface StatusJson {
+  version: 1;
+  /** The folder whose links and app are shown (absolute). */
+  folder: string;
+  mounts: StatusMount[];
+  links: StatusLink[];
+  apps: StatusApp[];
+}
+
+export interface StatusMount {
+  mountPoint: string;
+  /** "remote:bucket/path" */
+  remote: string;
+  state: Mount['state'];
+  /** Started by rclone-devbox (false: another tool's mount, which has no rc of ours). */
+  ours: boolean;
+  /** Our rclone's pid; null for another tool's mount. */
+  pid: number | null;
+  /** Files written but not uploaded yet (always 0 for another tool's mount: it cannot be asked). */
+  pendingUploads: number;
+  /** What is wrong with its VFS cache, in a few words; null when nothing is. */
+  cacheTrouble: string | null;
+  /** Its VFS cache, when it is ours, its rclone answers and it has one (cache mode not "off"). */
+  cache: StatusCache | null;
+  /** Our rclone's log; null for another tool's mount. */
+  logFile: string | null;
+}
+
+export interface StatusCache {
+  /** The cache folder (rclone's --cache-dir). */
+  dir: string;
+  /** Bytes rclone counts as used (it recounts about once a minute). */
+  bytesUsed: number;
+  /** Its --vfs-cache-max-size; null when unlimited. */
+  maxBytes: number | null;
+}
+
+export interface StatusLink {
+  /** The link (absolute). */
+  path: string;
+  /** What is there: a symlink, nothing, or a real folder or file in the link's place. */
+  kind: LinkInfo['kind'];
+  /** Where the symlink points (absolute); null when it is not one. */
+  target: string | null;
+  /** The mount point holding the target; null when no mount does. */
+  mountPoint: string | null;
+  /** The target is a folder on a mount that answers. */
+  live: boolean;
+  /** Why it is not live; null when it is. */
+  problem: string | null;
+}
+
+export interface StatusApp {
+  pid: number;
+  /** The task's label; null when it had none. */
+  label: string | null;
+  url: string | null;
+  port: number | null;
+  /** `listening` on its port; `starting`: it runs but does not listen yet; `running`: it names no port. */
+  state: 'listening' | 'starting' | 'running';
+  cwd: string;
+  logFile: string;
+  /** ISO 8601. */
+  startedAt: string;
+}
+
+/** How long one mount's rc may take to say how full its cache is. */
+const RC_MS = 2_000;
+
+export async function statusCommand(o: Options, locate: () => Promise<Rclone>, io: Io): Promise<number> {
+  const registry = new MountRegistry(locate, { log: io.log });
+  const folder = process.cwd();
+  const failures: RcloneError[] = [];
+  // A folder whose settings cannot be read still gets its mounts and apps shown; the exit status says it.
+  const def = await readWorkspace(folder, o.config).catch((e: unknown) => {
+    if (!isRcloneError(e)) throw e;
+    failures.push(e);
+    return undefined;
+  });
+  const mounts = await registry.refresh();
+  const [mountRows, links, apps] = await Promise.all([
+    Promise.all(mounts.map((m) => mountStatus(registry, m))),
+    Promise.all(linksOf(folder, def).map((l) => linkStatus(l, mounts))),
+    findApps(registry.stateDir).then((all) =>
+      // The folder's apps: those that run in it or in a folder below it (a task's "cwd").
+      all.filter((a) => a.cwd === folder || a.cwd.startsWith(`${folder}/`)).map(appStatus),
+    ),
+  ]);
+  const status: StatusJson = { version: 1, folder, mounts: mountRows, links, apps };
+  if (o.json) io.out(JSON.stringify(status, null, 2));
+  else for (const line of text(status)) io.out(line);
+  if (mounts.some(cacheTrouble)) io.err(cliFix({ kind: 'CacheFull', fix: FIXES.CacheFull }));
+  for (const e of failures) io.err(describe(e, false, io.context).trimEnd());
+  return failures.length ? 1 : 0;
+}
+
+async function mountStatus(registry: MountRegistry, m: Mount): Promise<StatusMount> {
+  return {
+    mountPoint: m.mountPoint,
+    remote: m.remote,
+    state: m.state,
+    ours: !m.external,
+    pid: m.pid ?? null,
+    pendingUploads: m.pendingUploads,
+    cacheTrouble: cacheTrouble(m) ?? null,
+    cache: !m.external && m.state === 'mounted' ? await cacheOf(registry, m) : null,
+    logFile: m.logFile ?? null,
+  };
+}
+
+interface RcVfsStats {
+  diskCache?: { bytesUsed?: number; path?: string };
+  opt?: { CacheMaxSize?: number };
+}
+
+/** The mount's VFS cache as its rclone reports it (rc vfs/stats); null when it has none or does not answer. */
+async function cacheOf(registry: MountRegistry, m: Mount): Promise<StatusCache | null> {
+  const rc = await registry.rc(m.mountPoint);
+  const stats = await rc?.call<RcVfsStats>('vfs/stats', {}, { timeoutMs: RC_MS }).catch(() => undefined);
+  const disk = stats?.diskCache;
+  if (!disk?.path) return null;
+  const max = stats?.opt?.CacheMaxSize;
+  return {
+    dir: m.profile?.cacheDir || cacheRoot(disk.path, m.remote),
+    bytesUsed: disk.bytesUsed ?? 0,
+    maxBytes: max !== undefined && max >= 0 ? max : null,
+  };
+}
+
+/**
+ * rclone keeps a mount's files in <cache dir>/vfs/<remote>/<path>: the cache dir is what the user
+ * chose (or rclone's default), so that is what is shown. Another layout: the folder as rclone said.
+ */
+function cacheRoot(path: string, remote: string): string {
+  const [name = '', root = ''] = remote.split(/:(.*)/s);
+  const suffix = ['', 'vfs', name, ...root.split('/').filter(Boolean)].join('/');
+  return path.endsWith(suffix) && path.length > suffix.length ? path.slice(0, -suffix.length) : path;
+}
+
+/** The folder's links: the model link, then every link its rclone-devbox tasks set, each once. */
+function linksOf(folder: string, def: WorkspaceDefinition | undefined): string[] {
+  const names = [def?.modelLink ?? 'cache_hub', ...(def?.tasks ?? []).flatMap((t) => Object.keys(t.link ?? {}))];
+  return [...new Set(names.map((n) => inFolder(folder, n)))];
+}
+
+async function linkStatus(path: string, mounts: readonly Mount[]): Promise<StatusLink> {
+  const info = await inspectLink(path);
+  const base = { path: info.link, kind: info.kind, target: info.target ?? null };
+  if (info.kind !== 'symlink' || !info.target) {
+    const problem =
+      info.kind === 'missing'
+        ? 'no link here'
+        : `a real ${info.kind === 'directory' ? 'folder' : info.kind}, not a link`;
+    return { ...base, mountPoint: null, live: false, problem };
+  }
+  const holder = holderOf(info.target, mounts);
+  try {
+    // The holder's state first, then a bounded stat of the target: a stuck mount is never waited on.
+    await checkTargetOnMount(info.target, mounts);
+    return { ...base, mountPoint: holder?.mountPoint ?? null, live: true, problem: null };
+  } catch (e) {
+    if (!isRcloneError(e)) throw e;
+    const problem = !holder
+      ? 'not on a mount'
+      : holder.state !== 'mounted'
+        ? `its mount is ${holder.state}`
+        : e.kind === 'NotFound'
+          ? 'the target is not a folder on the mount'
+          : 'its mount does not answer';
+    return { ...base, mountPoint: holder?.mountPoint ?? null, live: false, problem };
+  }
+}
+
+function appStatus(a: Awaited<ReturnType<typeof findApps>>[number]): StatusApp {
+  return {
+    pid: a.pid,
+    label: a.label ?? null,
+    url: a.url ?? null,
+    port: a.port ?? null,
+    state: a.port === undefined ? 'running' : a.listening ? 'listening' : 'starting',
+    cwd: a.cwd,
+    logFile: a.logFile,
+    startedAt: new Date(a.startedAt).toISOString(),
+  };
+}
+
+// ---- the text form ----
+
+/** Rows with their columns padded to line up (the last column is never padded), indented under a heading. */
+function table(rows: string[][]): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) => `  ${row.map((c, i) => (i < row.length - 1 ? c.padEnd(widths[i]!) : c)).join('  ')}`);
+}
+
+/** A path inside the folder as ./name, anything else as it is. */
+function shownPath(folder: string, path: string): string {
+  const rel = relative(folder, path);
+  return rel && !rel.startsWith('..') && !rel.startsWith('/') ? `./${rel}` : path;
+}
+
+function text(s: StatusJson): string[] {
+  const lines = ['mounts'];
+  if (!s.mounts.length) lines.push('  no rclone mounts');
+  lines.push(
+    ...table(
+      s.mounts.map((m) => [
+        m.mountPoint,
+        m.remote,
+        m.state,
+        m.ours ? `ours, pid ${m.pid}` : 'external',
+        m.ours ? `${m.pendingUploads} pending` : '-',
+        [
+          m.cache &&
+            `cache ${formatBytes(m.cache.bytesUsed)}${m.cache.maxBytes === null ? '' : ` of ${formatBytes(m.cache.maxBytes)}`} in ${m.cache.dir}`,
+          m.cacheTrouble,
+        ]
+          .filter(Boolean)
+          .join('; '),
+      ]),
+    ),
+  );
+  lines.push('links');
+  lines.push(
+    ...table(
+      s.links.map((l) => [
+        shownPath(s.folder, l.path),
+        ...(l.target ? [`→ ${l.target}`] : []),
+        l.live ? `live (mount ${l.mountPoint})` : (l.problem ?? ''),
+      ]),
+    ),
+  );
+  lines.push('app');
+  if (!s.apps.length) lines.push('  no app running');
+  lines.push(
+    ...table(
+      s.apps.map((a) => [
+        a.label ?? '(no label)',
+        `pid ${a.pid}`,
+        a.url ?? (a.port === null ? '-' : `port ${a.port}`),
+        a.state,
+        `log ${a.logFile}`,
+      ]),
+    ),
+  );
+  return lines.map((l) => l.trimEnd());
+}

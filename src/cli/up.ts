@@ -1,0 +1,66 @@
+// `rclone-devbox up`: the editor's bring-up task without an editor, for boot scripts, systemd and
+// containers. Reads the same definition (.vscode/tasks.json and the profiles of
+// .vscode/settings.json in the current folder, or --config), runs the same steps (core/bringup.ts),
+// then stays in the foreground with the app, as a container's main process does: its output is
+// passed through, Ctrl-C or SIGTERM ends the app's whole process tree and leaves the mount up.
+import { stopApp } from '../core/app';
+import { bringUp, planOf, SAY } from '../core/bringup';
+import { MountRegistry } from '../core/mounts';
+import type { Rclone } from '../core/rclone';
+import { chooseTask, readWorkspace } from '../core/workspace';
+import type { Options, Values } from './args';
+import type { Io } from './mounts';
+
+export async function upCommand(o: Options, v: Values, locate: () => Promise<Rclone>, io: Io): Promise<number> {
+  const def = await readWorkspace(process.cwd(), o.config);
+  // The workspace's rclone.configFile, unless the shell already chose one (RCLONE_CONFIG wins, as in rclone).
+  if (def.configFile && !process.env.RCLONE_CONFIG) process.env.RCLONE_CONFIG = def.configFile;
+  const task = await chooseTask(def, { task: o.task, profile: o.profile });
+  const plan = planOf(task, def.folder, def.profiles, { mountRoot: def.mountRoot });
+  if (plan.app && v.timeoutMs) plan.app.readyTimeoutMs = v.timeoutMs;
+  io.context.dir = plan.profile.mountPoint;
+  const registry = new MountRegistry(locate, { log: io.log });
+  // Progress is one line rewritten on a terminal; it is cleared before each step's own line.
+  let statusShown = false;
+  const line = (text: string) => {
+    if (statusShown) process.stderr.write('\r\x1b[K');
+    statusShown = false;
+    io.out(text);
+  };
+  const follow = new AbortController();
+  try {
+    const up = await bringUp(
+      plan,
+      {
+        line,
+        progress: io.status && ((step, text) => (io.status!(`${step}: ${text}`), (statusShown = true))),
+        output: (text) => process.stdout.write(text),
+      },
+      { registry, signal: io.signal, noApp: o['no-app'], follow: follow.signal },
+    );
+    if (!up.app) return 0;
+    const { app } = up;
+    // In the foreground until the app ends or we are told to stop (cli.ts turns SIGINT/SIGTERM into the signal).
+    const stopped = new Promise<'signal'>((done) =>
+      io.signal.addEventListener('abort', () => done('signal'), { once: true }),
+    );
+    const ended = await Promise.race([app.exited, stopped]);
+    follow.abort();
+    await app.following; // the app's last lines, before ours
+    if (ended === 'signal') {
+      if (app.reused) {
+        line(`${SAY} left the app running (pid ${app.record.pid}): this run did not start it`);
+      } else {
+        await stopApp(app.record, registry.stateDir);
+        line(
+          `${SAY} app stopped; the mount on ${up.mount.mountPoint} stays (rclone-devbox unmount ${up.mount.mountPoint})`,
+        );
+      }
+      return 0; // cli.ts exits with 130 / 143, as a signalled process should
+    }
+    line(`${SAY} the app ended${ended === null ? '' : ` with exit code ${ended}`}; the mount stays`);
+    return ended ?? 1;
+  } finally {
+    follow.abort();
+  }
+}

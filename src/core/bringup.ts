@@ -1,0 +1,326 @@
+// Bringing a box up, the seed's boot script done right: mount (or reuse the live mount, or repair
+// a dead one) and wait until it answers, warm what the task names, point its links, then start the
+// app and wait until it answers. One sequence for the editor's task and `rclone-devbox up`; each
+// says what it does in lines both print (the task's problem matcher waits for the last one).
+import { stat } from 'node:fs/promises';
+import { isAbsolute, join, relative } from 'node:path';
+import {
+  type AppRecord,
+  type AppSpec,
+  checkPortFree,
+  findApps,
+  OutputTail,
+  portOf,
+  resolveCommand,
+  startApp,
+  stopApp,
+  waitAppReady,
+} from './app';
+import { isRcloneError, RcloneError } from './errors';
+import { checkTargetOnMount, inspectLink, relink } from './link';
+import type { Mount, MountRegistry } from './mounts';
+import { type ContentProgress, formatBytes, type MetadataProgress, prewarm, targetOf } from './prewarm';
+import { type CacheMode, durationMs, type MountProfile } from './profile';
+import { sameProcess } from './processes';
+import { type AppTask, inFolder, profileForTask } from './workspace';
+
+/** What the lines the task prints start with; the problem matcher (package.json) keys on them. */
+export const SAY = 'rclone-devbox:';
+/** The first line of a bring-up (the problem matcher's beginsPattern). */
+export const BEGINS = `${SAY} bringing up`;
+/** Last lines: ready (the app answers, or storage is ready when there is no app), or failed (endsPattern). */
+export const READY = `${SAY} ready`;
+export const FAILED = `${SAY} failed`;
+
+/** A task resolved against its folder and profiles: every path absolute, every value checked. */
+export interface BringUpPlan {
+  folder: string;
+  label: string;
+  profile: MountProfile;
+  /** Symlinks to point (absolute), at folders on the mount. */
+  links: Array<{ link: string; target: string }>;
+  /** Folders on the mount to warm (absolute). */
+  warm: string[];
+  content: boolean;
+  app?: AppSpec;
+}
+
+const invalid = (label: string, message: string, fix: string) =>
+  new RcloneError('ConfigInvalid', `Task "${label}": ${message}`, { fix });
+
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
+
+/** Checks a task definition and resolves it; every mistake is named before anything runs. */
+export function planOf(
+  task: AppTask,
+  folder: string,
+  profiles: readonly MountProfile[],
+  defaults: { mountRoot: string; cacheMode?: CacheMode; python?: string },
+): BringUpPlan {
+  const label = task.label ?? 'rclone-devbox';
+  if (typeof task.mount !== 'string' || !task.mount)
+    throw invalid(
+      label,
+      'it has no "mount".',
+      'Set "mount" to a mount profile\'s remote or mount point, or to remote:bucket.',
+    );
+  const profile = profileForTask(task.mount, profiles, defaults);
+  const mp = profile.mountPoint;
+  const onMount = (p: string) => (isAbsolute(p) ? p : join(mp, p));
+  const link = task.link ?? {};
+  if (typeof link !== 'object' || Array.isArray(link) || !Object.values(link).every((v) => typeof v === 'string'))
+    throw invalid(label, '"link" is not an object of strings.', 'Write it as {"cache_hub": "cache_hub_v23"}.');
+  const links = Object.entries(link).map(([l, t]) => ({ link: inFolder(folder, l), target: onMount(t) }));
+  for (const l of links) {
+    const rel = relative(mp, l.target);
+    if (rel.startsWith('..') || isAbsolute(rel))
+      throw invalid(
+        label,
+        `the link target ${l.target} is not on the mount ${mp}.`,
+        'Give a folder below the mount point, e.g. "cache_hub_v23".',
+      );
+  }
+  if (task.prewarm !== undefined && !isStrings(task.prewarm))
+    throw invalid(label, '"prewarm" is not a list of folders.', 'Write it as ["cache_hub"].');
+  // A name of `link` means the folder it links to (what the app reads); anything else is on the mount.
+  const warm = (task.prewarm ?? []).map((p) => links.find((l) => l.link === inFolder(folder, p))?.target ?? onMount(p));
+  let app: AppSpec | undefined;
+  if (task.command !== undefined) {
+    if (!isStrings(task.command) || !task.command.length)
+      throw invalid(
+        label,
+        '"command" is not a list of arguments.',
+        'Write it as ["python", "webui.py", "--port", "7860"].',
+      );
+    if (task.readyUrl !== undefined && !/^https?:\/\/[^/]+/.test(task.readyUrl))
+      throw invalid(label, `"readyUrl" ${task.readyUrl} is not an http(s) URL.`, 'Write it as http://127.0.0.1:7860/.');
+    if (task.readyPattern !== undefined) {
+      try {
+        new RegExp(task.readyPattern);
+      } catch (e) {
+        throw invalid(
+          label,
+          `"readyPattern" is not a regular expression: ${(e as Error).message}.`,
+          'Fix the pattern.',
+        );
+      }
+    }
+    const readyTimeoutMs = task.readyTimeout === undefined ? undefined : durationMs(task.readyTimeout);
+    if (task.readyTimeout !== undefined && !readyTimeoutMs)
+      throw invalid(label, `"readyTimeout" ${task.readyTimeout} is not a duration.`, 'Write it as "5m" or "90s".');
+    app = {
+      command: task.command,
+      cwd: inFolder(folder, task.cwd ?? '.'),
+      env: task.env,
+      python: defaults.python,
+      readyUrl: task.readyUrl,
+      readyPattern: task.readyPattern,
+      readyTimeoutMs,
+      label,
+    };
+  }
+  return { folder, label, profile, links, warm, content: task.prewarmContent === true, app };
+}
+
+export type Step = 'mount' | 'warm' | 'link' | 'app';
+
+export interface BringUpEvents {
+  /** A line for the terminal or the log (no newline). */
+  line(text: string): void;
+  /** How far a step is, for a status bar or a rewritten terminal line ("mounting…", "40%"). */
+  progress?(step: Step, text: string): void;
+  /** The app's own output, as it comes (raw text: ANSI colours and newlines as the app wrote them). */
+  output?(text: string): void;
+}
+
+export interface BringUpOptions {
+  registry: MountRegistry;
+  signal?: AbortSignal;
+  /** Stop once storage is ready: mounted, warm and linked (systemd's ExecStart). */
+  noApp?: boolean;
+  /** Bound on the mount becoming ready (default 30 s). */
+  mountTimeoutMs?: number;
+  /** How long the app's output is followed (until the caller stops watching). */
+  follow?: AbortSignal;
+}
+
+export interface BroughtUp {
+  mount: Mount;
+  app?: {
+    record: AppRecord;
+    /** The app was already running (found by pid and port), not started again. */
+    reused: boolean;
+    url?: string;
+    /** Resolves when the app's process has ended (with its code when we started it). */
+    exited: Promise<number | null>;
+    /** Following the app's output (events.output) until opts.follow aborts; resolves after the last read. */
+    following: Promise<void>;
+  };
+  ms: number;
+}
+
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/**
+ * Runs the plan's steps in order and says each; throws the step's classified error (the caller
+ * prints it). The app is left running when this returns: the caller decides when to stop it.
+ */
+export async function bringUp(plan: BringUpPlan, events: BringUpEvents, opts: BringUpOptions): Promise<BroughtUp> {
+  const t0 = performance.now();
+  const { registry, signal } = opts;
+  const say = events.line;
+  say(`${BEGINS} "${plan.label}" in ${plan.folder}`);
+  // What would stop the app is found before anything is mounted: a taken port, no interpreter, no script.
+  if (plan.app && !opts.noApp) await appPreflight(plan.app, registry.stateDir);
+  const mount = await mountStep(plan.profile, events, opts);
+  if (plan.warm.length) await warmStep(plan, mount, events, opts);
+  for (const l of plan.links) {
+    const now = await inspectLink(l.link);
+    if (now.kind === 'symlink' && now.target === l.target) {
+      say(`link    ${shown(plan.folder, l.link)} → ${l.target} (already)`);
+      continue;
+    }
+    const mounts = await registry.refresh();
+    await relink(l.link, l.target, {
+      stateDir: registry.stateDir,
+      checkTarget: (t) => checkTargetOnMount(t, mounts),
+    });
+    say(`link    ${shown(plan.folder, l.link)} → ${l.target}`);
+  }
+  if (!plan.app || opts.noApp) {
+    say(`${READY}: storage is up (${secs(performance.now() - t0)})`);
+    return { mount, ms: performance.now() - t0 };
+  }
+  signal?.throwIfAborted();
+  const app = await appStep(plan.app, registry.stateDir, events, opts);
+  say(`${READY} at ${app.url ?? `pid ${app.record.pid}`} (${secs(performance.now() - t0)})`);
+  return { mount, app, ms: performance.now() - t0 };
+}
+
+/** A path as the user wrote it: relative to the folder when inside it. */
+const shown = (folder: string, p: string) => {
+  const rel = relative(folder, p);
+  return rel.startsWith('..') ? p : `./${rel}`;
+};
+
+async function mountStep(profile: MountProfile, events: BringUpEvents, opts: BringUpOptions): Promise<Mount> {
+  const { registry, signal } = opts;
+  const t = performance.now();
+  events.progress?.('mount', 'mounting…');
+  const mp = await registry.canonical(profile.mountPoint);
+  const found = await registry.look(mp);
+  if (found?.state === 'stale') {
+    events.line(`mount   ${mp} is a dead mount (its rclone is gone): repairing it first`);
+    await registry.repair(mp);
+  }
+  const m = await registry.mount(profile, { signal, timeoutMs: opts.mountTimeoutMs });
+  const who = m.external ? 'by another tool' : `rclone pid ${m.pid}`;
+  events.line(
+    m.started
+      ? `mount   ${m.remote} on ${m.mountPoint} (${who}, ready in ${secs(performance.now() - t)})`
+      : `mount   ${m.remote} on ${m.mountPoint} (already mounted, ${who})`,
+  );
+  return m;
+}
+
+async function warmStep(plan: BringUpPlan, mount: Mount, events: BringUpEvents, opts: BringUpOptions): Promise<void> {
+  const target = await targetOf(opts.registry, (await opts.registry.look(mount.mountPoint)) ?? mount);
+  const percent = (p: MetadataProgress | ContentProgress) =>
+    'bytesDone' in p
+      ? `${Math.floor((100 * p.bytesDone) / Math.max(1, p.bytesTotal))}%`
+      : `${p.dirs + p.files} entries`;
+  const r = await prewarm(opts.registry, target, plan.warm, {
+    content: plan.content,
+    signal: opts.signal,
+    onMetadata: (p) => events.progress?.('warm', percent(p)),
+    onContent: (p) => events.progress?.('warm', percent(p)),
+  });
+  const names = plan.warm.map((w) => relative(mount.mountPoint, w) || '/').join(', ');
+  const how = r.metadata.way === 'walk' ? ", walked: another tool's mount" : '';
+  events.line(`warm    ${names}: ${r.metadata.dirs + r.metadata.files} entries listed (${secs(r.metadata.ms)}${how})`);
+  if (r.content)
+    events.line(
+      `warm    content: ${formatBytes(r.content.bytes)} read, ${formatBytes(r.content.skippedBytes)} already cached (${secs(r.content.ms)})`,
+    );
+}
+
+/** The app can start: its interpreter and script exist, its port is free (unless it already runs). */
+async function appPreflight(spec: AppSpec, stateDir: string): Promise<void> {
+  if ((await findApps(stateDir, spec.cwd)).some((a) => a.label === spec.label)) return;
+  await resolveCommand(spec);
+  const port = portOf(spec.readyUrl, spec.command);
+  if (port !== undefined) await checkPortFree(port);
+}
+
+async function appStep(
+  spec: AppSpec,
+  stateDir: string,
+  events: BringUpEvents,
+  opts: BringUpOptions,
+): Promise<NonNullable<BroughtUp['app']>> {
+  events.progress?.('app', 'starting app…');
+  const running = (await findApps(stateDir, spec.cwd)).find((a) => a.label === spec.label);
+  if (running) {
+    // A reload, a second window or the CLI after the editor: the app runs; show it, don't start a copy.
+    events.line(
+      `app     already running (pid ${running.pid}${running.url ? `, ${running.url}` : ''}): not started again`,
+    );
+    events.line(`        its earlier output is in ${running.logFile}`);
+    const exited = whenGone(running, opts.follow);
+    const tail = follow(running, events, opts, await sizeOf(running.logFile));
+    await waitAppReady(running, spec, { signal: opts.signal });
+    return { record: running, reused: true, url: running.url, exited, following: tail.following };
+  }
+  const { record, exited } = await startApp(spec, { stateDir, signal: opts.signal });
+  events.line(`app     ${record.command.join(' ')} (pid ${record.pid}, in ${record.cwd})`);
+  const tail = follow(record, events, opts, 0);
+  try {
+    await waitAppReady(record, spec, { signal: opts.signal, exited });
+    await tail.catchUp(); // the app's lines up to "ready" come before ours
+  } catch (e) {
+    await tail.catchUp(); // its last words (a traceback) before the failure
+
+    // Never ready: a failed app is gone already; one that did not answer in time or was cancelled is stopped.
+    if (!isRcloneError(e, 'AppFailed')) await stopApp(record, stateDir);
+    if (e instanceof Error) seeAlso.set(e, record.logFile);
+    throw e;
+  }
+  return { record, reused: false, url: record.url, exited, following: tail.following };
+}
+
+/** Passes the app's output on from `from` (its log file's offset) until opts.follow aborts. */
+function follow(r: AppRecord, events: BringUpEvents, opts: BringUpOptions, from: number) {
+  if (!events.output || !opts.follow) return { following: Promise.resolve(), catchUp: () => Promise.resolve() };
+  const tail = new OutputTail(r.logFile, events.output, from);
+  return { following: tail.follow(opts.follow).catch(() => undefined), catchUp: () => tail.catchUp() };
+}
+
+const sizeOf = (file: string): Promise<number> =>
+  stat(file).then(
+    (s) => s.size,
+    () => 0,
+  );
+
+/** Resolves once a process we did not start (found after a reload) has ended; polled, stopped by `signal`. */
+function whenGone(r: AppRecord, signal?: AbortSignal): Promise<number | null> {
+  return new Promise((done) => {
+    const timer = setInterval(() => {
+      if (!sameProcess(r.pid, r.identity)) {
+        clearInterval(timer);
+        done(null);
+      }
+    }, 500);
+    signal?.addEventListener('abort', () => clearInterval(timer), { once: true });
+  });
+}
+
+/** The file that tells more about a failure (the app's output), named on its line for the problem matcher. */
+const seeAlso = new WeakMap<Error, string>();
+
+/** The error as the last lines of a bring-up: what failed (and where to read more), and the fix. */
+export function failureLines(e: unknown): string[] {
+  const message = e instanceof Error ? e.message : String(e);
+  const see = e instanceof Error && seeAlso.get(e);
+  const first = `${FAILED}: ${message}${see ? ` (see ${see})` : ''}`;
+  return isRcloneError(e) && e.fix ? [first, `  fix: ${e.fix}`] : [first];
+}

@@ -1,0 +1,260 @@
+// A workspace's bring-up definition as the CLI finds it without an editor: the mount profiles of
+// `.vscode/settings.json` ("rclone.mounts") and the `rclone-devbox` tasks of `.vscode/tasks.json`,
+// both JSON with comments, or one file given with --config that holds both keys. The editor reads
+// the same two things through its own API; both then resolve a task the same way (resolveTask).
+import { readFile, readlink, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { RcloneError } from './errors';
+import { type CacheMode, DEFAULT_WARM, type MountProfile } from './profile';
+
+/** The task type the extension contributes (package.json taskDefinitions), as written in tasks.json. */
+export const TASK_TYPE = 'rclone-devbox';
+/** The port IndexTTS2's web UI listens on. */
+export const DEFAULT_PORT = 7860;
+
+/** A `rclone-devbox` task's properties (package.json has their JSON schema). */
+export interface AppTask {
+  type?: typeof TASK_TYPE;
+  /** Name of the task (tasks.json "label"). */
+  label?: string;
+  /** A mount profile's remote or mount point, or a "remote:bucket/path" without a profile. */
+  mount: string;
+  /** Links to set, relative to the folder → target relative to the mount point (or absolute). */
+  link?: Record<string, string>;
+  /** Folders to warm: a name of `link` means the folder it links to; else a path below the mount point. */
+  prewarm?: string[];
+  /** Warm the files' content too (cacheMode "full" mounts only), not just the listings. */
+  prewarmContent?: boolean;
+  /** The app, one argument per element; a first "python" means the workspace's Python. */
+  command?: string[];
+  /** Where the app runs, relative to the folder (default: the folder). */
+  cwd?: string;
+  env?: Record<string, string>;
+  /** Ready once this URL answers. */
+  readyUrl?: string;
+  /** Or once a line of the app's output matches this regular expression. */
+  readyPattern?: string;
+  /** How long the app may take to be ready, e.g. "5m" (default). */
+  readyTimeout?: string;
+}
+
+/** A mount profile as settings.json writes it (rclone.mounts items). */
+export interface ProfileSetting {
+  remote: string;
+  mountPoint: string;
+  cacheMode?: CacheMode;
+  cacheMaxSize?: string;
+  cacheDir?: string;
+  allowOther?: boolean;
+  allowNonEmpty?: boolean;
+  extraFlags?: string[];
+  dirCacheTime?: string;
+  warm?: string[];
+}
+
+export const validProfile = (p: Partial<ProfileSetting> | undefined): p is ProfileSetting =>
+  typeof p?.remote === 'string' && typeof p.mountPoint === 'string';
+
+/** A settings entry as a profile: empty strings are unset, a missing warm list is IndexTTS2's. */
+export function profileFromSetting(p: ProfileSetting, defaultCacheMode: CacheMode = 'writes'): MountProfile {
+  return {
+    remote: p.remote,
+    mountPoint: p.mountPoint,
+    cacheMode: p.cacheMode ?? defaultCacheMode,
+    cacheMaxSize: p.cacheMaxSize || undefined,
+    cacheDir: p.cacheDir || undefined,
+    allowOther: p.allowOther,
+    allowNonEmpty: p.allowNonEmpty,
+    extraFlags: p.extraFlags,
+    dirCacheTime: p.dirCacheTime || undefined,
+    warm: Array.isArray(p.warm) ? p.warm : DEFAULT_WARM,
+  };
+}
+
+/** What the CLI knows of a folder: its profiles, its rclone-devbox tasks, and a few rclone.* settings. */
+export interface WorkspaceDefinition {
+  folder: string;
+  profiles: MountProfile[];
+  tasks: AppTask[];
+  configFile?: string;
+  mountRoot: string;
+  modelLink: string;
+  /** The files read, for messages. */
+  sources: string[];
+}
+
+/**
+ * JSON with comments and trailing commas (VS Code's settings.json and tasks.json) as plain JSON:
+ * comments and those commas become spaces, so JSON.parse's positions still point into the file.
+ */
+export function stripJsonc(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"') {
+      const start = i;
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      out += text.slice(start, i + 1);
+    } else if (c === '/' && text[i + 1] === '/') {
+      const end = text.indexOf('\n', i);
+      const stop = end < 0 ? text.length : end;
+      out += ' '.repeat(stop - i);
+      i = stop - 1;
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      const stop = end < 0 ? text.length : end + 2;
+      out += text.slice(i, stop).replace(/[^\n]/g, ' ');
+      i = stop - 1;
+    } else out += c;
+  }
+  return out.replace(/,(\s*[}\]])/g, ' $1');
+}
+
+/** A JSONC file's object, undefined when the file does not exist; a clear ConfigInvalid when it is not JSON. */
+async function readJsonc(file: string): Promise<Record<string, unknown> | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new RcloneError('ConfigInvalid', `Cannot read ${file}.`, { detail: (e as Error).message });
+  }
+  try {
+    const value: unknown = JSON.parse(stripJsonc(text));
+    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+    throw new Error('not an object');
+  } catch (e) {
+    throw new RcloneError('ConfigInvalid', `${file} is not valid JSON: ${(e as Error).message}.`, {
+      fix: 'Fix the file (comments and trailing commas are allowed, as in VS Code).',
+    });
+  }
+}
+
+/** VS Code's variables a task may use: ${workspaceFolder}, ${userHome}, ${env:NAME}; others are left as they are. */
+export function substitute<T>(value: T, folder: string, env: NodeJS.ProcessEnv = process.env): T {
+  if (typeof value === 'string')
+    return value.replace(
+      /\$\{(workspaceFolder|workspaceRoot|userHome|env:([^}]+))\}/g,
+      (_m, name: string, v?: string) => (v !== undefined ? (env[v] ?? '') : name === 'userHome' ? homedir() : folder),
+    ) as T;
+  if (Array.isArray(value)) return value.map((v: unknown) => substitute(v, folder, env)) as T;
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, folder, env)])) as T;
+  return value;
+}
+
+/**
+ * Reads the folder's definition: `configFile` (any JSONC file with "rclone.mounts" and/or "tasks")
+ * when given, else `.vscode/settings.json` and `.vscode/tasks.json`. Either may be missing.
+ */
+export async function readWorkspace(folder: string, configFile?: string): Promise<WorkspaceDefinition> {
+  const dir = resolve(folder);
+  const files = configFile
+    ? [resolve(configFile)]
+    : [join(dir, '.vscode', 'settings.json'), join(dir, '.vscode', 'tasks.json')];
+  if (configFile && !(await stat(files[0]!).catch(() => undefined)))
+    throw new RcloneError('ConfigInvalid', `${configFile} was not found.`, {
+      fix: 'Give the path of a JSON file with "rclone.mounts" and "tasks".',
+    });
+  const read = await Promise.all(files.map(readJsonc));
+  const merged: Record<string, unknown> = Object.assign({}, ...read.filter(Boolean));
+  const setting = (key: string): unknown =>
+    merged[`rclone.${key}`] ?? (merged.rclone as Record<string, unknown>)?.[key];
+  const defaultCacheMode = (setting('defaultCacheMode') as CacheMode | undefined) ?? 'writes';
+  const mounts = setting('mounts');
+  const profiles = (Array.isArray(mounts) ? (mounts as ProfileSetting[]) : [])
+    .map((p) => substitute(p, dir))
+    .filter(validProfile)
+    .map((p) => profileFromSetting(p, defaultCacheMode));
+  const tasks = (Array.isArray(merged.tasks) ? (merged.tasks as AppTask[]) : [])
+    .filter((t) => t && t.type === TASK_TYPE)
+    .map((t) => substitute(t, dir));
+  const configured = setting('configFile');
+  return {
+    folder: dir,
+    profiles,
+    tasks,
+    configFile: typeof configured === 'string' && configured ? substitute(configured, dir) : undefined,
+    mountRoot: (setting('mountRoot') as string | undefined) || '/mnt',
+    modelLink: (setting('modelLink') as string | undefined) || 'cache_hub',
+    sources: files.filter((_f, i) => read[i]),
+  };
+}
+
+/** The profile a task's `mount` names (by remote or mount point), or a default one for a bare remote:path. */
+export function profileForTask(
+  mount: string,
+  profiles: readonly MountProfile[],
+  defaults: { mountRoot: string; cacheMode?: CacheMode },
+): MountProfile {
+  const trim = (s: string) => s.replace(/\/+$/, '');
+  const found = profiles.find((p) => trim(p.remote) === trim(mount) || trim(p.mountPoint) === trim(mount));
+  if (found) return found;
+  if (!/^[^:/]+:/.test(mount))
+    throw new RcloneError('ConfigInvalid', `No mount profile is named "${mount}".`, {
+      fix: 'Name a profile by its remote or mount point (rclone.mounts), or give a remote:bucket/path.',
+    });
+  const bucket = trim(mount.slice(mount.indexOf(':') + 1)).split('/')[0] || mount.slice(0, mount.indexOf(':'));
+  return { remote: mount, mountPoint: join(defaults.mountRoot, bucket), cacheMode: defaults.cacheMode ?? 'writes' };
+}
+
+/**
+ * The task to bring up: the one labelled `name`, else the first whose mount is `profile`, else the
+ * only one; without any task, a default one for `profile` (or the first profile) and, when the
+ * folder has a webui.py, IndexTTS2's app.
+ */
+export async function chooseTask(
+  def: WorkspaceDefinition,
+  opts: { task?: string; profile?: string },
+): Promise<AppTask> {
+  if (opts.task) {
+    const t = def.tasks.find((x) => x.label === opts.task);
+    if (!t)
+      throw new RcloneError('ConfigInvalid', `No rclone-devbox task is labelled "${opts.task}".`, {
+        fix: `Tasks found: ${def.tasks.map((x) => x.label ?? '(no label)').join(', ') || 'none'} (in ${def.sources.join(', ') || 'no file'}).`,
+      });
+    return t;
+  }
+  if (opts.profile) {
+    const profile = profileForTask(opts.profile, def.profiles, def);
+    const t = def.tasks.find((x) => profileForTask(x.mount, def.profiles, def).mountPoint === profile.mountPoint);
+    return t ?? (await defaultTask(def.folder, profile, def.modelLink));
+  }
+  if (def.tasks.length) return def.tasks[0]!;
+  const first = def.profiles[0];
+  if (!first)
+    throw new RcloneError('ConfigInvalid', `${def.folder} has no mount profile and no rclone-devbox task.`, {
+      fix: 'Add "rclone.mounts" to .vscode/settings.json or a task of type "rclone-devbox" to .vscode/tasks.json, or give --profile remote:bucket.',
+    });
+  return defaultTask(def.folder, first, def.modelLink);
+}
+
+/**
+ * IndexTTS2's bring-up, as the seed script does it: mount, point ./cache_hub at the bucket's model
+ * folder (where it points now if that is on this mount, else the bucket's own cache_hub/), warm
+ * it, and start webui.py when the folder has one.
+ */
+export async function defaultTask(folder: string, profile: MountProfile, modelLink = 'cache_hub'): Promise<AppTask> {
+  const hasApp = await stat(join(folder, 'webui.py')).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+  const now = await readlink(inFolder(folder, modelLink)).catch(() => undefined);
+  const rel = now && relative(profile.mountPoint, resolve(folder, now));
+  const target = rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : modelLink;
+  return {
+    type: TASK_TYPE,
+    label: hasApp ? 'Bring up webui.py' : `Bring up ${profile.remote}`,
+    mount: profile.remote,
+    link: { [modelLink]: target },
+    prewarm: [modelLink],
+    ...(hasApp && {
+      command: ['python', 'webui.py', '--listen', '--port', String(DEFAULT_PORT)],
+      readyUrl: `http://127.0.0.1:${DEFAULT_PORT}/`,
+    }),
+  };
+}
+
+/** A folder-relative path from a task, made absolute. */
+export const inFolder = (folder: string, p: string) => (isAbsolute(p) ? p : join(folder, p));

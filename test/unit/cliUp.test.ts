@@ -1,0 +1,206 @@
+// `rclone-devbox up` as a boot script or a container runs it: a folder with .vscode/settings.json
+// (a mount profile) and .vscode/tasks.json (an rclone-devbox task), a real S3 server, real FUSE,
+// and the real webui.py stand-in (test/fixtures/webui.py), which reads ./cache_hub through the
+// link and then serves HTTP on loopback. Every app, mount and temp dir is ended in after/afterEach.
+import assert from 'node:assert/strict';
+import { execa, type ResultPromise } from 'execa';
+import { copyFileSync, mkdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { findApps, stopApp } from '../../src/core/app';
+import { readRcloneMounts } from '../../src/core/mountinfo';
+import { freePort, processAlive } from '../../src/core/processes';
+import { CLI, cli, cliEnv } from '../helpers/cli';
+import { type Box, putObjects, ROOT, startBox, tempDir } from '../helpers/fixtures';
+import { cleanUp, waitFor } from '../helpers/mounts';
+
+const BUCKET = 'index-tts-data';
+
+const fetchText = (url: string) =>
+  new Promise<string | undefined>((done) => {
+    get(url, { timeout: 2_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c: string) => (body += c));
+      res.on('end', () => done(body));
+    }).on('error', () => done(undefined));
+  });
+
+describe('rclone-devbox up', () => {
+  let box: Box;
+  let work: ReturnType<typeof tempDir> | undefined;
+  let running: ResultPromise | undefined;
+  before(async () => {
+    box = await startBox([BUCKET]);
+    await putObjects(box, BUCKET, {
+      'cache_hub/.keep': '',
+      'cache_hub/gpt.pth': 'old weights',
+      'cache_hub_v23/.keep': '',
+      'cache_hub_v23/gpt.pth': 'G'.repeat(64 * 1024),
+      'cache_hub_v23/tokenizer.json': '{}',
+    });
+  });
+  after(() => box?.dispose());
+  afterEach(async () => {
+    running?.kill('SIGKILL');
+    await running?.catch(() => undefined);
+    running = undefined;
+    if (work) {
+      const stateDir = join(work.path, 'state', 'rclone-devbox');
+      for (const app of await findApps(stateDir)) await stopApp(app, stateDir);
+      await cleanUp([work.path]);
+      work.dispose();
+    }
+  });
+
+  /** A folder laid out like IndexTTS2's with its settings and one task; returns its paths and the app's URL. */
+  async function folder(task: Record<string, unknown> = {}) {
+    work = tempDir('rdb-cliup-');
+    const ws = join(work.path, 'ws');
+    mkdirSync(join(ws, '.vscode'), { recursive: true });
+    copyFileSync(join(ROOT, 'test/fixtures/webui.py'), join(ws, 'webui.py'));
+    const mountPoint = join(work.path, 'mnt', BUCKET);
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}/`;
+    writeFileSync(
+      join(ws, '.vscode', 'settings.json'),
+      `{
+  // as VS Code writes it: comments and a trailing comma
+  "rclone.mounts": [
+    { "remote": "s3:${BUCKET}", "mountPoint": "${mountPoint}", "cacheMode": "full", "cacheDir": "${join(work.path, 'vfs')}" },
+  ],
+}\n`,
+    );
+    const def = {
+      type: 'rclone-devbox',
+      label: 'webui',
+      mount: `s3:${BUCKET}`,
+      link: { cache_hub: 'cache_hub_v23' },
+      prewarm: ['cache_hub'],
+      prewarmContent: true,
+      command: ['python', 'webui.py', '--listen', '--port', String(port)],
+      readyUrl: url,
+      env: { WEBUI_START_DELAY: '0.5' },
+      ...task,
+    };
+    writeFileSync(join(ws, '.vscode', 'tasks.json'), JSON.stringify({ version: '2.0.0', tasks: [def] }, null, 2));
+    return {
+      ws,
+      mountPoint,
+      port,
+      url,
+      env: cliEnv(box, work.path),
+      stateDir: join(work.path, 'state', 'rclone-devbox'),
+    };
+  }
+
+  const mounted = async (dir: string) => (await readRcloneMounts()).some((e) => e.mountPoint === dir);
+
+  /** `up` in the background, as a container's main process; resolves once it says ready. */
+  async function upRunning(f: { ws: string; env: Record<string, string> }) {
+    const child = execa(process.execPath, [CLI, 'up'], {
+      env: f.env,
+      extendEnv: false,
+      cwd: f.ws,
+      reject: false,
+      stdin: 'ignore',
+    });
+    const run = { child, out: '' };
+    child.stdout!.on('data', (c: Buffer) => (run.out += c.toString()));
+    await waitFor(() => run.out.includes('rclone-devbox: ready at') || child.exitCode !== null, 60_000);
+    return run;
+  }
+
+  it('--no-app: mounts, warms and links, says one line per step, and returns 0 (systemd ExecStart)', async () => {
+    const f = await folder();
+    const r = await cli(['up', '--no-app'], f.env, 60_000, f.ws);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.split('\n');
+    assert.match(lines[0]!, new RegExp(`^rclone-devbox: bringing up "webui" in ${f.ws}$`));
+    assert.match(
+      lines[1]!,
+      new RegExp(`^mount   s3:${BUCKET} on ${f.mountPoint} \\(rclone pid \\d+, ready in [\\d.]+ s\\)$`),
+    );
+    assert.match(lines[2]!, /^warm {4}cache_hub_v23: \d+ entries listed/);
+    assert.match(lines[3]!, /^warm {4}content: 64 KB read, 0 B already cached/);
+    assert.equal(lines[4], `link    ./cache_hub → ${join(f.mountPoint, 'cache_hub_v23')}`);
+    assert.match(lines[5]!, /^rclone-devbox: ready: storage is up \([\d.]+ s\)$/);
+    assert.equal(r.stderr, '', 'no progress lines when stderr is not a terminal');
+    assert.ok(await mounted(f.mountPoint));
+    assert.equal(readlinkSync(join(f.ws, 'cache_hub')), join(f.mountPoint, 'cache_hub_v23'));
+    assert.deepEqual(await findApps(f.stateDir), [], 'no app');
+    // Again: everything is already there; nothing is mounted twice.
+    const again = await cli(['up', '--no-app'], f.env, 60_000, f.ws);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /\(already mounted, rclone pid \d+\)/);
+    assert.match(again.stdout, /→ .*cache_hub_v23 \(already\)/);
+  });
+
+  it('starts the app once storage is ready, passes its output on, and on SIGTERM ends it and leaves the mount up', async () => {
+    const f = await folder();
+    const up = await upRunning(f);
+    running = up.child;
+    const { out } = up;
+    assert.match(out, new RegExp(`rclone-devbox: ready at ${f.url} \\([\\d.]+ s\\)`));
+    assert.match(out, /Running on http:\/\/127\.0\.0\.1:\d+/, "the app's own output is passed on");
+    assert.match(out, /loaded 3 files, 65538 bytes from cache_hub/, 'the app read the model through the link');
+    assert.match((await fetchText(f.url)) ?? '', /gpt\.pth/);
+    const [app] = await findApps(f.stateDir);
+    assert.ok(app?.listening, 'the app is recorded and listening');
+    running.kill('SIGTERM');
+    const r = await running;
+    running = undefined;
+    assert.equal(r.exitCode, 143);
+    assert.match(String(r.stdout), /rclone-devbox: app stopped; the mount on .* stays/);
+    assert.equal(processAlive(app.pid), false, 'the app ended');
+    assert.ok(await mounted(f.mountPoint), 'the mount stays');
+  });
+
+  it('finds an app that already runs and does not start a second copy; leaves it running on exit', async () => {
+    const f = await folder();
+    running = (await upRunning(f)).child;
+    const [first] = await findApps(f.stateDir);
+    const { child: second, out: out2 } = await upRunning(f);
+    assert.match(out2, new RegExp(`app {5}already running \\(pid ${first!.pid}, ${f.url}\\): not started again`));
+    second.kill('SIGTERM');
+    const r2 = await second;
+    assert.match(String(r2.stdout), /left the app running \(pid \d+\): this run did not start it/);
+    assert.deepEqual(
+      (await findApps(f.stateDir)).map((a) => a.pid),
+      [first!.pid],
+    );
+  });
+
+  it('a taken port fails before anything is mounted, naming the process, exit 1', async () => {
+    const f = await folder();
+    const holder = createServer();
+    await new Promise<void>((ok) => holder.listen(f.port, '127.0.0.1', ok));
+    try {
+      const r = await cli(['up'], f.env, 60_000, f.ws);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`Port ${f.port} is already in use by node \\(pid ${process.pid}`));
+      assert.equal(await mounted(f.mountPoint), false, 'nothing was mounted');
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('an app that exits before it is ready: its own error is shown, exit 1, the mount stays', async () => {
+    const f = await folder({ command: ['python', 'webui.py', '--model_dir', 'no_such_dir'] });
+    const r = await cli(['up'], f.env, 60_000, f.ws);
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stdout, /no_such_dir\/ not found/, "the app's output");
+    assert.match(r.stderr, /The app exited with code 2 before it was ready/);
+    assert.ok(await mounted(f.mountPoint));
+  });
+
+  it('--task names a task that is not there: the tasks found are listed, nothing runs', async () => {
+    const f = await folder();
+    const r = await cli(['up', '--task', 'nope'], f.env, 30_000, f.ws);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /No rclone-devbox task is labelled "nope"/);
+    assert.match(r.stderr, /Tasks found: webui/);
+    assert.equal(await mounted(f.mountPoint), false);
+  });
+});
