@@ -7,6 +7,7 @@ import * as remoteCommands from './vscode/remoteCommands';
 import * as remotesView from './vscode/remotesView';
 import { Services } from './vscode/services';
 import * as statusBar from './vscode/statusBar';
+import * as tasks from './vscode/tasks';
 import * as warmCommands from './vscode/warmCommands';
 
 let onExit: (() => Promise<void>) | undefined;
@@ -21,14 +22,19 @@ export function activate(context: vscode.ExtensionContext) {
     statusBar: statusBar.register(svc),
     warm: warmCommands.register(svc),
     links: linkCommands.register(svc),
+    tasks: tasks.register(svc),
   };
   // Surfaces first: they let go of the services they use, which go last.
   context.subscriptions.push(vscode.Disposable.from(...Object.values(surfaces), svc.registry.watch(), svc));
   // After activation has returned: the first look at mount state, then auto-mount if asked for.
   const { mounts } = surfaces;
-  const afterStartup = () => svc.registry.refresh().then(() => Promise.all([svc.models.refresh(), mounts.autoMount()]));
+  const afterStartup = () =>
+    svc.registry.refresh().then(() => Promise.all([svc.models.refresh(), svc.apps.refresh(), mounts.autoMount()]));
   setTimeout(() => void afterStartup().catch((e: Error) => svc.log.warn(e.message)), 0);
-  onExit = () => mounts.unmountStarted();
+  onExit = () => {
+    svc.shuttingDown = true; // a reload: the app keeps running, the next window finds it
+    return mounts.unmountStarted();
+  };
   const activationMs = performance.now() - started;
   svc.log.info(`Activated in ${activationMs.toFixed(1)} ms.`);
   // What the integration tests drive (the same objects the commands use); nothing for users.

@@ -69,7 +69,8 @@ export function mountAbove(svc: Services, location: string): Shown | undefined {
 }
 
 /** An operation is running on it (ours, or a mount another window is starting): nothing else to do now. */
-export const isBusy = (s: Shown) => ['mounting', 'unmounting', 'repairing', 'warming'].includes(s.state);
+export const isBusy = (s: Shown) =>
+  ['mounting', 'unmounting', 'repairing', 'warming', 'starting app'].includes(s.state);
 
 const troubleOf = (s: Shown | undefined) => (s?.mount ? cacheTrouble(s.mount) : undefined);
 

@@ -36,8 +36,9 @@ const MENU_STATE: Record<Shown['state'], string> = {
   mounting: 'busy',
   unmounting: 'busy',
   repairing: 'busy',
-  // a warming mount is up: its actions stay
+  // a warming mount is up, and so is one whose app is starting: its actions stay
   warming: 'mounted',
+  'starting app': 'mounted',
 };
 
 const withFilter = (value: string, filter: string | undefined) => (filter ? `${value} filtered` : value);

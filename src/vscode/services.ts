@@ -7,13 +7,14 @@ import { isRcloneError } from '../core/errors';
 import { type Mount, MountRegistry } from '../core/mounts';
 import { Rclone } from '../core/rclone';
 import { Log } from './log';
+import { AppState } from './apps';
 import { ModelState } from './models';
 import { Settings } from './settings';
 import { type Ui, windowUi } from './ui';
 
 /** What the welcome view shows: rclone missing, no remotes, or the tree. */
 export type ViewState = 'missing' | 'noRemotes' | 'ready';
-export type Busy = 'mounting' | 'unmounting' | 'repairing' | 'warming';
+export type Busy = 'mounting' | 'unmounting' | 'repairing' | 'warming' | 'starting app';
 /** An operation running on a mount point: which, of what remote, and how far (e.g. "40%"). */
 export interface BusyOp {
   what: Busy;
@@ -27,6 +28,10 @@ export class Services implements vscode.Disposable {
   readonly registry: MountRegistry;
   /** Where the model link points and how long mounts stay warm (see models.ts). */
   readonly models: ModelState;
+  /** The workspace's app (webui.py): starting, or ready at its URL (see apps.ts). */
+  readonly apps: AppState;
+  /** The window is closing or reloading: an app's terminal going away then must not stop the app. */
+  shuttingDown = false;
   ui: Ui = windowUi;
   private located: Promise<Rclone> | undefined;
   private opened: Promise<RcloneConfig> | undefined;
@@ -46,8 +51,10 @@ export class Services implements vscode.Disposable {
     this.settings = new Settings(context.globalState);
     this.registry = new MountRegistry(() => this.rclone(), { log: this.log });
     this.models = new ModelState(this);
+    this.apps = new AppState(this);
     this.disposables.push(
       this.models,
+      this.apps,
       this.settings,
       this.settings.onDidChangeRclone(() => this.reset()),
       { dispose: () => this.registry.dispose() },
@@ -149,6 +156,15 @@ export class Services implements vscode.Disposable {
     const b = this.running.get(mountPoint)?.at(-1);
     if (!b || b.progress === text) return;
     b.progress = text;
+    this.busyChanged.fire();
+  }
+
+  /** Says which step the operation on `mountPoint` is at (a bring-up: mounting → warming → starting app). */
+  step(mountPoint: string, what: Busy, progress?: string): void {
+    const b = this.running.get(mountPoint)?.at(-1);
+    if (!b || (b.what === what && b.progress === progress)) return;
+    b.what = what;
+    b.progress = progress;
     this.busyChanged.fire();
   }
 

@@ -15,6 +15,7 @@ import {
   stateDetails,
   stateText,
 } from './mountState';
+import type { AppView } from './apps';
 import { linkLabel, untilText } from './models';
 import type { Services } from './services';
 
@@ -35,6 +36,7 @@ class MountStatusBar implements vscode.Disposable {
       svc.onDidChangeBusy(() => this.refresh()),
       svc.settings.onDidChange(() => this.refresh()),
       svc.models.onDidChange(() => this.refresh()),
+      svc.apps.onDidChange(() => this.refresh()),
       command(svc, 'rclone.statusActions', () => this.showActions()),
     ];
     this.refresh();
@@ -46,7 +48,15 @@ class MountStatusBar implements vscode.Disposable {
 
   refresh(): void {
     const f = this.followed();
+    const app = this.svc.apps.current;
     this.item.show();
+    if (!f && app) {
+      this.item.text = `$(${app.phase === 'ready' ? 'vm-running' : 'sync~spin'}) ${appText(app)}`;
+      this.item.backgroundColor = undefined;
+      this.item.tooltip = appLine(app);
+      this.item.accessibilityInformation = { label: `Rclone: ${appText(app)}` };
+      return;
+    }
     if (!f) {
       // Nothing mounted or configured yet: still there, so the first mount is one click away.
       this.item.text = '$(cloud) Rclone';
@@ -58,8 +68,12 @@ class MountStatusBar implements vscode.Disposable {
     const s = shownOn(this.svc, f.mountPoint);
     // With more than one mount of ours, say which one this is.
     const several = [...ourMountPoints(this.svc)].some((mp) => mp !== f.mountPoint);
-    this.item.text = `$(${iconFor(s)}) ${several ? `${basename(f.mountPoint)}: ` : ''}${stateText(s)}`;
     const alarm = alarmOf(s);
+    // The app's state once the mount is quiet and well (a running step or a trouble is news first).
+    const showApp = app && !alarm && !(s && isBusy(s));
+    this.item.text = showApp
+      ? `$(${app.phase === 'ready' ? 'vm-running' : 'sync~spin'}) ${appText(app)}`
+      : `$(${iconFor(s)}) ${several ? `${basename(f.mountPoint)}: ` : ''}${stateText(s)}`;
     this.item.backgroundColor = alarm && new vscode.ThemeColor(`statusBarItem.${alarm}Background`);
     const profile = this.svc.settings.profiles.find((p) => p.mountPoint === f.mountPoint);
     const tip = new vscode.MarkdownString(undefined, true);
@@ -67,17 +81,21 @@ class MountStatusBar implements vscode.Disposable {
     for (const line of stateDetails(s, s?.mount?.profile?.cacheMode ?? profile?.cacheMode))
       tip.appendMarkdown(`${line}\n\n`);
     for (const line of modelLines(this.svc, f.mountPoint)) tip.appendMarkdown(`${line}\n\n`);
+    if (app) tip.appendMarkdown(`${appLine(app)}\n\n`);
     if (f.why) tip.appendMarkdown(`Shown here: ${f.why}\n\n`);
     tip.appendMarkdown('Click for actions');
     this.item.tooltip = tip;
-    this.item.accessibilityInformation = { label: `Rclone mount ${f.mountPoint}: ${s?.state ?? 'not mounted'}` };
+    this.item.accessibilityInformation = {
+      label: `Rclone mount ${f.mountPoint}: ${s?.state ?? 'not mounted'}${app ? `, ${appText(app)}` : ''}`,
+    };
   }
 
   /** The next useful actions for the followed mount's state. */
   private async showActions(): Promise<void> {
     const f = this.followed();
     const state = f && shownOn(this.svc, f.mountPoint)?.state;
-    const actions = actionsFor(f, state);
+    const app = this.svc.apps.current;
+    const actions = [...(app ? appActions(app) : []), ...actionsFor(f, state)];
     actions.push({ label: '$(list-tree) Show Remotes', command: 'rclone.remotes.focus' });
     const picked = await this.svc.ui.pick(actions, { title: f ? `${f.remote} on ${f.mountPoint}` : 'Rclone' });
     if (picked) await vscode.commands.executeCommand(picked.command, ...(picked.arg === undefined ? [] : [picked.arg]));
@@ -96,6 +114,27 @@ function modelLines(svc: Services, mountPoint: string): string[] {
   for (const w of svc.models.warmthOf(mountPoint))
     lines.push(`Warm: \`${w.path || '/'}\` (listings kept until ${untilText(w.until)})`);
   return lines;
+}
+
+/** "app ready :7860", "starting app…". */
+function appText(app: AppView): string {
+  if (app.phase !== 'ready') return 'starting app…';
+  return app.port ? `app ready :${app.port}` : 'app ready';
+}
+
+function appLine(app: AppView): string {
+  const where = app.url ? ` at ${app.url}` : '';
+  const pid = app.record ? ` (pid ${app.record.pid})` : '';
+  return `App: ${app.label}${app.phase === 'ready' ? `${where}${pid}` : ' starting'}`;
+}
+
+/** What the click offers for the app: the page, its output, stopping it. */
+function appActions(app: AppView): Action[] {
+  return [
+    ...(app.url ? [{ label: '$(globe) Open in Browser', command: 'rclone.openApp', arg: app }] : []),
+    { label: '$(terminal) Show Terminal', command: 'rclone.showAppTerminal', arg: app },
+    { label: '$(debug-stop) Stop App', command: 'rclone.stopApp', arg: app },
+  ];
 }
 
 /** The indicator's icon: a running operation first, then writes failing, then the state. */
@@ -119,7 +158,10 @@ function actionsFor(f: Followed | undefined, state: Shown['state'] | undefined):
   const log = { label: '$(output) Show Log', command: 'rclone.showLog', arg: f?.mountPoint };
   if (!f) return [{ label: '$(plug) Mount…', command: 'rclone.mount' }];
   if (!state)
-    return [{ label: '$(plug) Mount', command: 'rclone.mount', arg: { remote: f.remote, mountPoint: f.mountPoint } }];
+    return [
+      { label: '$(plug) Mount', command: 'rclone.mount', arg: { remote: f.remote, mountPoint: f.mountPoint } },
+      { label: '$(rocket) Bring Up Workspace', command: 'rclone.bringUp' },
+    ];
   switch (state) {
     case 'stale':
       return [{ label: '$(debug-restart) Remount / Repair', command: 'rclone.remount', arg: f.mountPoint }, log];
@@ -128,6 +170,7 @@ function actionsFor(f: Followed | undefined, state: Shown['state'] | undefined):
       return [
         { label: '$(terminal) Open in Terminal', command: 'rclone.openTerminal', arg: f.mountPoint },
         { label: '$(folder-opened) Reveal in Explorer', command: 'rclone.revealMount', arg: f.mountPoint },
+        { label: '$(rocket) Bring Up Workspace', command: 'rclone.bringUp' },
         { label: '$(flame) Prewarm…', command: 'rclone.prewarm' },
         { label: '$(link) Link Model Version…', command: 'rclone.relink' },
         { label: '$(discard) Roll Back Model Link', command: 'rclone.rollback' },

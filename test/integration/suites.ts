@@ -7,3 +7,4 @@ import './approval.test';
 import './commands.test';
 import './walk.test';
 import './models.test';
+import './bringup.test';

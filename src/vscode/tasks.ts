@@ -1,0 +1,363 @@
+// The `rclone-devbox` task type: mount → warm → link → app, in a terminal the user watches (a
+// pseudoterminal over core/bringup.ts), offered for a workspace with IndexTTS2's webui.py and
+// writable in tasks.json for any app. It is a background task: its problem matcher (package.json)
+// begins on "rclone-devbox: bringing up" and ends on "rclone-devbox: ready" or "… failed", so
+// `dependsOn` and `preLaunchTask` wait for the app to answer. Also the commands around it: Bring
+// Up Workspace (one notification that follows the steps), Open in Browser, Show Terminal, Stop App.
+import { access } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+import * as vscode from 'vscode';
+import { stopApp } from '../core/app';
+import { bringUp, type BroughtUp, failureLines, planOf, type Step } from '../core/bringup';
+import { isRcloneError } from '../core/errors';
+import { type AppTask, defaultTask, TASK_TYPE } from '../core/workspace';
+import type { AppView } from './apps';
+import { command } from './commands';
+import { showFailure } from './failures';
+import type { Busy, Services } from './services';
+
+/** The problem matcher contributed in package.json. */
+const MATCHER = '$rclone-devbox';
+
+/** What one bring-up in this window reports, for the Bring Up notification and the tests. */
+export interface StepEvent {
+  label: string;
+  step?: Step;
+  text: string;
+  /** Set on the last event of a run. */
+  end?: 'ready' | 'failed' | 'stopped';
+}
+
+export interface TaskSurface extends vscode.Disposable {
+  /** The task the workspace brings up with: tasks.json's first rclone-devbox task, else the offered one. */
+  workspaceTask(): Promise<vscode.Task | undefined>;
+  readonly onDidStep: vscode.Event<StepEvent>;
+}
+
+export function register(svc: Services): TaskSurface {
+  const steps = new vscode.EventEmitter<StepEvent>();
+  const tasks = new Tasks(svc, steps);
+  const disposables = vscode.Disposable.from(
+    steps,
+    vscode.tasks.registerTaskProvider(TASK_TYPE, {
+      provideTasks: () => tasks.provide(),
+      resolveTask: (t) => tasks.resolve(t),
+    }),
+    command(svc, 'rclone.bringUp', () => tasks.bringUpWorkspace()),
+    command(svc, 'rclone.openApp', (v?: AppView) => openInBrowser(svc, v)),
+    command(svc, 'rclone.showAppTerminal', (v?: AppView) => tasks.showTerminal(v)),
+    command(svc, 'rclone.stopApp', async (v?: AppView) => {
+      const view = v ?? svc.apps.current;
+      if (view) await svc.apps.stop(view);
+    }),
+  );
+  return {
+    workspaceTask: () => tasks.workspaceTask(),
+    onDidStep: steps.event,
+    dispose: () => disposables.dispose(),
+  };
+}
+
+class Tasks {
+  constructor(
+    private readonly svc: Services,
+    private readonly steps: vscode.EventEmitter<StepEvent>,
+  ) {}
+
+  /** Offered: IndexTTS2's bring-up, for each folder with a webui.py and a mount profile. */
+  async provide(): Promise<vscode.Task[]> {
+    const profile = this.svc.settings.profiles[0];
+    if (!profile) return [];
+    const offered: vscode.Task[] = [];
+    for (const folder of vscode.workspace.workspaceFolders ?? []) {
+      const hasApp = await access(join(folder.uri.fsPath, 'webui.py')).then(
+        () => true,
+        () => false,
+      );
+      if (!hasApp) continue;
+      const def = await defaultTask(folder.uri.fsPath, profile, this.svc.settings.modelLink);
+      offered.push(this.taskOf({ ...def, type: TASK_TYPE }, folder, def.label!));
+    }
+    return offered;
+  }
+
+  /** A tasks.json task of our type gets its execution here. */
+  resolve(task: vscode.Task): vscode.Task | undefined {
+    const def = task.definition as AppTask & vscode.TaskDefinition;
+    if (def.type !== TASK_TYPE) return undefined;
+    const folder = typeof task.scope === 'object' ? task.scope : vscode.workspace.workspaceFolders?.[0];
+    if (!folder) return undefined;
+    return this.taskOf(def, folder, task.name);
+  }
+
+  private taskOf(def: AppTask & vscode.TaskDefinition, folder: vscode.WorkspaceFolder, label: string): vscode.Task {
+    const task = new vscode.Task(
+      def,
+      folder,
+      label,
+      'rclone',
+      new vscode.CustomExecution(async () => new BringUpTerminal(this.svc, this.steps, { ...def, label }, folder)),
+      MATCHER,
+    );
+    task.isBackground = def.command !== undefined;
+    task.presentationOptions = { reveal: vscode.TaskRevealKind.Always, panel: vscode.TaskPanelKind.Dedicated };
+    return task;
+  }
+
+  async workspaceTask(): Promise<vscode.Task | undefined> {
+    const all = await vscode.tasks.fetchTasks({ type: TASK_TYPE });
+    // tasks.json first (the user's own), then the offered one.
+    return all.find((t) => t.source !== 'rclone') ?? all[0];
+  }
+
+  /** Rclone: Bring Up Workspace: runs the workspace's task with one notification that follows its steps. */
+  async bringUpWorkspace(): Promise<void> {
+    const { svc } = this;
+    const task = await this.workspaceTask();
+    if (!task) {
+      svc.ui.notify(
+        'warning',
+        'This workspace has nothing to bring up: no rclone-devbox task in tasks.json, and no webui.py with a mount profile.',
+        [
+          { title: 'Mount…', run: () => vscode.commands.executeCommand('rclone.mount') },
+          {
+            title: 'Configure Task',
+            run: () => vscode.commands.executeCommand('workbench.action.tasks.configureTaskRunner'),
+          },
+        ],
+      );
+      return;
+    }
+    const folder = typeof task.scope === 'object' ? task.scope.uri.fsPath : '';
+    const cwd = join(folder, (task.definition as AppTask).cwd ?? '.');
+    const already = svc.apps.find(isAbsolute(cwd) ? cwd : folder, task.name);
+    if (already?.phase === 'ready') {
+      svc.ui.notify(
+        'info',
+        `${task.name}: the app already runs${already.url ? ` at ${already.url}` : ''}.`,
+        appActions(this, already),
+      );
+      return;
+    }
+    await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: task.name, cancellable: true },
+      async (progress, token) => {
+        const ended = new Promise<StepEvent>((done) => {
+          const sub = this.steps.event((e) => {
+            if (e.label !== task.name) return;
+            if (e.end) {
+              sub.dispose();
+              done(e);
+            } else progress.report({ message: e.text });
+          });
+          token.onCancellationRequested(() => {
+            sub.dispose();
+            executionOf(task.name)?.terminate();
+            done({ label: task.name, text: 'cancelled', end: 'stopped' });
+          });
+        });
+        await vscode.tasks.executeTask(task);
+        await ended;
+      },
+    );
+  }
+
+  async showTerminal(v?: AppView): Promise<void> {
+    const view = v ?? this.svc.apps.current;
+    const terminal = vscode.window.terminals.find((t) => t.name.includes(view?.label ?? '\0'));
+    if (terminal) return terminal.show();
+    // Found after a reload: running the task again attaches to the app (it is not started twice).
+    const task = await this.workspaceTask();
+    if (task) await vscode.tasks.executeTask(task);
+  }
+}
+
+function appActions(tasks: Tasks, view: AppView) {
+  return [
+    ...(view.url
+      ? [{ title: 'Open in Browser', run: () => vscode.commands.executeCommand('rclone.openApp', view) }]
+      : []),
+    { title: 'Show Terminal', run: () => tasks.showTerminal(view) },
+  ];
+}
+
+/** Opens the app through VS Code's port forwarding: on Remote-SSH, 127.0.0.1:7860 is the box's. */
+async function openInBrowser(svc: Services, v?: AppView): Promise<void> {
+  const view = v ?? svc.apps.current;
+  if (!view?.url) {
+    svc.ui.notify('info', 'No app with a URL is running in this workspace.');
+    return;
+  }
+  const external = await vscode.env.asExternalUri(vscode.Uri.parse(view.url));
+  await vscode.env.openExternal(external);
+}
+
+/** The running execution of our task labelled `label`. */
+const executionOf = (label: string) =>
+  vscode.tasks.taskExecutions.find((x) => x.task.name === label && x.task.definition.type === TASK_TYPE);
+
+/** Which busy word the status bar shows for a step (link is instant: no word of its own). */
+const BUSY: Record<Step, Busy> = { mount: 'mounting', warm: 'warming', link: 'warming', app: 'starting app' };
+
+/** One run of the task: its terminal, its cancellation, and stopping the app it started when closed. */
+class BringUpTerminal implements vscode.Pseudoterminal {
+  private readonly written = new vscode.EventEmitter<string>();
+  readonly onDidWrite = this.written.event;
+  private readonly closed = new vscode.EventEmitter<number>();
+  readonly onDidClose = this.closed.event;
+  private readonly run = new AbortController();
+  private readonly follow = new AbortController();
+  private up: BroughtUp | undefined;
+  private done = false;
+
+  constructor(
+    private readonly svc: Services,
+    private readonly steps: vscode.EventEmitter<StepEvent>,
+    private readonly def: AppTask & { label: string },
+    private readonly folder: vscode.WorkspaceFolder,
+  ) {}
+
+  private line(text: string): void {
+    this.written.fire(`${text.replace(/\r?\n/g, '\r\n')}\r\n`);
+  }
+
+  private step(step: Step | undefined, text: string, end?: StepEvent['end']): void {
+    this.steps.fire({ label: this.def.label, step, text, end });
+  }
+
+  open(): void {
+    void this.start();
+  }
+
+  private async start(): Promise<void> {
+    const { svc, def } = this;
+    const { settings } = svc;
+    let plan;
+    try {
+      plan = planOf(def, this.folder.uri.fsPath, settings.profiles, {
+        mountRoot: settings.mountRoot,
+        cacheMode: settings.defaultCacheMode,
+        python: await workspacePython(this.folder),
+      });
+    } catch (e) {
+      return this.fail(e);
+    }
+    const mp = plan.profile.mountPoint;
+    const view: AppView | undefined = plan.app && {
+      label: def.label,
+      cwd: plan.app.cwd,
+      phase: 'starting',
+      url: plan.app.readyUrl,
+    };
+    try {
+      await svc.rclone(); // approval of the workspace's settings, and rclone found, before the first line
+      this.up = await svc.whileBusy(mp, plan.profile.remote, 'mounting', () =>
+        bringUp(
+          plan,
+          {
+            line: (text) => {
+              this.line(text);
+              this.step(undefined, text);
+            },
+            progress: (step, text) => {
+              svc.step(mp, BUSY[step], step === 'warm' ? text : undefined);
+              if (step === 'app' && view) svc.apps.set({ ...view, execution: this.execution() });
+              this.step(step, text);
+            },
+            output: (text) => this.written.fire(text.replace(/\r?\n/g, '\r\n')),
+          },
+          { registry: svc.registry, signal: this.run.signal, follow: this.follow.signal },
+        ),
+      );
+    } catch (e) {
+      return this.fail(e);
+    }
+    void svc.registry.refresh();
+    void svc.models.refresh();
+    const { app } = this.up;
+    if (!app || !view) {
+      this.step(undefined, 'storage is up', 'ready');
+      this.finish(0);
+      return;
+    }
+    svc.apps.set({ ...view, phase: 'ready', record: app.record, port: app.record.port, execution: this.execution() });
+    this.step('app', `ready at ${app.url ?? `pid ${app.record.pid}`}`, 'ready');
+    svc.ui.notify(
+      'info',
+      `${def.label}: the app is ready${app.url ? ` at ${app.url}` : ''}.`,
+      app.url ? [{ title: 'Open in Browser', run: () => openInBrowser(svc, { ...view, url: app.url }) }] : [],
+    );
+    const code = await app.exited;
+    if (this.done) return;
+    this.follow.abort();
+    await app.following;
+    this.line(`rclone-devbox: the app ended${code === null ? '' : ` with exit code ${code}`}; the mount stays`);
+    svc.apps.remove(view);
+    this.finish(code ?? 1);
+  }
+
+  private execution(): vscode.TaskExecution | undefined {
+    return executionOf(this.def.label);
+  }
+
+  private fail(e: unknown): void {
+    if (this.done) return;
+    for (const l of failureLines(e)) this.line(`\x1b[31m${l}\x1b[0m`);
+    this.step(
+      undefined,
+      e instanceof Error ? e.message : String(e),
+      isRcloneError(e, 'Cancelled') ? 'stopped' : 'failed',
+    );
+    if (!isRcloneError(e, 'Cancelled')) showFailure(this.svc, e);
+    this.finish(1);
+  }
+
+  private finish(code: number): void {
+    if (this.done) return;
+    this.done = true;
+    this.follow.abort();
+    this.closed.fire(code);
+  }
+
+  /** Stop (or the terminal closed): the app's whole process tree ends, the mount stays. Not on a reload. */
+  close(): void {
+    this.run.abort();
+    this.follow.abort();
+    const app = this.up?.app;
+    this.done = true;
+    if (!app || this.svc.shuttingDown) return;
+    void stopApp(app.record, this.svc.registry.stateDir).finally(() => {
+      this.svc.apps.remove({ cwd: app.record.cwd, label: this.def.label });
+      this.step('app', 'stopped', 'stopped');
+    });
+  }
+}
+
+/**
+ * The Python extension's selected interpreter for `folder`, when that extension is installed and
+ * says one (an absolute path); undefined otherwise (core then tries .venv/bin/python, then python3).
+ */
+async function workspacePython(folder: vscode.WorkspaceFolder): Promise<string | undefined> {
+  const ext = vscode.extensions.getExtension<PythonApi>('ms-python.python');
+  if (!ext) return undefined;
+  try {
+    const api = ext.isActive ? ext.exports : await withTimeout(ext.activate(), 5_000);
+    const env = api?.environments?.getActiveEnvironmentPath(folder.uri);
+    const resolved = env && (await withTimeout(api!.environments!.resolveEnvironment(env), 5_000));
+    const path = resolved?.executable?.uri?.fsPath ?? env?.path;
+    return path && isAbsolute(path) ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The part of the Python extension's API used here (its `environments` API). */
+interface PythonApi {
+  environments?: {
+    getActiveEnvironmentPath(resource?: vscode.Uri): { id: string; path: string };
+    resolveEnvironment(env: { id: string; path: string }): Promise<{ executable?: { uri?: vscode.Uri } } | undefined>;
+  };
+}
+
+const withTimeout = <T>(p: Thenable<T>, ms: number): Promise<T | undefined> =>
+  Promise.race([Promise.resolve(p), new Promise<undefined>((done) => setTimeout(() => done(undefined), ms).unref())]);
