@@ -154,6 +154,7 @@ describe('Mounting from the editor', () => {
     assert.deepEqual(ui.asked[0]!.items, [
       '$(terminal) Open in Terminal',
       '$(folder-opened) Reveal in Explorer',
+      '$(rocket) Bring Up Workspace',
       '$(flame) Prewarm…',
       '$(link) Link Model Version…',
       '$(discard) Roll Back Model Link',
@@ -165,7 +166,11 @@ describe('Mounting from the editor', () => {
     assert.equal(statusBar.item.text, '$(circle-slash) not mounted');
     const again = new ScriptedUi(['$(plug) Mount']);
     await withUi(again, () => vscode.commands.executeCommand(statusBar.item.command as string));
-    assert.deepEqual(again.asked[0]!.items, ['$(plug) Mount', '$(list-tree) Show Remotes']);
+    assert.deepEqual(again.asked[0]!.items, [
+      '$(plug) Mount',
+      '$(rocket) Bring Up Workspace',
+      '$(list-tree) Show Remotes',
+    ]);
     // the profile's warm list (cache_hub) runs in the background after the mount: "warming", then "mounted"
     await waitFor('the indicator to say mounted', () => statusBar.item.text === '$(cloud) mounted' || undefined);
   });

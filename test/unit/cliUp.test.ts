@@ -4,7 +4,8 @@
 // link and then serves HTTP on loopback. Every app, mount and temp dir is ended in after/afterEach.
 import assert from 'node:assert/strict';
 import { execa, type ResultPromise } from 'execa';
-import { copyFileSync, mkdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -193,6 +194,47 @@ describe('rclone-devbox up', () => {
     assert.match(r.stdout, /no_such_dir\/ not found/, "the app's output");
     assert.match(r.stderr, /The app exited with code 2 before it was ready/);
     assert.ok(await mounted(f.mountPoint));
+  });
+
+  it("the README's systemd unit: systemd-analyze accepts it, its ExecStart brings storage up, its ExecStop unmounts", async (t) => {
+    const f = await folder();
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const unit = /```ini\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf('### Bring the box up')))?.[1];
+    assert.ok(unit?.includes('ExecStart='), 'the README has the unit');
+    // As installed on this box: the command is dist/cli.js, the folder and the mount point are the test's.
+    const here = unit!
+      .replaceAll('/usr/local/bin/rclone-devbox', CLI)
+      .replace(/^WorkingDirectory=.*$/m, `WorkingDirectory=${f.ws}`)
+      .replace(/^User=.*$/m, `User=${userInfo().username}`)
+      .replaceAll('/mnt/index-tts-storage', f.mountPoint);
+    const line = (key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(here)![1]!.split(/\s+/);
+    const file = join(work!.path, 'rclone-devbox.service');
+    writeFileSync(file, here);
+    const verify = await execa('systemd-analyze', ['verify', file], { reject: false, stdin: 'ignore' });
+    if (verify.failed && (verify as { code?: string }).code === 'ENOENT')
+      t.diagnostic('systemd-analyze is not installed: the unit was not verified');
+    else assert.deepEqual([verify.exitCode, String(verify.stderr)], [0, ''], 'systemd-analyze verify');
+    const [start, ...startArgs] = line('ExecStart');
+    const up = await execa(start!, startArgs, {
+      cwd: f.ws,
+      env: f.env,
+      extendEnv: false,
+      reject: false,
+      stdin: 'ignore',
+    });
+    assert.equal(up.exitCode, 0, String(up.stderr));
+    assert.ok(await mounted(f.mountPoint));
+    assert.deepEqual(await findApps(f.stateDir), [], '--no-app starts no app');
+    const [stop, ...stopArgs] = line('ExecStop');
+    const down = await execa(stop!, stopArgs, {
+      cwd: f.ws,
+      env: f.env,
+      extendEnv: false,
+      reject: false,
+      stdin: 'ignore',
+    });
+    assert.equal(down.exitCode, 0, String(down.stderr));
+    assert.equal(await mounted(f.mountPoint), false);
   });
 
   it('--task names a task that is not there: the tasks found are listed, nothing runs', async () => {
