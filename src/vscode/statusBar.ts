@@ -86,7 +86,7 @@ class MountStatusBar implements vscode.Disposable {
     tip.appendMarkdown('Click for actions');
     this.item.tooltip = tip;
     this.item.accessibilityInformation = {
-      label: `Rclone mount ${f.mountPoint}: ${s?.state ?? 'not mounted'}${app ? `, ${appText(app)}` : ''}`,
+      label: `Rclone mount ${f.mountPoint}: ${s?.state ?? 'not mounted'}${app?.phase === 'ready' ? `, ${appText(app)}` : ''}`,
     };
   }
 

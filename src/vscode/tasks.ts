@@ -39,6 +39,10 @@ export function register(svc: Services): TaskSurface {
   const tasks = new Tasks(svc, steps);
   const disposables = vscode.Disposable.from(
     steps,
+    // A terminal closed because the window reloads or closes: the app it shows keeps running.
+    vscode.window.onDidCloseTerminal((t) => {
+      if (t.exitStatus?.reason === vscode.TerminalExitReason.Shutdown) svc.shuttingDown = true;
+    }),
     vscode.tasks.registerTaskProvider(TASK_TYPE, {
       provideTasks: () => tasks.provide(),
       resolveTask: (t) => tasks.resolve(t),
@@ -192,6 +196,9 @@ async function openInBrowser(svc: Services, v?: AppView): Promise<void> {
   await vscode.env.openExternal(external);
 }
 
+/** How long a closed app terminal waits to learn whether the whole window is going away. */
+const WINDOW_CLOSING_MS = 1_000;
+
 /** The running execution of our task labelled `label`. */
 const executionOf = (label: string) =>
   vscode.tasks.taskExecutions.find((x) => x.task.name === label && x.task.definition.type === TASK_TYPE);
@@ -319,17 +326,25 @@ class BringUpTerminal implements vscode.Pseudoterminal {
     this.closed.fire(code);
   }
 
-  /** Stop (or the terminal closed): the app's whole process tree ends, the mount stays. Not on a reload. */
+  /**
+   * Stop (or the terminal closed): the app's whole process tree ends, the mount stays. Not when the
+   * window reloads or closes: its terminals close too, but the app is meant to outlive the window.
+   * Which it is, VS Code tells a moment later (a terminal closed with reason Shutdown, or
+   * deactivate), hence the short wait; a host that is gone by then stops nothing.
+   */
   close(): void {
     this.run.abort();
     this.follow.abort();
     const app = this.up?.app;
     this.done = true;
-    if (!app || this.svc.shuttingDown) return;
-    void stopApp(app.record, this.svc.registry.stateDir).finally(() => {
-      this.svc.apps.remove({ cwd: app.record.cwd, label: this.def.label });
-      this.step('app', 'stopped', 'stopped');
-    });
+    if (!app) return;
+    setTimeout(() => {
+      if (this.svc.shuttingDown) return;
+      void stopApp(app.record, this.svc.registry.stateDir).finally(() => {
+        this.svc.apps.remove({ cwd: app.record.cwd, label: this.def.label });
+        this.step('app', 'stopped', 'stopped');
+      });
+    }, WINDOW_CLOSING_MS);
   }
 }
 

@@ -45,6 +45,11 @@ export interface Page {
     options?: { timeout?: number; waitUntil?: 'load' | 'domcontentloaded' | 'networkidle' | 'commit' },
   ): Promise<unknown>;
   title(): Promise<string>;
+  /** Reloads the page: for the VS Code web UI, a window reload (a new extension host). */
+  reload(options?: {
+    timeout?: number;
+    waitUntil?: 'load' | 'domcontentloaded' | 'networkidle' | 'commit';
+  }): Promise<unknown>;
   locator(selector: string, options?: LocatorOptions): Locator;
   keyboard: Keyboard;
   mouse: Mouse;

@@ -13,8 +13,11 @@
 // only its own mount point (under this run's mount root), never the first row that matches.
 // Every wait is bounded; the first failing step ends the test, is named in the report, and leaves
 // out/ui-failure.png.
-import { lstatSync, mkdirSync, readlinkSync, rmSync, unlinkSync } from 'node:fs';
+import { copyFileSync, lstatSync, mkdirSync, readlinkSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { findApps, stopApp } from '../../src/core/app';
+import { freePort, processAlive } from '../../src/core/processes';
+import { ROOT } from '../helpers/fixtures';
 import type { Report } from '../integration/report';
 import type { Locator, Page } from './playwright';
 import { checkRcPortNotForwarded, rcPortOf } from './ports';
@@ -51,6 +54,36 @@ const VERSION = 'cache_hub_v23';
 
 /** The workspace's model link: <box>/workspace/cache_hub (box.ts lays the box out as <dir>/{mnt,workspace,…}). */
 const modelLink = (mountRoot: string) => join(dirname(mountRoot.replace(/\/+$/, '')), 'workspace', 'cache_hub');
+
+/** The box's workspace and the extension's state dir (box.ts lays the box out as <dir>/{mnt,workspace,state,…}). */
+const boxPath = (mountRoot: string, name: string) => join(dirname(mountRoot.replace(/\/+$/, '')), name);
+const appStateDir = (mountRoot: string) => join(boxPath(mountRoot, 'state'), 'rclone-devbox');
+
+/** Puts IndexTTS2's webui.py (the stand-in) and a bring-up task for it on `port` into the box's workspace. */
+function layOutApp(mountRoot: string, port: number): void {
+  const workspace = boxPath(mountRoot, 'workspace');
+  copyFileSync(join(ROOT, 'test/fixtures/webui.py'), join(workspace, 'webui.py'));
+  mkdirSync(join(workspace, '.vscode'), { recursive: true });
+  const task = {
+    type: 'rclone-devbox',
+    label: 'webui',
+    mount: `${REMOTE}:${BUCKET}`,
+    link: { cache_hub: VERSION },
+    prewarm: ['cache_hub'],
+    command: ['python', 'webui.py', '--listen', '--port', String(port)],
+    readyUrl: `http://127.0.0.1:${port}/`,
+    env: { WEBUI_START_DELAY: '1' },
+  };
+  writeFileSync(join(workspace, '.vscode', 'tasks.json'), JSON.stringify({ version: '2.0.0', tasks: [task] }, null, 2));
+}
+
+/** Ends every app the walk left running (their argv does not name the box: the runner's cleanup would miss them). */
+async function stopApps(mountRoot: string): Promise<void> {
+  for (const app of await findApps(appStateDir(mountRoot))) await stopApp(app, appStateDir(mountRoot));
+  const workspace = boxPath(mountRoot, 'workspace');
+  rmSync(join(workspace, 'webui.py'), { force: true });
+  rmSync(join(workspace, '.vscode', 'tasks.json'), { force: true });
+}
 
 /** A row of the "Model versions" group (level 4: s3 › bucket › group › version), not the folder of that name. */
 const versionRow = (page: Page, label: string): Locator =>
@@ -93,8 +126,10 @@ async function runCommand(page: Page, typed: string, label: string | RegExp): Pr
   await quickPickRow(page, label).first().click({ timeout: 15_000 });
 }
 
-function steps(page: Page, opts: UiSmokeOptions): Step[] {
+function steps(page: Page, opts: UiSmokeOptions, port: number): Step[] {
   const mountPoint = `${opts.mountRoot.replace(/\/+$/, '')}/${BUCKET}`;
+  const appReady = `mounted, app ready :${port}`;
+  const appPids = async () => (await findApps(appStateDir(opts.mountRoot))).map((a) => a.pid);
   return [
     [
       'the workbench is up',
@@ -320,6 +355,60 @@ function steps(page: Page, opts: UiSmokeOptions): Step[] {
       },
     ],
     [
+      'command palette: "Rclone: Bring Up Workspace" starts webui.py; the status bar goes "starting app", then "app ready"',
+      60_000,
+      async () => {
+        await recordStatusBar(page, `Rclone mount ${mountPoint}: `);
+        await runCommand(page, 'Rclone: Bring Up', 'Rclone: Bring Up Workspace');
+        await waitUntil(
+          async () => (await mountState(page, mountPoint)) === appReady,
+          50_000,
+          `the status bar item of ${mountPoint} saying "${appReady}" (it said ${JSON.stringify(await recordedStatusBar(page))})`,
+        );
+        const seen = await recordedStatusBar(page);
+        if (!seen.some((s) => s.startsWith('starting app')))
+          throw new Error(`the status bar never said "starting app": ${JSON.stringify(seen)}`);
+      },
+    ],
+    [
+      'a window reload finds the running app by pid and port: "app ready" again, no second copy',
+      90_000,
+      async () => {
+        const before = await appPids();
+        if (before.length !== 1) throw new Error(`expected one app, found ${JSON.stringify(before)}`);
+        await page.reload();
+        await page.locator('.monaco-workbench .part.statusbar').waitFor({ state: 'visible', timeout: 60_000 });
+        await waitUntil(
+          async () => (await mountState(page, mountPoint)) === appReady,
+          60_000,
+          `the reloaded window's status bar saying "${appReady}"`,
+        );
+        const after = await appPids();
+        if (JSON.stringify(after) !== JSON.stringify(before))
+          throw new Error(`the app changed over the reload: ${JSON.stringify(before)} → ${JSON.stringify(after)}`);
+      },
+    ],
+    [
+      'a click on the status bar offers "Stop App": the app ends, the mount stays',
+      30_000,
+      async () => {
+        const [pid] = await appPids();
+        const item = page.locator(
+          `.part.statusbar .statusbar-item[aria-label^=${JSON.stringify(`Rclone mount ${mountPoint}: `)}]`,
+        );
+        await item.first().click({ timeout: 5_000 });
+        await quickPickRow(page, /Stop App/)
+          .first()
+          .click({ timeout: 10_000 });
+        await waitUntil(async () => !processAlive(pid!), 20_000, `the app (pid ${pid}) to end`);
+        await waitUntil(
+          async () => (await mountState(page, mountPoint)) === 'mounted',
+          20_000,
+          `the status bar item of ${mountPoint} saying "mounted"`,
+        );
+      },
+    ],
+    [
       'command palette: "Rclone: Unmount"',
       20_000,
       () => runCommand(page, 'Rclone: Unmount', /^\s*Rclone: Unmount…?\s*$/),
@@ -346,12 +435,16 @@ function steps(page: Page, opts: UiSmokeOptions): Step[] {
 export async function runUiSmoke(page: Page, opts: UiSmokeOptions): Promise<Report> {
   rmSync(opts.failureScreenshot, { force: true }); // a stale one from an earlier run would mislead
   try {
-    return await walk(page, steps(page, opts), {
+    const port = await freePort();
+    // Laid out at the start: VS Code reads tasks.json on its own schedule, long before Bring Up needs it.
+    layOutApp(opts.mountRoot, port);
+    return await walk(page, steps(page, opts, port), {
       suite: SUITE,
       problem: () => opts.problem(),
       failureScreenshot: opts.failureScreenshot,
     });
   } finally {
+    await stopApps(opts.mountRoot);
     // The link the walk made (the workspace had none before): removed even when a step failed.
     const link = modelLink(opts.mountRoot);
     if (lstatSync(link, { throwIfNoEntry: false })?.isSymbolicLink()) unlinkSync(link);
