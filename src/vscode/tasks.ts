@@ -135,6 +135,11 @@ class Tasks {
     const folder = typeof task.scope === 'object' ? task.scope.uri.fsPath : '';
     const cwd = join(folder, (task.definition as AppTask).cwd ?? '.');
     const already = svc.apps.find(isAbsolute(cwd) ? cwd : folder, task.name);
+    if (executionOf(task.name) && already?.phase !== 'ready') {
+      // Running now (still coming up): its terminal shows how far; a second run would only ask to restart it.
+      await this.showTerminal(already);
+      return;
+    }
     if (already?.phase === 'ready') {
       svc.ui.notify(
         'info',
