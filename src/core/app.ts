@@ -452,7 +452,7 @@ export async function waitAppReady(
       const what = url ? `answer at ${url.href}` : `print a line matching /${spec.readyPattern}/`;
       const check = url ? 'that "readyUrl" is where it listens' : 'that "readyPattern" matches what it prints';
       throw new RcloneError('Timeout', `The app did not ${what} within ${seconds(bound)}.`, {
-        fix: `It was left running and may still be loading (its output shows how far it got): check ${check}, or raise the task's "readyTimeoutMs".`,
+        fix: `It may still have been loading (its output shows how far it got): check ${check}, or raise the task's "readyTimeout" (e.g. "10m").`,
       });
     }
     await pause(Date.now() - start < 2_000 ? 50 : 200, opts.signal);
@@ -490,29 +490,34 @@ function treeOf(root: number): number[] {
  * The record goes, the log stays (it says how the app ended).
  */
 export async function stopApp(record: AppRecord, stateDir: string, graceMs = 5_000): Promise<void> {
-  if (sameProcess(record.pid, record.identity)) {
-    const tree = treeOf(record.pid)
-      .map((pid) => ({ pid, identity: processIdentity(pid) ?? '' }))
-      .filter((p) => p.identity);
-    const alive = () => tree.filter((p) => sameProcess(p.pid, p.identity));
-    const signal = (sig: NodeJS.Signals) => {
-      for (const p of alive()) {
-        try {
-          process.kill(p.pid, sig);
-        } catch {
-          // gone meanwhile
-        }
+  // With the app gone (it failed, or was killed), what it started in its process group may still
+  // run: those are ended too. A pid that is still some group's id is never given to a new process,
+  // so a group named by the app's pid is the app's own.
+  const leader = sameProcess(record.pid, record.identity);
+  const tree = treeOf(record.pid)
+    .filter((pid) => leader || pid !== record.pid)
+    .map((pid) => ({ pid, identity: processIdentity(pid) ?? '' }))
+    .filter((p) => p.identity);
+  const alive = () => tree.filter((p) => sameProcess(p.pid, p.identity));
+  const signal = (sig: NodeJS.Signals) => {
+    for (const p of alive()) {
+      try {
+        process.kill(p.pid, sig);
+      } catch {
+        // gone meanwhile
       }
-    };
+    }
+  };
+  if (tree.length) {
     signal('SIGTERM');
     for (const deadline = Date.now() + graceMs; alive().length && Date.now() < deadline;) await pause(50);
     signal('SIGKILL');
     for (const deadline = Date.now() + 2_000; alive().length && Date.now() < deadline;) await pause(20);
-    if (sameProcess(record.pid, record.identity))
-      throw new RcloneError('Timeout', `The app (pid ${record.pid}) did not end, even when killed.`, {
-        fix: `It may be stuck reading from a mount that does not answer: repair the mount, or wait and try again (kill -9 ${record.pid}).`,
-      });
   }
+  if (sameProcess(record.pid, record.identity))
+    throw new RcloneError('Timeout', `The app (pid ${record.pid}) did not end, even when killed.`, {
+      fix: `It may be stuck reading from a mount that does not answer: repair the mount, or wait and try again (kill -9 ${record.pid}).`,
+    });
   await forget(recordFile(stateDir, record), record);
 }
 

@@ -237,7 +237,9 @@ async function warmStep(plan: BringUpPlan, mount: Mount, events: BringUpEvents, 
   });
   const names = plan.warm.map((w) => relative(mount.mountPoint, w) || '/').join(', ');
   const how = r.metadata.way === 'walk' ? ", walked: another tool's mount" : '';
-  events.line(`warm    ${names}: ${r.metadata.dirs + r.metadata.files} entries listed (${secs(r.metadata.ms)}${how})`);
+  // The counts are the mount's (what its directory cache holds now), not only the warmed folders'.
+  const known = r.metadata.dirs + r.metadata.files;
+  events.line(`warm    ${names}: listed in ${secs(r.metadata.ms)}${how}; the mount knows ${known} folders and files`);
   if (r.content)
     events.line(
       `warm    content: ${formatBytes(r.content.bytes)} read, ${formatBytes(r.content.skippedBytes)} already cached (${secs(r.content.ms)})`,
@@ -280,8 +282,8 @@ async function appStep(
   } catch (e) {
     await tail.catchUp(); // its last words (a traceback) before the failure
 
-    // Never ready: a failed app is gone already; one that did not answer in time or was cancelled is stopped.
-    if (!isRcloneError(e, 'AppFailed')) await stopApp(record, stateDir);
+    // Never ready: stopped, with whatever it started (a failed app is gone, its children may not be).
+    await stopApp(record, stateDir);
     if (e instanceof Error) seeAlso.set(e, record.logFile);
     throw e;
   }

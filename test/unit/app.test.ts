@@ -159,6 +159,36 @@ describe('app', () => {
     await assert.rejects(waitAppReady(app.record, webui(cwd, port)), isKind('AppFailed', /^The app exited before/));
   });
 
+  it('stopApp after the app died ends what it left in its process group', async (t) => {
+    const { cwd, stateDir } = workspace(t);
+    // Starts a child in its own process group's session (no setsid), then exits at once.
+    const code =
+      'import subprocess, sys; subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"]); sys.exit(3)';
+    const app = await start(
+      t,
+      { command: ['python', '-c', code], cwd, python: PYTHON, readyPattern: 'never' },
+      stateDir,
+    );
+    await assert.rejects(
+      waitAppReady(app.record, { readyPattern: 'never' }, { exited: app.exited }),
+      isKind('AppFailed'),
+    );
+    const groupOf = (pid: string) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(') ') + 2).split(' ')[2]);
+      } catch {
+        return undefined; // ended meanwhile
+      }
+    };
+    const orphans = readdirSync('/proc')
+      .filter((n) => /^\d+$/.test(n) && groupOf(n) === app.record.pid)
+      .map(Number);
+    assert.equal(orphans.length, 1, 'the child outlived the app, in its process group');
+    await stopApp(app.record, stateDir);
+    assert.ok(gone(orphans[0]!), 'the child was ended');
+  });
+
   it('obeys its bound, leaves the app running (not listening yet), and cancels', async (t) => {
     const { cwd, stateDir } = workspace(t);
     const port = await freePort();
