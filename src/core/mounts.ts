@@ -10,6 +10,7 @@ import { type Liveness, Prober } from './liveness';
 import { withLock } from './lock';
 import { type MountEntry, readRcloneMounts } from './mountinfo';
 import { canonicalMountPoint } from './mountPoint';
+import { processAlive } from './processes';
 import { checkProfile, type MountProfile } from './profile';
 import { RcClient } from './rc';
 import type { Rclone } from './rclone';
@@ -62,6 +63,7 @@ export class MountRegistry implements Disposable {
   private snapshot: readonly Mount[] = [];
   private fingerprint = '';
   private timer: NodeJS.Timeout | undefined;
+  private pidTimer: NodeJS.Timeout | undefined;
   private watching = false;
   private running: Promise<readonly Mount[]> | undefined;
   private again: Promise<readonly Mount[]> | undefined;
@@ -220,6 +222,13 @@ export class MountRegistry implements Disposable {
   watch(intervalMs = 2_000): Disposable {
     this.stopWatching();
     this.watching = true;
+    // A killed rclone is news at once (a stale mount hangs whoever reads it): between looks, the
+    // pids of our live mounts are checked every 250 ms, a /proc read each, and a death looks again.
+    this.pidTimer = setInterval(() => {
+      if (this.snapshot.some((m) => m.pid && m.state !== 'stale' && !m.external && !processAlive(m.pid)))
+        void this.refresh().catch(() => undefined);
+    }, 250);
+    this.pidTimer.unref();
     const tick = () => {
       this.timer = setTimeout(() => {
         this.refresh()
@@ -235,6 +244,7 @@ export class MountRegistry implements Disposable {
   private stopWatching(): void {
     this.watching = false;
     clearTimeout(this.timer);
+    clearInterval(this.pidTimer);
   }
 
   /** The rc API of a mount we started and whose rclone runs (undefined for external mounts). */

@@ -8,3 +8,4 @@ import './commands.test';
 import './walk.test';
 import './models.test';
 import './bringup.test';
+import './faults.test';

@@ -1,0 +1,172 @@
+// Faults as the editor meets them, in a real VS Code with real rclone mounts on real FUSE: an rclone
+// killed (-9) under a mount, an rclone stopped (SIGSTOP), and the editor and the CLI acting on the
+// same profile at once. What the user sees (the status bar, the tree) must be the truth within a
+// bound, the extension host must stay responsive, and nothing may be lost or doubled.
+// Every mount, process, link and file the suite makes is removed in `after`, even on failure.
+import * as assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import * as vscode from 'vscode';
+import { after, before, describe, it } from 'mocha';
+import { inspectLink } from '../../src/core/link';
+import { readRcloneMounts } from '../../src/core/mountinfo';
+import { processAlive } from '../../src/core/processes';
+import { boxInfo } from './boxInfo';
+import { api, cacheDir, ScriptedUi, setSetting, waitFor, withUi } from './util';
+
+const REMOTE = 's3:index-tts-data';
+
+/** The repository root (the suites run from out/test/integration): where dist/cli.js is. */
+const ROOT = (() => {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+})();
+
+/** Runs the CLI as another process would (a boot script, a terminal): the box's config and state dir. */
+function cli(args: string[], cwd = boxInfo().workspace): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [join(ROOT, 'dist/cli.js'), ...args],
+      { cwd, timeout: 60_000, env: { ...process.env, RCLONE_CONFIG: boxInfo().configFile, ELECTRON_RUN_AS_NODE: '1' } },
+      (e, stdout, stderr) => done({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** How late a 50 ms interval timer in this extension host fires, at worst, while `work` runs. */
+async function worstLateness(work: () => Promise<void>): Promise<number> {
+  let worst = 0;
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    worst = Math.max(worst, now - last - 50);
+    last = now;
+  }, 50);
+  try {
+    await work();
+  } finally {
+    clearInterval(timer);
+  }
+  return worst;
+}
+
+describe('Faults in the editor', function () {
+  this.timeout(120_000);
+  const mountPoint = join(boxInfo().mountRoot, 'faults');
+  const profile = { remote: REMOTE, mountPoint, cacheMode: 'writes', cacheDir: cacheDir('faults'), warm: [] };
+  const link = join(boxInfo().workspace, 'cache_hub');
+  let putBack: () => Promise<void> = async () => undefined;
+
+  before(async () => {
+    putBack = await setSetting('mounts', [profile], vscode.ConfigurationTarget.Global);
+  });
+
+  after(async () => {
+    const { svc } = await api();
+    const pid = svc.registry.find(mountPoint)?.pid;
+    if (pid) process.kill(pid, 'SIGCONT'); // a failed SIGSTOP case must not leave it stopped
+    await putBack();
+    if ((await inspectLink(link)).kind === 'symlink') await rm(link);
+    await svc.registry.refresh();
+    const m = svc.registry.find(mountPoint);
+    if (m?.state === 'stale') await svc.registry.repair(mountPoint);
+    else if (m)
+      await withUi(new ScriptedUi(), () => vscode.commands.executeCommand('rclone.unmount', mountPoint, true));
+  });
+
+  const mountHere = async () => {
+    const m = await withUi(new ScriptedUi(), () => vscode.commands.executeCommand('rclone.mount', profile));
+    assert.ok(m, 'mounted');
+  };
+
+  it('rclone killed (-9) under the mount: the status bar and the tree say stale within 2 s; Remount / Repair brings it back', async () => {
+    const { svc, statusBar, remotes } = await api();
+    await mountHere();
+    const pid = svc.registry.find(mountPoint)?.pid;
+    assert.ok(pid && processAlive(pid));
+    // A file written and closed just before: rclone uploads it after --vfs-write-back (5 s), so it is pending.
+    await writeFile(join(mountPoint, 'fault-pending.txt'), 'written before the kill\n');
+    const killed = performance.now();
+    process.kill(pid, 'SIGKILL');
+    await waitFor('the status bar to say stale', () => statusBar.item.text.includes('stale'), 5_000);
+    const shownMs = performance.now() - killed;
+    assert.ok(shownMs < 2_000, `stale shown after ${Math.round(shownMs)} ms`);
+    const s3 = (await remotes.tree.getChildren()).find((n) => n.id === 's3:')!;
+    const row = (await remotes.tree.getChildren(s3)).find((n) => n.id === REMOTE)!;
+    const item = remotes.tree.getTreeItem(row);
+    assert.match(String(item.contextValue), /stale/, `the bucket row: ${item.contextValue}`);
+    // Repair and mount again: the VFS cache's pending file is uploaded by the new rclone.
+    await withUi(new ScriptedUi(), () => vscode.commands.executeCommand('rclone.remount', mountPoint));
+    await waitFor('mounted again', () => svc.registry.find(mountPoint)?.state === 'mounted');
+    const listed = await waitFor(
+      'the pending file in the bucket',
+      async () => {
+        const r = await cli(['ls', `${REMOTE}`]);
+        return r.stdout.includes('fault-pending.txt') ? r.stdout : undefined;
+      },
+      30_000,
+    );
+    assert.match(listed, /fault-pending\.txt\t24/);
+  });
+
+  it('rclone stopped (SIGSTOP): "not answering", never killed by a repair; the host stays responsive; SIGCONT resumes', async () => {
+    const { svc, statusBar } = await api();
+    if (svc.registry.find(mountPoint)?.state !== 'mounted') await mountHere();
+    const pid = svc.registry.find(mountPoint)!.pid!;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const late = await worstLateness(async () => {
+        await waitFor(
+          'the status bar to say not answering',
+          () => statusBar.item.text.includes('not answering'),
+          15_000,
+        );
+        // A repair is refused: the process is alive, whatever was written to it is kept.
+        const ui = new ScriptedUi();
+        await withUi(ui, () => vscode.commands.executeCommand('rclone.remount', mountPoint));
+        assert.ok(processAlive(pid), 'a repair never kills a stopped rclone');
+      });
+      assert.ok(late < 250, `a 50 ms timer in the extension host was ${Math.round(late)} ms late`);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await waitFor('mounted again after SIGCONT', () => statusBar.item.text.includes('mounted'), 15_000);
+    assert.equal(svc.registry.find(mountPoint)?.pid, pid, 'the same rclone');
+  });
+
+  it('the editor and the CLI mount the same profile at once: one mount, both say so', async () => {
+    const { svc } = await api();
+    await withUi(new ScriptedUi(), () => vscode.commands.executeCommand('rclone.unmount', mountPoint, true));
+    assert.equal(svc.registry.find(mountPoint), undefined);
+    const ui = new ScriptedUi();
+    const [editor, shell] = await Promise.all([
+      withUi(ui, () => vscode.commands.executeCommand('rclone.mount', profile)),
+      cli(['mount', REMOTE, mountPoint, '--cache-dir', profile.cacheDir]),
+    ]);
+    assert.ok(editor, JSON.stringify(ui.notes));
+    assert.equal(shell.code, 0, shell.stderr);
+    assert.deepEqual(ui.errors(), []);
+    const ours = (await readRcloneMounts()).filter((m) => m.mountPoint === mountPoint);
+    assert.equal(ours.length, 1, 'one mount');
+    await svc.registry.refresh();
+    assert.equal(svc.registry.find(mountPoint)?.state, 'mounted');
+  });
+
+  it('the editor and the CLI relink ./cache_hub at once: one link, to one of the two targets, never missing', async () => {
+    const targets = [join(mountPoint, 'cache_hub'), join(mountPoint, 'cache_hub_v23')];
+    const ui = new ScriptedUi();
+    const [, shell] = await Promise.all([
+      withUi(ui, () => vscode.commands.executeCommand('rclone.relink', targets[1])),
+      cli(['link', targets[0]!]),
+    ]);
+    assert.equal(shell.code, 0, shell.stderr);
+    const info = await inspectLink(link);
+    assert.equal(info.kind, 'symlink');
+    assert.ok(targets.includes(info.target!), info.target);
+    assert.match(await readFile(join(link, 'gpt.pth'), 'utf8'), /^[gG]+$/);
+  });
+});
