@@ -312,6 +312,7 @@ function whenGone(r: AppRecord, signal?: AbortSignal): Promise<number | null> {
         done(null);
       }
     }, 500);
+    timer.unref(); // never what keeps a process alive: the caller waits on it only while it follows the app
     signal?.addEventListener('abort', () => clearInterval(timer), { once: true });
   });
 }
