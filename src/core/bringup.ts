@@ -18,6 +18,7 @@ import {
 } from './app';
 import { isRcloneError, RcloneError } from './errors';
 import { checkTargetOnMount, inspectLink, relink } from './link';
+import { withLock } from './lock';
 import type { Mount, MountRegistry } from './mounts';
 import { type ContentProgress, formatBytes, type MetadataProgress, prewarm, targetOf } from './prewarm';
 import { type CacheMode, durationMs, type MountProfile } from './profile';
@@ -261,7 +262,14 @@ async function appStep(
   opts: BringUpOptions,
 ): Promise<NonNullable<BroughtUp['app']>> {
   events.progress?.('app', 'starting app…');
-  const running = (await findApps(stateDir, spec.cwd)).find((a) => a.label === spec.label);
+  // Two windows, or a window and the CLI, bringing the same app up at once: one starts it, the
+  // other finds it. The look and the start are one step under a lock (the port check alone would
+  // let both pass before either app has bound its port).
+  const found = await withLock(join(stateDir, 'locks'), `app:${spec.cwd}\0${spec.label ?? ''}`, 30_000, async () => {
+    const running = (await findApps(stateDir, spec.cwd)).find((a) => a.label === spec.label);
+    return running ? { running } : { started: await startApp(spec, { stateDir, signal: opts.signal }) };
+  });
+  const { running } = found;
   if (running) {
     // A reload, a second window or the CLI after the editor: the app runs; show it, don't start a copy.
     events.line(
@@ -273,7 +281,7 @@ async function appStep(
     await waitAppReady(running, spec, { signal: opts.signal });
     return { record: running, reused: true, url: running.url, exited, following: tail.following };
   }
-  const { record, exited } = await startApp(spec, { stateDir, signal: opts.signal });
+  const { record, exited } = found.started!;
   events.line(`app     ${record.command.join(' ')} (pid ${record.pid}, in ${record.cwd})`);
   const tail = follow(record, events, opts, 0);
   try {
@@ -281,7 +289,6 @@ async function appStep(
     await tail.catchUp(); // the app's lines up to "ready" come before ours
   } catch (e) {
     await tail.catchUp(); // its last words (a traceback) before the failure
-
     // Never ready: stopped, with whatever it started (a failed app is gone, its children may not be).
     await stopApp(record, stateDir);
     if (e instanceof Error) seeAlso.set(e, record.logFile);

@@ -173,6 +173,18 @@ describe('rclone-devbox up', () => {
     );
   });
 
+  it('two bring-ups of the same folder at once (two windows, a window and the CLI): one app, the other finds it', async () => {
+    const f = await folder();
+    const both = await Promise.all([upRunning(f), upRunning(f)]);
+    running = both[0].child;
+    const apps = await findApps(f.stateDir);
+    assert.equal(apps.length, 1, `one app: ${JSON.stringify(apps.map((a) => a.pid))}`);
+    for (const b of both) assert.match(b.out, /rclone-devbox: ready at /, b.out);
+    assert.equal(both.filter((b) => /already running \(pid \d+/.test(b.out)).length, 1, 'one found the other');
+    both[1].child.kill('SIGTERM');
+    await both[1].child;
+  });
+
   it('a taken port fails before anything is mounted, naming the process, exit 1', async () => {
     const f = await folder();
     const holder = createServer();
