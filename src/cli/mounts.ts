@@ -3,6 +3,7 @@
 import type { Logger } from '../core/events';
 import { FIXES } from '../core/errors';
 import { cacheTrouble, MountRegistry } from '../core/mounts';
+import { type MountProfile, sensitiveFlags } from '../core/profile';
 import type { Rclone } from '../core/rclone';
 import type { Options, Values } from './args';
 import { type Context, cliFix } from './fixes';
@@ -88,6 +89,20 @@ export async function mountCommand(
 async function mounts(registry: MountRegistry, json: boolean, io: Io): Promise<number> {
   const all = await registry.refresh();
   if (json) {
+    // The record keeps a profile's secret flags (a remount needs them); what is printed does not.
+    const shownProfile = async (p: MountProfile | undefined) => {
+      if (!p?.extraFlags?.length) return p;
+      const sensitive = await sensitiveFlags(await registry.rclone());
+      const flags = [...p.extraFlags];
+      // "--b2-key=V" or "--b2-key V", as splitSecretFlags reads them.
+      for (let i = 0; i < flags.length; i++) {
+        const m = /^--([a-z0-9][a-z0-9-]*)(=?)/.exec(flags[i]!);
+        if (!m || !sensitive.has(m[1]!)) continue;
+        if (m[2]) flags[i] = `--${m[1]}=***`;
+        else if (i + 1 < flags.length) flags[++i] = '***';
+      }
+      return { ...p, extraFlags: flags };
+    };
     const rcState = async (dir: string) => {
       const rc = await registry.rc(dir);
       return rc
@@ -97,7 +112,9 @@ async function mounts(registry: MountRegistry, json: boolean, io: Io): Promise<n
           )
         : 'none';
     };
-    const withRc = await Promise.all(all.map(async (m) => ({ ...m, rc: await rcState(m.mountPoint) })));
+    const withRc = await Promise.all(
+      all.map(async (m) => ({ ...m, profile: await shownProfile(m.profile), rc: await rcState(m.mountPoint) })),
+    );
     io.out(JSON.stringify(withRc, null, 2));
     return 0;
   }

@@ -65,9 +65,13 @@ export function durationMs(text: string): number | undefined {
   return ms;
 }
 
-/** Flags that would undo what the extension relies on (its own rc, log and foreground process). */
+/**
+ * Flags that would undo what the extension relies on (its own rc, log and foreground process).
+ * -v/-q clash with our --log-level (rclone refuses to start), and -vv would first log every option
+ * rclone reads from the environment, value included: the rc password and the secret flags.
+ */
 const RESERVED =
-  /^--(daemon|rc|rc-[a-z-]+|log-file|log-level|config|uid|gid|allow-other|allow-non-empty|vfs-cache-mode|cache-dir|vfs-cache-max-size|dir-cache-time)(=|$)/;
+  /^(?:--(daemon|rc|rc-[a-z-]+|log-file|log-level|verbose|quiet|config|uid|gid|allow-other|allow-non-empty|vfs-cache-mode|cache-dir|vfs-cache-max-size|dir-cache-time)(=|$)|-[vq]+$)/;
 
 /**
  * A size as rclone's --vfs-cache-max-size reads it (checked against rclone 1.60: 20G, 1.5G, 500Mi,

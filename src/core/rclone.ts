@@ -256,9 +256,13 @@ export class Rclone {
     // to it as the log file's own descriptor. Node's spawn, not execa: execa would pipe a file target
     // through this process, and rclone would die of SIGPIPE once the window that started it closes.
     const stderr = stderrFile ? openSync(stderrFile, 'a', 0o600) : 'ignore';
+    // Its verbosity is its argv's --log-level: beside it, rclone refuses RCLONE_VERBOSE and
+    // RCLONE_QUIET ("Can't set -v and --log-level"), and RCLONE_LOG_LEVEL=DEBUG makes it log every
+    // option it reads from the environment, value included (the rc password, secret flags).
+    const { RCLONE_VERBOSE: _v, RCLONE_QUIET: _q, RCLONE_LOG_LEVEL: _l, ...inherited } = this.env;
     try {
       const child = spawn(this.path, [...head, '--ask-password=false', ...args], {
-        env: { ...this.env, ...env },
+        env: { ...inherited, ...env },
         detached: true,
         stdio: ['ignore', 'ignore', stderr],
       });
