@@ -4,12 +4,13 @@
 // begins on "rclone-devbox: bringing up" and ends on "rclone-devbox: ready" or "… failed", so
 // `dependsOn` and `preLaunchTask` wait for the app to answer. Also the commands around it: Bring
 // Up Workspace (one notification that follows the steps), Open in Browser, Show Terminal, Stop App.
+import { createHash } from 'node:crypto';
 import { access } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
 import { stopApp } from '../core/app';
-import { bringUp, type BroughtUp, failureLines, planOf, type Step } from '../core/bringup';
-import { isRcloneError } from '../core/errors';
+import { bringUp, type BringUpPlan, type BroughtUp, failureLines, planOf, type Step } from '../core/bringup';
+import { isRcloneError, RcloneError } from '../core/errors';
 import { type AppTask, defaultTask, TASK_TYPE } from '../core/workspace';
 import type { AppView } from './apps';
 import { command } from './commands';
@@ -80,7 +81,7 @@ class Tasks {
       );
       if (!hasApp) continue;
       const def = await defaultTask(folder.uri.fsPath, profile, this.svc.settings.modelLink);
-      offered.push(this.taskOf({ ...def, type: TASK_TYPE }, folder, def.label!));
+      offered.push(this.taskOf({ ...def, type: TASK_TYPE }, folder, def.label!, false));
     }
     return offered;
   }
@@ -91,16 +92,24 @@ class Tasks {
     if (def.type !== TASK_TYPE) return undefined;
     const folder = typeof task.scope === 'object' ? task.scope : vscode.workspace.workspaceFolders?.[0];
     if (!folder) return undefined;
-    return this.taskOf(def, folder, task.name);
+    return this.taskOf(def, folder, task.name, true);
   }
 
-  private taskOf(def: AppTask & vscode.TaskDefinition, folder: vscode.WorkspaceFolder, label: string): vscode.Task {
+  /** `written`: the task comes from the workspace's tasks.json (asked about before its first run). */
+  private taskOf(
+    def: AppTask & vscode.TaskDefinition,
+    folder: vscode.WorkspaceFolder,
+    label: string,
+    written: boolean,
+  ): vscode.Task {
     const task = new vscode.Task(
       def,
       folder,
       label,
       'rclone',
-      new vscode.CustomExecution(async () => new BringUpTerminal(this.svc, this.steps, { ...def, label }, folder)),
+      new vscode.CustomExecution(
+        async () => new BringUpTerminal(this.svc, this.steps, { ...def, label }, folder, written),
+      ),
       MATCHER,
     );
     task.isBackground = def.command !== undefined;
@@ -227,6 +236,7 @@ class BringUpTerminal implements vscode.Pseudoterminal {
     private readonly steps: vscode.EventEmitter<StepEvent>,
     private readonly def: AppTask & { label: string },
     private readonly folder: vscode.WorkspaceFolder,
+    private readonly fromTasksJson: boolean,
   ) {}
 
   private line(text: string): void {
@@ -255,6 +265,11 @@ class BringUpTerminal implements vscode.Pseudoterminal {
       return this.fail(e);
     }
     const mp = plan.profile.mountPoint;
+    if (this.fromTasksJson && !(await approveTask(svc, def, plan))) {
+      return this.fail(
+        new RcloneError('Cancelled', `Task "${def.label}" was not allowed to run: nothing was mounted or started.`),
+      );
+    }
     const view: AppView | undefined = plan.app && {
       label: def.label,
       cwd: plan.app.cwd,
@@ -351,6 +366,32 @@ class BringUpTerminal implements vscode.Pseudoterminal {
       });
     }, WINDOW_CLOSING_MS);
   }
+}
+
+/**
+ * A task from a repository's tasks.json names what to mount and what to run: a cloned repository
+ * must not do either just because the user ran "Bring Up" or a task that depends on it. Asked once
+ * per definition (what it mounts, links and runs, where and with what variables); a changed
+ * definition is asked about again. The task offered for webui.py needs no question: it mounts only
+ * approved profiles and runs the workspace's own webui.py.
+ */
+async function approveTask(svc: Services, def: AppTask, plan: BringUpPlan): Promise<boolean> {
+  const what = {
+    mount: plan.profile.remote,
+    mountPoint: plan.profile.mountPoint,
+    links: plan.links,
+    app: plan.app && { command: plan.app.command, cwd: plan.app.cwd, env: plan.app.env },
+  };
+  const key = `rclone.approvedTask.${createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 32)}`;
+  if (svc.context.globalState.get(key)) return true;
+  const runs = plan.app ? ` and run \`${plan.app.command.join(' ')}\` in ${plan.app.cwd}` : '';
+  const ok = await svc.ui.confirm(
+    `The task "${def.label ?? TASK_TYPE}" in this workspace's tasks.json asks Rclone Dev Box to mount ${plan.profile.remote} on ${plan.profile.mountPoint}${runs}.`,
+    'Allow it only if you trust this folder: what it names runs with your permissions. A changed task is asked about again.',
+    'Allow',
+  );
+  if (ok) await svc.context.globalState.update(key, true);
+  return ok;
 }
 
 /**

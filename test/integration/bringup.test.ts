@@ -146,7 +146,7 @@ describe('Bring-up task', function () {
     const texts: string[] = [];
     const seen = statusBar.item;
     const sub = svc.onDidChangeBusy(() => setTimeout(() => texts.push(seen.text), 0));
-    const ui = new ScriptedUi();
+    const ui = new ScriptedUi([true]); // the question before a tasks.json task first runs
     try {
       await withUi(ui, () => vscode.commands.executeCommand('rclone.bringUp'));
       const ready = await waitFor('the ready notification', () =>
@@ -197,13 +197,30 @@ describe('Bring-up task', function () {
     const after = await waitFor('the dependent task', async () =>
       (await vscode.tasks.fetchTasks()).find((t) => t.name === 'after webui'),
     );
-    assert.equal(await withUi(new ScriptedUi(), () => runToEnd(after, 60_000)), 0, 'the probe ran after "ready"');
+    assert.equal(await withUi(new ScriptedUi([true]), () => runToEnd(after, 60_000)), 0, 'the probe ran after "ready"');
+  });
+
+  it('a tasks.json task is asked about before it first runs (once per definition): refused, nothing runs', async () => {
+    const { svc } = await api();
+    const other = await freePort();
+    const task = await defineTask(appTask({ command: ['python', 'webui.py', '--port', String(other)] }));
+    const refused = new ScriptedUi([false]);
+    assert.equal(await withUi(refused, () => runToEnd(task)), 1);
+    assert.equal(refused.asked.length, 1);
+    assert.match(
+      refused.asked[0]!.title ?? '',
+      new RegExp(
+        `^The task "${LABEL.replace(/[()]/g, '\\$&')}" in this workspace's tasks.json asks Rclone Dev Box to mount ${REMOTE} on .* and run \`python webui.py --port ${other}\``,
+      ),
+    );
+    assert.deepEqual(refused.errors(), [], 'a refusal is not an error');
+    assert.deepEqual(await findApps(svc.registry.stateDir, workspace()), [], 'nothing started');
   });
 
   it('a port in use: the task fails early, names the process holding it, exit code 1', async () => {
     const holder: Server = createServer();
     await new Promise<void>((ok) => holder.listen(port, '127.0.0.1', ok));
-    const ui = new ScriptedUi();
+    const ui = new ScriptedUi([true]); // the question before a tasks.json task first runs
     try {
       const task = await defineTask(appTask({ command: ['python', 'webui.py', '--port', String(port)] }));
       const code = await withUi(ui, () => runToEnd(task));
@@ -223,7 +240,7 @@ describe('Bring-up task', function () {
       [['/nonexistent/python3', 'webui.py'], /\/nonexistent\/python3 was not found/],
       [['python', 'missing_webui.py'], /missing_webui\.py was not found/],
     ] as const) {
-      const ui = new ScriptedUi();
+      const ui = new ScriptedUi([true]); // the question before a tasks.json task first runs
       const task = await defineTask(appTask({ command }));
       assert.equal(await withUi(ui, () => runToEnd(task)), 1);
       const [error] = ui.errors();

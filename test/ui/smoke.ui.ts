@@ -360,6 +360,16 @@ function steps(page: Page, opts: UiSmokeOptions, port: number): Step[] {
       async () => {
         await recordStatusBar(page, `Rclone mount ${mountPoint}: `);
         await runCommand(page, 'Rclone: Bring Up', 'Rclone: Bring Up Workspace');
+        // The task comes from the workspace's tasks.json: asked about once, in a modal dialog.
+        const dialog = page.locator('.monaco-dialog-box');
+        await dialog.waitFor({ state: 'visible', timeout: 15_000 });
+        const question = (await dialog.locator('.dialog-message-text').first().textContent()) ?? '';
+        if (!/asks Rclone Dev Box to mount s3:index-tts-data on .* and run `python webui\.py/.test(question))
+          throw new Error(`unexpected question: ${question}`);
+        await dialog
+          .locator('.monaco-button', { hasText: /^Allow$/ })
+          .first()
+          .click({ timeout: 5_000 });
         await waitUntil(
           async () => (await mountState(page, mountPoint)) === appReady,
           50_000,
