@@ -68,8 +68,11 @@ const bom = (text: string) => (text.startsWith('\uFEFF') ? '\uFEFF' : '');
 /** What rclone 1.60 sees: each remote's keys, duplicate sections merged, later keys winning. */
 export type Conf = Map<string, Map<string, string>>;
 
-/** Reads config text as rclone does; a line rclone cannot parse makes the whole file unusable, so it throws. */
-export function readConf(text: string): Conf {
+/**
+ * Reads config text as rclone does; a line rclone cannot parse makes the whole file unusable, so it
+ * throws, naming the line of `file` (the config's path, where known).
+ */
+export function readConf(text: string, file = 'the rclone config'): Conf {
   const conf: Conf = new Map();
   let section = DEFAULT_SECTION;
   split(text).forEach((line, n) => {
@@ -79,13 +82,9 @@ export function readConf(text: string): Conf {
       if (!conf.has(section || DEFAULT_SECTION)) conf.set(section || DEFAULT_SECTION, new Map());
     } else if (parsed.kind === 'bad' || (parsed.kind === 'key' && section === '')) {
       // The line itself is not quoted: it may be a pasted secret.
-      throw new RcloneError(
-        'ConfigInvalid',
-        `Line ${n + 1} of the rclone config cannot be read, so rclone cannot load it.`,
-        {
-          fix: 'Open the config file (`rclone config file`) and make that line `key = value`, a `[remote]` header or a `#` comment.',
-        },
-      );
+      throw new RcloneError('ConfigInvalid', `Line ${n + 1} of ${file} cannot be read, so rclone cannot load it.`, {
+        fix: 'Open the config file (`rclone config file`) and make that line `key = value`, a `[remote]` header or a `#` comment.',
+      });
     } else if (parsed.kind === 'key' && parsed.key !== '') {
       if (!conf.has(section)) conf.set(section, new Map());
       conf.get(section)!.set(parsed.key, parsed.value);

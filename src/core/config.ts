@@ -57,8 +57,12 @@ function envRemotes(env: Readonly<Record<string, string | undefined>>): Map<stri
 }
 
 /** Lists remotes from config text plus the environment, as rclone reads them, without keeping any secret value. */
-export function parseRemotes(text: string, env: Readonly<Record<string, string | undefined>> = {}): Remote[] {
-  const conf = readConf(text);
+export function parseRemotes(
+  text: string,
+  env: Readonly<Record<string, string | undefined>> = {},
+  file?: string,
+): Remote[] {
+  const conf = readConf(text, file);
   const fromEnv = envRemotes(env);
   const remotes: Remote[] = [];
   for (const name of conf.keys()) {
@@ -143,6 +147,37 @@ async function lockedEdit(target: string, work: () => Promise<void>): Promise<vo
   }
 }
 
+/**
+ * rclone's own words for a config it cannot use ("didn't find section" for a remote without a
+ * type, a line it cannot parse, an unknown backend) name neither the file nor the remote: said
+ * again from the file's text, naming both. Any other error, or a file that cannot be read, as it was.
+ */
+export async function explainConfigError(rclone: Rclone, e: RcloneError, remote: string): Promise<RcloneError> {
+  if ((e.kind !== 'RemoteNotFound' && e.kind !== 'ConfigInvalid') || !/^[\w.+@ -]+$/u.test(remote)) return e;
+  const file = await locateConfigFile(rclone).catch(() => undefined);
+  const text = file && (await readFile(file, 'utf8').catch(() => undefined));
+  if (!file || !text || ENCRYPTED.test(text)) return e;
+  const again = (message: string, fix?: string) => new RcloneError('ConfigInvalid', message, { fix, detail: e.detail });
+  let type: string | undefined;
+  try {
+    const conf = readConf(text, file);
+    if (!conf.has(remote) || rclone.env[`RCLONE_CONFIG_${remote.toUpperCase()}_TYPE`]) return e;
+    type = confValue(conf, remote, 'type');
+  } catch (bad) {
+    return isRcloneError(bad) ? again(bad.message, bad.fix) : e;
+  }
+  if (!type)
+    return again(
+      `The remote "${remote}" in ${file} has no "type".`,
+      'Add `type = s3` (or the backend it is: `rclone help backends`) to its section.',
+    );
+  if (/didn't find backend called/.test(e.detail))
+    return again(
+      `The remote "${remote}" in ${file} has the type "${type}", which rclone ${rclone.version.text} does not have.`,
+    );
+  return e;
+}
+
 interface BackendOption {
   Name: string;
   IsPassword?: boolean;
@@ -188,7 +223,7 @@ export class RcloneConfig implements Disposable {
   /** Remotes from the file and from RCLONE_CONFIG_* variables, with type, provider and endpoint only. */
   async remotes(signal?: AbortSignal): Promise<Remote[]> {
     const text = await this.text();
-    if (!ENCRYPTED.test(text)) return parseRemotes(text, this.rclone.env);
+    if (!ENCRYPTED.test(text)) return parseRemotes(text, this.rclone.env, this.path);
     // An encrypted file can only be read by rclone itself (with RCLONE_CONFIG_PASS); names and types suffice.
     const out = await this.rclone.run(['listremotes', '--long'], { timeoutMs: 15_000, signal, target: this.path });
     return out
@@ -268,6 +303,8 @@ export class RcloneConfig implements Disposable {
             { fix: 'Edit it with `rclone config`.' },
           );
         }
+        // A file rclone cannot load is refused as it is: an edit would only hide the broken line.
+        readConf(before, this.path);
         const after = change(before);
         if (after !== before) await writeAtomically(target, after);
       });

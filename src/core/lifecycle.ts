@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { explainConfigError } from './config';
 import { isRcloneError, RcloneError } from './errors';
 import type { Logger } from './events';
 import { listFolder } from './listing';
@@ -88,7 +89,9 @@ export class Lifecycle {
       );
     } catch (e) {
       await this.undoMount(record, created);
-      throw e;
+      throw isRcloneError(e)
+        ? await explainConfigError(rclone, e, profile.remote.slice(0, profile.remote.indexOf(':')))
+        : e;
     }
     this.host.log.info(`Mounted ${profile.remote} on ${mountPoint} (rclone pid ${child.pid}).`);
     // Just seen answering: no need to ask it (or any other mount) again before returning.

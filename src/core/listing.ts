@@ -1,6 +1,7 @@
 // Listing remotes, buckets and folders as fast as rclone allows. `lsjson` is always called with
 // --no-modtime and --no-mimetype: without both, the S3 backend makes one HEAD request per object
 // (minutes instead of a fraction of a second for a few thousand objects over a real link).
+import { explainConfigError } from './config';
 import { isRcloneError, RcloneError, say } from './errors';
 import type { Rclone, RunOptions } from './rclone';
 
@@ -95,7 +96,8 @@ export async function* streamFolder(rclone: Rclone, target: string, opts: ListOp
     yield* stream(rclone, target, opts);
   } catch (e) {
     // Every listing (the tree's pages, Go to Path, the CLI) says "There is no bucket" the same way.
-    throw isRcloneError(e, 'NotFound') ? await explainNotFound(rclone, target, e, opts.signal) : e;
+    if (isRcloneError(e, 'NotFound')) throw await explainNotFound(rclone, target, e, opts.signal);
+    throw isRcloneError(e) ? await explainConfigError(rclone, e, target.slice(0, target.indexOf(':'))) : e;
   }
 }
 

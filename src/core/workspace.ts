@@ -53,8 +53,45 @@ export interface ProfileSetting {
   warm?: string[];
 }
 
+const PROFILE_TYPES: Record<keyof ProfileSetting, 'string' | 'boolean' | 'strings'> = {
+  remote: 'string',
+  mountPoint: 'string',
+  cacheMode: 'string',
+  cacheMaxSize: 'string',
+  cacheDir: 'string',
+  allowOther: 'boolean',
+  allowNonEmpty: 'boolean',
+  extraFlags: 'strings',
+  dirCacheTime: 'string',
+  warm: 'strings',
+};
+
+/**
+ * What is wrong with the types of a settings entry, naming the field (`"cacheMode" is 7, not a
+ * string`); undefined when every field has its type. A wrong type never reaches the mount code: a
+ * string of extra flags would be spread into one-letter arguments, a number as cache dir would crash.
+ */
+export function profileProblem(p: unknown): string | undefined {
+  if (!p || typeof p !== 'object' || Array.isArray(p)) return `${JSON.stringify(p)} is not an object`;
+  const entry = p as Record<string, unknown>;
+  for (const [field, type] of Object.entries(PROFILE_TYPES)) {
+    const v = entry[field];
+    if (v === undefined && field !== 'remote' && field !== 'mountPoint') continue;
+    const fits =
+      type === 'strings'
+        ? Array.isArray(v) && v.every((x) => typeof x === 'string')
+        : typeof v === type && (type !== 'string' || v !== '' || (field !== 'remote' && field !== 'mountPoint'));
+    if (!fits)
+      return v === undefined
+        ? `it has no "${field}"`
+        : `"${field}" is ${JSON.stringify(v)}, not ${type === 'strings' ? 'a list of strings' : `a ${type === 'string' ? 'non-empty string' : type}`}`;
+  }
+  return undefined;
+}
+
+/** An entry whose every field has its type (the editor skips the others; the CLI refuses them, naming the field). */
 export const validProfile = (p: Partial<ProfileSetting> | undefined): p is ProfileSetting =>
-  typeof p?.remote === 'string' && typeof p.mountPoint === 'string';
+  profileProblem(p) === undefined;
 
 /** A settings entry as a profile: empty strings are unset, a missing warm list is IndexTTS2's. */
 export function profileFromSetting(p: ProfileSetting, defaultCacheMode: CacheMode = 'writes'): MountProfile {
@@ -111,6 +148,11 @@ export function stripJsonc(text: string): string {
   return out.replace(/,(\s*[}\]])/g, ' $1');
 }
 
+const invalidSetting = (file: string, problem: string) =>
+  new RcloneError('ConfigInvalid', `${file}: ${problem}.`, {
+    fix: 'Fix the setting: each mount profile is {"remote": "remote:bucket", "mountPoint": "/mnt/bucket", …} with the types of package.json\'s "rclone.mounts".',
+  });
+
 /** A JSONC file's object, undefined when the file does not exist; a clear ConfigInvalid when it is not JSON. */
 async function readJsonc(file: string): Promise<Record<string, unknown> | undefined> {
   let text: string;
@@ -163,10 +205,17 @@ export async function readWorkspace(folder: string, configFile?: string): Promis
     merged[`rclone.${key}`] ?? (merged.rclone as Record<string, unknown>)?.[key];
   const defaultCacheMode = (setting('defaultCacheMode') as CacheMode | undefined) ?? 'writes';
   const mounts = setting('mounts');
-  const profiles = (Array.isArray(mounts) ? (mounts as ProfileSetting[]) : [])
-    .map((p) => substitute(p, dir))
-    .filter(validProfile)
-    .map((p) => profileFromSetting(p, defaultCacheMode));
+  const where = files.find((_f, i) => read[i] && ('rclone.mounts' in read[i]! || 'rclone' in read[i]!)) ?? files[0]!;
+  if (mounts != null && !Array.isArray(mounts))
+    throw invalidSetting(where, `"rclone.mounts" is ${JSON.stringify(mounts)}, not a list of mount profiles`);
+  const profiles = ((mounts ?? []) as unknown[]).map((p, i) => {
+    const problem = profileProblem(p);
+    if (problem) throw invalidSetting(where, `the mount profile ${i + 1} of "rclone.mounts": ${problem}`);
+    return profileFromSetting(substitute(p as ProfileSetting, dir), defaultCacheMode);
+  });
+  for (const key of ['mountRoot', 'modelLink'])
+    if (setting(key) !== undefined && typeof setting(key) !== 'string')
+      throw invalidSetting(where, `"rclone.${key}" is ${JSON.stringify(setting(key))}, not a string`);
   const tasks = (Array.isArray(merged.tasks) ? (merged.tasks as AppTask[]) : [])
     .filter((t) => t && t.type === TASK_TYPE)
     .map((t) => substitute(t, dir));
