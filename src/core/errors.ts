@@ -211,9 +211,15 @@ const rules: Rule[] = [
 const secretAssignment =
   /(?<![A-Za-z0-9])((?:[A-Za-z0-9]+[_-])*(?:key|secret|token|pass|passwd|password\d?|credentials|pem|sas_url)(?:[_-](?:id|base64|md5))?"?\s*[=:]\s*)("?)[^\s",]+\2/gi;
 const urlCredentials = /(\/\/[^/:@\s]+:)[^@/\s]+@/g;
+/** A secret flag and its value after a space, as rclone -vv logs one read from the environment: `Setting --rc-pass "…"`. */
+const secretFlagValue =
+  /(--(?:[a-z0-9]+-)*(?:key|secret|token|pass|passwd|password\d?|credentials)\s+)("?)[^\s",]+\2/gi;
 
 export function redact(text: string, secrets: readonly string[] = []): string {
-  let out = text.replace(secretAssignment, '$1$2***$2').replace(urlCredentials, '$1***@');
+  let out = text
+    .replace(secretAssignment, '$1$2***$2')
+    .replace(secretFlagValue, '$1$2***$2')
+    .replace(urlCredentials, '$1***@');
   for (const s of secrets) if (s.length >= 4) out = out.split(s).join('***');
   return out;
 }

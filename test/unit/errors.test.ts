@@ -328,6 +328,11 @@ describe('secrets in error text', () => {
       'DEBUG : Setting default for s3-access-key-id="X9sEcReT" from environment variable RCLONE_S3_ACCESS_KEY_ID',
       'DEBUG : Setting default for s3-access-key-id="***" from environment variable RCLONE_S3_ACCESS_KEY_ID',
     ],
+    [
+      'DEBUG : Setting --rc-pass "X9sEcReT" from environment variable RCLONE_RC_PASS="X9sEcReT"',
+      'DEBUG : Setting --rc-pass "***" from environment variable RCLONE_RC_PASS="***"',
+    ],
+    ['rclone mount --b2-key X9sEcReT x: /mnt', 'rclone mount --b2-key *** x: /mnt'],
     ['https://user:X9sEcReT@host/x', 'https://user:***@host/x'],
     // innocent text: words that merely contain pass, key or token, and paths
     ['compass:models/x', 'compass:models/x'],
@@ -338,6 +343,7 @@ describe('secrets in error text', () => {
     ['monkey: 3', 'monkey: 3'],
     ['key_file = /home/me/.ssh/id_ed25519', 'key_file = /home/me/.ssh/id_ed25519'],
     ['token_url = https://example.com/token', 'token_url = https://example.com/token'],
+    ['--password-command needs a value', '--password-command needs a value'],
   ];
   for (const [text, expected] of table)
     it(`redact(${JSON.stringify(text)})`, () => assert.equal(redact(text), expected));
