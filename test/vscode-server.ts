@@ -28,6 +28,7 @@ import { runUiSmoke } from './ui/smoke.ui';
 import type { Browser, Page } from './ui/playwright';
 import { devHostUrl, launchChromium } from './runner/chromium';
 import { startServer, type VscodeServer } from './runner/server';
+import { type SecretReport, SecretWatch } from './runner/secretWatch';
 import { Cleanup, once, phase, printTail, printTimings, waitFor } from './runner/util';
 import { ensureVscodeServer, type VscodeServerInstall } from './runner/vscodeCache';
 
@@ -228,6 +229,17 @@ async function startSession(label: string, install: VscodeServerInstall, dirs: s
   };
 }
 
+/** Says what the session's secret watch saw; false when a secret showed up anywhere. */
+function noSecretSeen(label: string, r: SecretReport): boolean {
+  const what = `${r.samples} argv samples of ${r.processes} processes, then the session's logs`;
+  if (!r.hits.length) {
+    console.log(`  ${label}: no secret in ${what}`);
+    return true;
+  }
+  console.log(`  ✖ ${label}: a secret showed up (${what}):\n${r.hits.map((h) => `    ${h}`).join('\n')}`);
+  return false;
+}
+
 async function main(): Promise<boolean> {
   const runSuites = !opts['only-ui'];
   const runUiTest = !opts['only-integration'];
@@ -240,18 +252,22 @@ async function main(): Promise<boolean> {
 
     if (runSuites) {
       const s = await startSession('integration', install, dirs);
+      const watch = new SecretWatch(s.box);
       try {
         ok = await phase('integration suites in the extension host', () => runIntegration(browser, s.server, s.box));
       } finally {
+        ok = noSecretSeen('integration', watch.finish()) && ok;
         await s.end();
       }
     }
     if (runUiTest && (ok || opts.ui)) {
       mkdirSync(join(ROOT, 'out'), { recursive: true });
       const s = await startSession('UI', install, dirs);
+      const watch = new SecretWatch(s.box);
       try {
         ok = (await phase('UI smoke test (Playwright)', () => runUi(browser, s.server, s.box))) && ok;
       } finally {
+        ok = noSecretSeen('UI', watch.finish()) && ok;
         await s.end();
       }
     } else if (runUiTest) {

@@ -65,12 +65,13 @@ export class Lifecycle {
     const logFile = logFileFor(logs, mountPoint);
     const log = new LogTail(logFile, await prepareLog(logFile));
     const rc = { port, user: 'rclone-devbox', pass: randomBytes(18).toString('base64url') };
-    const run = { rcPort: rc.port, logFile, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+    const rcHtpasswd = await this.host.records.putHtpasswd(mountPoint, rc.user, rc.pass);
+    const run = { rcPort: rc.port, rcHtpasswd, logFile, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
     // Only extra flags can carry a secret; rclone's option list is not asked for without them.
     const sensitive = profile.extraFlags?.length ? await sensitiveFlags(rclone) : new Set<string>();
     const { args, env } = mountCommand(profile, run, sensitive);
     this.host.log.info(`Mounting ${profile.remote} on ${mountPoint}: rclone ${args.join(' ')}`);
-    const child = rclone.spawnDetached(args, { ...env, RCLONE_RC_USER: rc.user, RCLONE_RC_PASS: rc.pass }, logFile);
+    const child = rclone.spawnDetached(args, env, logFile);
     const record: MountRecord = {
       ...rc,
       mountPoint,

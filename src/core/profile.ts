@@ -223,12 +223,13 @@ export function splitSecretFlags(flags: readonly string[], sensitive: SensitiveF
 
 /**
  * `rclone mount` arguments and environment for a profile. The rc port is on argv (harmless); its
- * credentials are not: the caller adds RCLONE_RC_USER / RCLONE_RC_PASS to `env`. Secret flags of
- * the profile are in `env` too.
+ * credentials are not: rclone checks them against an htpasswd file (`run.rcHtpasswd`, 0600, the
+ * password only as a hash), never in argv or the environment, which rclone's DEBUG log would print.
+ * Secret flags of the profile are in `env`.
  */
 export function mountCommand(
   p: MountProfile,
-  run: { rcPort: number; logFile: string; uid: number; gid: number },
+  run: { rcPort: number; rcHtpasswd?: string; logFile: string; uid: number; gid: number },
   sensitive: SensitiveFlags,
 ): { args: string[]; env: Env } {
   checkProfile(p);
@@ -245,6 +246,7 @@ export function mountCommand(
     '--rc',
     '--rc-addr',
     `127.0.0.1:${run.rcPort}`,
+    ...(run.rcHtpasswd ? ['--rc-htpasswd', run.rcHtpasswd] : []),
     '--log-file',
     run.logFile,
     '--log-level',

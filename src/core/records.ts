@@ -41,8 +41,20 @@ export class RecordStore {
     return writeAtomically(this.file(record.mountPoint), JSON.stringify(record, null, 2) + '\n');
   }
 
+  /**
+   * Writes the rc's htpasswd file for `mountPoint` (0600, beside its record): rclone checks the
+   * credentials against it, so the password is never in rclone's argv or environment. `{SHA}` is
+   * a format rclone reads; the password is 18 random bytes, so its hash gives nothing away.
+   */
+  async putHtpasswd(mountPoint: string, user: string, pass: string): Promise<string> {
+    const file = join(this.dir, `${keyOf(mountPoint)}.htpasswd`);
+    await writeAtomically(file, `${user}:{SHA}${createHash('sha1').update(pass).digest('base64')}\n`);
+    return file;
+  }
+
   async remove(mountPoint: string): Promise<void> {
     await rm(this.file(mountPoint), { force: true });
+    await rm(join(this.dir, `${keyOf(mountPoint)}.htpasswd`), { force: true });
   }
 }
 

@@ -4,12 +4,13 @@
 // under one temp dir, so that cleanup can find everything (mounts, processes) by that prefix.
 // This file runs in the runners (plain Node), never in the extension host.
 import { execa } from 'execa';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readRcloneMounts } from '../../src/core/mountinfo';
 import { endProcess } from '../../src/core/processes';
 import { putObjects, startBox, type Box } from '../helpers/fixtures';
-import { BOX_ENV, REPORT_ENV, type BoxInfo } from './boxInfo';
+import { BOX_ENV, REPORT_ENV, SECRET_ENV, type BoxInfo } from './boxInfo';
 import { QUIET_EDITOR } from '../runner/editorSettings';
 
 /** Objects per bucket. Every top-level folder has a `.keep` marker: s3rver lists prefixes only one level deep. */
@@ -87,6 +88,7 @@ export async function startTestBox(host: BoxInfo['host']): Promise<TestBox> {
         XDG_STATE_HOME: info.stateDir,
         RCLONE_CONFIG: info.configFile,
         [REPORT_ENV]: reportFile,
+        [SECRET_ENV]: `sekrit-${randomBytes(8).toString('hex')}`,
         [BOX_ENV]: JSON.stringify(info),
       },
     };

@@ -33,3 +33,6 @@ export function boxInfo(): BoxInfo {
     throw new Error(`${BOX_ENV} is not set: run the suites through out/test/vscode-server.js or out/test/electron.js`);
   return JSON.parse(text) as BoxInfo;
 }
+
+/** The secret the suites type into Add / Edit Remote, known to the runner, which watches for it (test/runner/secretWatch.ts). */
+export const SECRET_ENV = 'RCLONE_DEVBOX_TEST_SECRET';

@@ -61,7 +61,16 @@ describe('mount lifecycle', () => {
 
   it('keeps secrets off argv and guards its rc with random credentials', async () => {
     const reg = fresh();
-    const m = await reg.mount(profile());
+    // At DEBUG rclone logs every option it reads from its environment, value included: the rc's
+    // credentials are in neither (an htpasswd file of the record's), so its log holds no password.
+    const m = await reg.mount({ ...profile(), logLevel: 'DEBUG' });
+    assert.equal(
+      readFileSync(`/proc/${m.pid}/environ`, 'utf8')
+        .split('\0')
+        .filter((v) => v.startsWith('RCLONE_RC_')).length,
+      0,
+      "no rc credentials in rclone's environment",
+    );
     const argv = readFileSync(`/proc/${m.pid}/cmdline`, 'utf8').split('\0');
     const record = records(join(work.path, 'state'))[0]!;
     assert.ok(record.pass.length >= 20);
