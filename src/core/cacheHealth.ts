@@ -39,7 +39,10 @@ export class CacheWatch {
     }
     if (health.outOfSpace || Date.now() - s.lastNoSpace > RECENT_MS) return health;
     const disk = await statfs(r.profile.cacheDir || defaultCacheDir()).catch(() => undefined);
-    health.outOfSpace = disk !== undefined && disk.bavail * disk.bsize < NEARLY_FULL_BYTES;
+    if (!disk) return health;
+    // On a small cache disk (a tmpfs of a few MB) 64 MB free is all of it: there at most an eighth
+    // of the disk counts as nearly full, so the trouble goes once space is freed.
+    health.outOfSpace = disk.bavail * disk.bsize < Math.min(NEARLY_FULL_BYTES, (disk.blocks * disk.bsize) / 8);
     return health;
   }
 

@@ -11,7 +11,7 @@
 //   cache are skipped, and what would not fit (the cache's limit, the free disk) is refused.
 import { open, readdir, readFile, statfs } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { RcloneError } from './errors';
+import { classify, RcloneError } from './errors';
 import { writeAtomically } from './files';
 import { withLock } from './lock';
 import { holderOf } from './mountPoint';
@@ -91,7 +91,7 @@ export async function warmMetadata(
   const rel = relativePaths(t.mountPoint, paths);
   const started = performance.now();
   const counts = t.rc
-    ? await refreshThroughRc(t.rc, rel, opts)
+    ? await refreshThroughRc(t.rc, rel, opts, t.remote)
     : await walk(
         rel.map((p) => join(t.mountPoint, p)),
         opts,
@@ -115,6 +115,7 @@ async function refreshThroughRc(
   rc: RcClient,
   paths: string[],
   opts: WarmOptions & { onProgress?: (p: MetadataProgress) => void },
+  remote: string,
 ): Promise<{ dirs: number; files: number }> {
   const deadline = Date.now() + (opts.timeoutMs ?? 600_000);
   const jobs = await Promise.all(
@@ -147,7 +148,7 @@ async function refreshThroughRc(
         if (!s.finished) continue;
         job.done = true;
         const result = s.output?.result?.[job.dir] ?? s.error;
-        if (!s.success || (result && result !== 'OK')) throw refreshFailed(job.dir, result || s.error);
+        if (!s.success || (result && result !== 'OK')) throw refreshFailed(job.dir, result || s.error, remote);
       }
       const stats = await rc.vfsStats();
       const done = jobs.filter((j) => j.done).length;
@@ -165,7 +166,11 @@ async function refreshThroughRc(
   }
 }
 
-function refreshFailed(dir: string, result: string): RcloneError {
+function refreshFailed(dir: string, result: string, remote: string): RcloneError {
+  // The job's error is rclone's own words: an endpoint that is gone or slow reads as it does
+  // everywhere else (Unreachable, Timeout…), not as Unknown; "no such host" is not a missing folder.
+  const cause = classify({ stderr: result, target: remote });
+  if (cause.kind !== 'Unknown' && cause.kind !== 'NotFound') return cause;
   if (/not found|does not exist|no such/i.test(result))
     return new RcloneError('NotFound', `There is no folder "${dir}" in the mount.`, { detail: result });
   return new RcloneError('Unknown', `Listing "${dir || '/'}" for the directory cache failed.`, { detail: result });
