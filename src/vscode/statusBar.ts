@@ -3,6 +3,8 @@
 // events (and this window's running operations); it never spawns a process.
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
+import { FIXES } from '../core/errors';
+import type { Mount } from '../core/mounts';
 import { command } from './commands';
 import {
   alarmOf,
@@ -32,7 +34,10 @@ class MountStatusBar implements vscode.Disposable {
     this.item.command = 'rclone.statusActions';
     this.subscriptions = [
       this.item,
-      svc.registry.onDidChange(() => this.refresh()),
+      svc.registry.onDidChange((mounts) => {
+        this.refresh();
+        this.noticeFullCaches(mounts);
+      }),
       svc.onDidChangeBusy(() => this.refresh()),
       svc.settings.onDidChange(() => this.refresh()),
       svc.models.onDidChange(() => this.refresh()),
@@ -40,6 +45,29 @@ class MountStatusBar implements vscode.Disposable {
       command(svc, 'rclone.statusActions', () => this.showActions()),
     ];
     this.refresh();
+  }
+
+  /** Mount points whose cache disk was full at the last look: told once, until it is not. */
+  private readonly full = new Set<string>();
+
+  /**
+   * A write that fails because the VFS cache's disk is full is news whoever wrote it (a terminal,
+   * the app): said once in a notification, when it starts; the status bar keeps saying it meanwhile.
+   */
+  private noticeFullCaches(mounts: readonly Mount[]): void {
+    for (const m of mounts) {
+      if (!m.outOfSpace) {
+        this.full.delete(m.mountPoint);
+        continue;
+      }
+      if (this.full.has(m.mountPoint)) continue;
+      this.full.add(m.mountPoint);
+      this.svc.ui.notify(
+        'error',
+        `The VFS cache disk of ${m.mountPoint} is full: writes to it fail. ${FIXES.CacheFull}`,
+        [{ title: 'Show Log', run: () => vscode.commands.executeCommand('rclone.showLog', m.mountPoint) }],
+      );
+    }
   }
 
   followed(): Followed | undefined {

@@ -6,7 +6,7 @@
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { after, before, describe, it } from 'mocha';
@@ -36,6 +36,10 @@ function cli(args: string[], cwd = boxInfo().workspace): Promise<{ code: number;
     );
   });
 }
+
+/** Runs a program (no shell) and waits for it; rejects when it fails. */
+const run = (file: string, args: string[]) =>
+  new Promise<void>((ok, fail) => execFile(file, args, { timeout: 30_000 }, (e) => (e ? fail(e) : ok())));
 
 /** How late a 50 ms interval timer in this extension host fires, at worst, while `work` runs. */
 async function worstLateness(work: () => Promise<void>): Promise<number> {
@@ -90,6 +94,10 @@ describe('Faults in the editor', function () {
     assert.ok(pid && processAlive(pid));
     // A file written and closed just before: rclone uploads it after --vfs-write-back (5 s), so it is pending.
     await writeFile(join(mountPoint, 'fault-pending.txt'), 'written before the kill\n');
+    // rclone 1.60 notes a closed file as dirty in its cache's metadata a moment after the close: a
+    // kill within that moment (seen once in three runs, killed a few ms after the close) loses the
+    // mark, and the next mount does not upload the file. A second later it is safe.
+    await new Promise((ok) => setTimeout(ok, 1_000));
     const killed = performance.now();
     process.kill(pid, 'SIGKILL');
     await waitFor('the status bar to say stale', () => statusBar.item.text.includes('stale'), 5_000);
@@ -138,6 +146,43 @@ describe('Faults in the editor', function () {
     assert.equal(svc.registry.find(mountPoint)?.pid, pid, 'the same rclone');
   });
 
+  it('the VFS cache disk full: a write fails, a notification says why, the status bar says "cache full"', async function () {
+    if (process.getuid?.() !== 0) return this.skip(); // a tmpfs of its own needs root
+    const { svc, statusBar } = await api();
+    const small = join(boxInfo().mountRoot, '..', 'cache', 'small-disk');
+    const full = { ...profile, mountPoint: join(boxInfo().mountRoot, 'faults-full'), cacheDir: small };
+    await mkdir(small, { recursive: true });
+    await run('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', small]);
+    const ui = new ScriptedUi();
+    try {
+      assert.ok(await withUi(ui, () => vscode.commands.executeCommand('rclone.mount', full)));
+      const followed = await setSetting('mounts', [full], vscode.ConfigurationTarget.Global); // the status bar follows it
+      try {
+        await withUi(ui, async () => {
+          // 16 MB through a cache disk of 8: the write (or its close) fails.
+          await assert.rejects(writeFile(join(full.mountPoint, 'too-big.bin'), Buffer.alloc(16 << 20, 7)));
+          const note = await waitFor(
+            'the notification',
+            () => ui.errors().find((n) => n.message.startsWith(`The VFS cache disk of ${full.mountPoint} is full`)),
+            30_000,
+          );
+          assert.deepEqual(note.actions, ['Show Log']);
+        });
+        await waitFor('the status bar to say cache full', () => statusBar.item.text.includes('cache full'), 10_000);
+        assert.equal(ui.errors().length, 1, 'said once');
+      } finally {
+        await followed();
+      }
+      await rm(join(full.mountPoint, 'too-big.bin'), { force: true });
+      await withUi(new ScriptedUi(), () => vscode.commands.executeCommand('rclone.unmount', full.mountPoint, true));
+    } finally {
+      await svc.registry.refresh();
+      if (svc.registry.find(full.mountPoint))
+        await svc.registry.unmount(full.mountPoint, { force: true }).catch(() => undefined);
+      await run('umount', ['-l', small]);
+    }
+  });
+
   it('the editor and the CLI mount the same profile at once: one mount, both say so', async () => {
     const { svc } = await api();
     await withUi(new ScriptedUi(), () => vscode.commands.executeCommand('rclone.unmount', mountPoint, true));
@@ -168,5 +213,23 @@ describe('Faults in the editor', function () {
     assert.equal(info.kind, 'symlink');
     assert.ok(targets.includes(info.target!), info.target);
     assert.match(await readFile(join(link, 'gpt.pth'), 'utf8'), /^[gG]+$/);
+  });
+
+  it('the editor and the CLI unmount at once: unmounted once, no error; the loser says nothing was mounted', async () => {
+    const { svc } = await api();
+    assert.equal(svc.registry.find(mountPoint)?.state, 'mounted');
+    const ui = new ScriptedUi();
+    const [, shell] = await Promise.all([
+      withUi(ui, () => vscode.commands.executeCommand('rclone.unmount', mountPoint, true)),
+      cli(['unmount', mountPoint, '--force']),
+    ]);
+    assert.deepEqual(ui.errors(), []);
+    assert.ok(
+      shell.code === 0 || (shell.code === 1 && /^Nothing is mounted on /.test(shell.stderr)),
+      `${shell.code}: ${shell.stderr}`,
+    );
+    assert.ok(!(await readRcloneMounts()).some((m) => m.mountPoint === mountPoint), 'unmounted');
+    await svc.registry.refresh();
+    assert.equal(svc.registry.find(mountPoint), undefined);
   });
 });
