@@ -232,4 +232,35 @@ describe('Faults in the editor', function () {
     await svc.registry.refresh();
     assert.equal(svc.registry.find(mountPoint), undefined);
   });
+
+  it('a reboot (processes and mounts gone, state kept): nothing stale is shown; auto-mount brings it back and sends the pending upload', async () => {
+    const { svc, mounts, statusBar } = await api();
+    await mountHere();
+    const pid = svc.registry.find(mountPoint)!.pid!;
+    await writeFile(join(mountPoint, 'before-reboot.txt'), 'pending at the reboot\n');
+    await new Promise((ok) => setTimeout(ok, 1_000)); // past the moment rclone notes it for upload
+    // The reboot, as far as this box can have one: the process is gone, the kernel forgets the mount.
+    process.kill(pid, 'SIGKILL');
+    await run('fusermount3', ['-uz', mountPoint]);
+    await svc.registry.refresh();
+    assert.equal(svc.registry.find(mountPoint), undefined, 'no recorded mount that does not exist');
+    assert.ok(!statusBar.item.text.includes('stale'), statusBar.item.text);
+    const autoMount = await setSetting('autoMount', true, vscode.ConfigurationTarget.Global);
+    try {
+      await withUi(new ScriptedUi(), () => mounts.autoMount());
+    } finally {
+      await autoMount();
+    }
+    await waitFor('mounted again', () => svc.registry.find(mountPoint)?.state === 'mounted');
+    assert.notEqual(svc.registry.find(mountPoint)?.pid, pid, 'a new rclone');
+    const listed = await waitFor(
+      'the pending file in the bucket',
+      async () => {
+        const r = await cli(['ls', REMOTE]);
+        return r.stdout.includes('before-reboot.txt') ? r.stdout : undefined;
+      },
+      30_000,
+    );
+    assert.match(listed, /before-reboot\.txt\t22/);
+  });
 });
