@@ -4,7 +4,10 @@
 // the default side bar width, screenshot, check the Ports view (ports.ts); then see the "Model
 // versions" group, link ./cache_hub to cache_hub_v23 from the palette and see its row say so,
 // prewarm cache_hub from the palette and see the status bar go "warming" and back to "mounted";
-// unmount. The link the walk made is removed at the end, even after a failed step.
+// Bring Up Workspace (allowing the tasks.json task) until "app ready", reload the window and find
+// the app again, Stop App from the status bar; unmount; then reload in the middle of a Mount… and
+// check the next window shows the truth. The link, the app and its files the walk made are removed
+// at the end, even after a failed step.
 // The UI strings used here ("Rclone", "Rclone: Mount…", "Rclone: Link Model Version…",
 // "Rclone: Prewarm…", "s3:index-tts-data", "Model versions", "← ./cache_hub", "Warmed cache_hub: ",
 // the status item's accessible labels "Rclone: nothing mounted" and "Rclone mount <mount point>:
@@ -13,11 +16,24 @@
 // only its own mount point (under this run's mount root), never the first row that matches.
 // Every wait is bounded; the first failing step ends the test, is named in the report, and leaves
 // out/ui-failure.png.
-import { copyFileSync, lstatSync, mkdirSync, readlinkSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { findApps, stopApp } from '../../src/core/app';
+import { readRcloneMounts } from '../../src/core/mountinfo';
 import { freePort, processAlive } from '../../src/core/processes';
 import { ROOT } from '../helpers/fixtures';
+import { rclonePidsWhere } from '../helpers/procs';
 import type { Report } from '../integration/report';
 import type { Locator, Page } from './playwright';
 import { checkRcPortNotForwarded, rcPortOf } from './ports';
@@ -126,6 +142,50 @@ async function runCommand(page: Page, typed: string, label: string | RegExp): Pr
   await quickPickRow(page, label).first().click({ timeout: 15_000 });
 }
 
+/** In Mount…'s first question, picks our bucket (typed, so that Enter takes exactly it). */
+async function pickRemote(page: Page): Promise<void> {
+  await quickPickRow(page, MOUNT_PICK).first().waitFor({ state: 'visible', timeout: 20_000 });
+  await page.keyboard.type(MOUNT_PICK);
+  // Enter takes the focused row: make sure filtering put ours there, not a longer match.
+  await quickPickRow(page, MOUNT_PICK)
+    .and(page.locator('.focused'))
+    .first()
+    .waitFor({ state: 'visible', timeout: 5_000 });
+  await page.keyboard.press('Enter');
+}
+
+/** In Mount…'s second question, accepts the mount point it proposes, which must be `mountPoint`. */
+async function acceptMountPoint(page: Page, mountPoint: string): Promise<void> {
+  // The same widget showed the pick a moment ago (with "s3:index-tts-data" typed in): wait for a path.
+  const box = quickInputBox(page);
+  await waitUntil(
+    async () => (await box.isVisible()) && (await box.inputValue()).startsWith('/'),
+    15_000,
+    'the mount point input box, prefilled with a path',
+  );
+  const value = await box.inputValue();
+  if (value !== mountPoint) throw new Error(`the mount point proposed is ${value}, not ${mountPoint}`);
+  await page.keyboard.press('Enter');
+}
+
+/**
+ * The truth about `mountPoint` after a window went away mid-mount: the kernel's mount table, our
+ * record and its rclone must agree (mounted with a live recorded rclone, or nothing at all).
+ */
+async function checkConsistent(mountPoint: string, stateDir: string, shown: string | undefined): Promise<void> {
+  const mounted = (await readRcloneMounts()).some((e) => e.mountPoint === mountPoint);
+  const dir = join(stateDir, 'mounts');
+  const record = (existsSync(dir) ? readdirSync(dir) : [])
+    .filter((n) => n.endsWith('.json'))
+    .map((n) => JSON.parse(readFileSync(join(dir, n), 'utf8')) as { mountPoint: string; pid: number })
+    .find((r) => r.mountPoint === mountPoint);
+  const rclones = rclonePidsWhere((argv) => argv.includes(mountPoint));
+  const facts = JSON.stringify({ shown, mounted, record: record?.pid, rclones });
+  if (mounted !== (shown === 'mounted')) throw new Error(`the window shows what is not so: ${facts}`);
+  if (mounted && !(record && processAlive(record.pid))) throw new Error(`a mount without its live record: ${facts}`);
+  if (!mounted && rclones.length) throw new Error(`an rclone without a mount: ${facts}`);
+}
+
 function steps(page: Page, opts: UiSmokeOptions, port: number): Step[] {
   const mountPoint = `${opts.mountRoot.replace(/\/+$/, '')}/${BUCKET}`;
   const appReady = `mounted, app ready :${port}`;
@@ -177,36 +237,8 @@ function steps(page: Page, opts: UiSmokeOptions, port: number): Step[] {
           .waitFor({ state: 'visible', timeout: 15_000 }),
     ],
     ['command palette: "Rclone: Mount…"', 20_000, () => runCommand(page, 'Rclone: Mount', 'Rclone: Mount…')],
-    [
-      `pick "${MOUNT_PICK}"`,
-      30_000,
-      async () => {
-        await quickPickRow(page, MOUNT_PICK).first().waitFor({ state: 'visible', timeout: 20_000 });
-        await page.keyboard.type(MOUNT_PICK);
-        // Enter takes the focused row: make sure filtering put ours there, not a longer match.
-        await quickPickRow(page, MOUNT_PICK)
-          .and(page.locator('.focused'))
-          .first()
-          .waitFor({ state: 'visible', timeout: 5_000 });
-        await page.keyboard.press('Enter');
-      },
-    ],
-    [
-      `accept the prefilled mount point ${mountPoint}`,
-      20_000,
-      async () => {
-        // The same widget showed the pick a moment ago (with "s3:index-tts-data" typed in): wait for a path.
-        const box = quickInputBox(page);
-        await waitUntil(
-          async () => (await box.isVisible()) && (await box.inputValue()).startsWith('/'),
-          15_000,
-          'the mount point input box, prefilled with a path',
-        );
-        const value = await box.inputValue();
-        if (value !== mountPoint) throw new Error(`the mount point proposed is ${value}, not ${mountPoint}`);
-        await page.keyboard.press('Enter');
-      },
-    ],
+    [`pick "${MOUNT_PICK}"`, 30_000, () => pickRemote(page)],
+    [`accept the prefilled mount point ${mountPoint}`, 20_000, () => acceptMountPoint(page, mountPoint)],
     [
       `status bar shows ${mountPoint} "mounted"`,
       60_000,
@@ -438,6 +470,35 @@ function steps(page: Page, opts: UiSmokeOptions, port: number): Step[] {
           60_000,
           `the status bar item of ${mountPoint} saying "not mounted"`,
         ),
+    ],
+    [
+      'a window reload in the middle of Mount…: the next window shows the mount as it is (mounted with its rclone and record, or nothing), never half',
+      120_000,
+      async () => {
+        await runCommand(page, 'Rclone: Mount', 'Rclone: Mount…');
+        await pickRemote(page);
+        await acceptMountPoint(page, mountPoint);
+        await page.reload(); // at once: the mount is under way in the window going away
+        await page.locator('.monaco-workbench .part.statusbar').waitFor({ state: 'visible', timeout: 60_000 });
+        let shown: string | undefined;
+        await waitUntil(
+          async () => ['mounted', 'not mounted'].includes((shown = await mountState(page, mountPoint)) ?? ''),
+          60_000,
+          `the reloaded window's status bar to settle on ${mountPoint} (it says ${shown})`,
+        );
+        await checkConsistent(mountPoint, appStateDir(opts.mountRoot), shown);
+        if (shown !== 'mounted') return;
+        await runCommand(page, 'Rclone: Unmount', /^\s*Rclone: Unmount…?\s*$/);
+        await waitUntil(
+          async () => {
+            const row = quickPickRow(page, mountPoint).first();
+            if (await row.isVisible()) await row.click({ timeout: 5_000 });
+            return (await mountState(page, mountPoint)) === 'not mounted';
+          },
+          60_000,
+          `the status bar item of ${mountPoint} saying "not mounted" again`,
+        );
+      },
     ],
   ];
 }
