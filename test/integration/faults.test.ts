@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'mocha';
 import { inspectLink } from '../../src/core/link';
 import { readRcloneMounts } from '../../src/core/mountinfo';
 import { processAlive } from '../../src/core/processes';
+import { startProxy } from '../helpers/proxy';
 import { boxInfo } from './boxInfo';
 import { api, cacheDir, ScriptedUi, setSetting, waitFor, withUi } from './util';
 
@@ -262,5 +263,40 @@ describe('Faults in the editor', function () {
       30_000,
     );
     assert.match(listed, /before-reboot\.txt\t22/);
+  });
+
+  it('the endpoint goes away: the tree says so at once, with Edit Remote; once it is back, a refresh lists again', async () => {
+    const { remotes } = await api();
+    const { tree } = remotes;
+    const { configFile, endpoint } = boxInfo();
+    const original = await readFile(configFile, 'utf8');
+    // A remote of its own, through a proxy that can go away like a real endpoint.
+    const proxy = await startProxy(Number(new URL(endpoint).port));
+    try {
+      await writeFile(
+        configFile,
+        `${original}\n[flaky]\ntype = s3\nprovider = Other\naccess_key_id = S3RVER\nsecret_access_key = S3RVER\nendpoint = ${proxy.endpoint}\n`,
+      );
+      const flaky = await waitFor('the new remote', async () =>
+        (await tree.getChildren()).find((n) => n.id === 'flaky:'),
+      );
+      const labels = async () =>
+        (await tree.getChildren(flaky)).map((n) => {
+          const label = tree.getTreeItem(n).label;
+          return typeof label === 'string' ? label : (label?.label ?? '');
+        });
+      assert.ok((await labels()).includes('index-tts-data'));
+      await proxy.down();
+      tree.refresh(flaky as Parameters<typeof tree.refresh>[0]);
+      const t0 = performance.now();
+      assert.deepEqual(await labels(), ['Endpoint unreachable — Edit Remote…']);
+      assert.ok(performance.now() - t0 < 15_000, `said after ${Math.round(performance.now() - t0)} ms`);
+      await proxy.up();
+      tree.refresh(flaky as Parameters<typeof tree.refresh>[0]);
+      assert.ok((await labels()).includes('index-tts-data'), 'listed again once the endpoint is back');
+    } finally {
+      await writeFile(configFile, original);
+      await proxy.stop();
+    }
   });
 });
