@@ -169,10 +169,15 @@ async function acceptMountPoint(page: Page, mountPoint: string): Promise<void> {
 }
 
 /**
- * The truth about `mountPoint` after a window went away mid-mount: the kernel's mount table, our
- * record and its rclone must agree (mounted with a live recorded rclone, or nothing at all).
+ * What is wrong with what the window shows of `mountPoint` after a window went away mid-mount,
+ * against the truth (undefined: nothing). The kernel's mount table, our record and its rclone must
+ * agree (mounted with a live recorded rclone, or nothing at all), and the window must say so.
  */
-async function checkConsistent(mountPoint: string, stateDir: string, shown: string | undefined): Promise<void> {
+async function inconsistency(
+  mountPoint: string,
+  stateDir: string,
+  shown: string | undefined,
+): Promise<string | undefined> {
   const mounted = (await readRcloneMounts()).some((e) => e.mountPoint === mountPoint);
   const dir = join(stateDir, 'mounts');
   const record = (existsSync(dir) ? readdirSync(dir) : [])
@@ -181,9 +186,10 @@ async function checkConsistent(mountPoint: string, stateDir: string, shown: stri
     .find((r) => r.mountPoint === mountPoint);
   const rclones = rclonePidsWhere((argv) => argv.includes(mountPoint));
   const facts = JSON.stringify({ shown, mounted, record: record?.pid, rclones });
-  if (mounted !== (shown === 'mounted')) throw new Error(`the window shows what is not so: ${facts}`);
-  if (mounted && !(record && processAlive(record.pid))) throw new Error(`a mount without its live record: ${facts}`);
-  if (!mounted && rclones.length) throw new Error(`an rclone without a mount: ${facts}`);
+  if (mounted && !(record && processAlive(record.pid))) return `a mount without its live record: ${facts}`;
+  if (!mounted && rclones.length) return `an rclone without a mount: ${facts}`;
+  if (shown !== (mounted ? 'mounted' : 'not mounted')) return `the window shows what is not so: ${facts}`;
+  return undefined;
 }
 
 function steps(page: Page, opts: UiSmokeOptions, port: number): Step[] {
@@ -480,13 +486,21 @@ function steps(page: Page, opts: UiSmokeOptions, port: number): Step[] {
         await acceptMountPoint(page, mountPoint);
         await page.reload(); // at once: the mount is under way in the window going away
         await page.locator('.monaco-workbench .part.statusbar').waitFor({ state: 'visible', timeout: 60_000 });
+        // The window going away may still be finishing the mount: the new one must catch up with
+        // the truth within its next looks (a look every 2 s), and the truth must be whole.
+        let problem: string | undefined = 'not looked yet';
         let shown: string | undefined;
         await waitUntil(
-          async () => ['mounted', 'not mounted'].includes((shown = await mountState(page, mountPoint)) ?? ''),
-          60_000,
-          `the reloaded window's status bar to settle on ${mountPoint} (it says ${shown})`,
-        );
-        await checkConsistent(mountPoint, appStateDir(opts.mountRoot), shown);
+          async () => {
+            shown = await mountState(page, mountPoint);
+            problem = await inconsistency(mountPoint, appStateDir(opts.mountRoot), shown);
+            return !problem;
+          },
+          15_000,
+          `the reloaded window to show ${mountPoint} as it is`,
+        ).catch((e: Error) => {
+          throw new Error(`${e.message}: ${problem}`);
+        });
         if (shown !== 'mounted') return;
         await runCommand(page, 'Rclone: Unmount', /^\s*Rclone: Unmount…?\s*$/);
         await waitUntil(
