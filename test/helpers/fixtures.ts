@@ -2,18 +2,14 @@
 // Everything started here is stopped by its pid in the returned dispose(), which tests call
 // from `after`/`t.after`, so a failing test still cleans up.
 import { execa, type ResultPromise } from 'execa';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Rclone } from '../../src/core/rclone';
+import { ROOT } from './root';
 
-/** The repository root, found from wherever esbuild put the bundle (out/test/unit, out/bench…). */
-export const ROOT = (() => {
-  let dir = __dirname;
-  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-  return dir;
-})();
+export { ROOT };
 export const ACCESS_KEY = 'S3RVER';
 export const SECRET_KEY = 'S3RVER';
 

@@ -7,42 +7,24 @@
 // starting a second copy. Every app, mount, link and file the suite makes is removed in `after`.
 import * as assert from 'node:assert/strict';
 import { copyFile, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
-import { get } from 'node:http';
 import { createServer, type Server } from 'node:net';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { after, afterEach, before, describe, it } from 'mocha';
 import { findApps, startApp, stopApp } from '../../src/core/app';
 import { inspectLink } from '../../src/core/link';
 import { freePort, processAlive } from '../../src/core/processes';
+import { fetchText } from '../helpers/http';
+import { ROOT } from '../helpers/root';
 import { boxInfo } from './boxInfo';
 import { api, cacheDir, ScriptedUi, setSetting, waitFor, withUi } from './util';
 
 const REMOTE = 's3:index-tts-data';
 const LABEL = 'webui (test)';
 
-/** The repository root (the suites run from out/test/integration): where the stand-in app lives. */
-const ROOT = (() => {
-  let dir = __dirname;
-  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-  return dir;
-})();
-
 const workspace = () => boxInfo().workspace;
 const tasksFile = () => join(workspace(), '.vscode', 'tasks.json');
-
-/** The body of `url`, or undefined when nothing answers. */
-const fetchText = (url: string) =>
-  new Promise<string | undefined>((done) => {
-    const req = get(url, { timeout: 2_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => (body += c));
-      res.on('end', () => done(body));
-    });
-    req.on('error', () => done(undefined));
-    req.on('timeout', () => req.destroy());
-  });
 
 /** Processes whose parent is `pid` (read from /proc/<pid>/stat). */
 function childrenOf(pid: number): number[] {

@@ -5,26 +5,19 @@
 // Every mount, process, link and file the suite makes is removed in `after`, even on failure.
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { after, before, describe, it } from 'mocha';
 import { inspectLink } from '../../src/core/link';
 import { readRcloneMounts } from '../../src/core/mountinfo';
 import { processAlive } from '../../src/core/processes';
 import { startProxy } from '../helpers/proxy';
+import { ROOT } from '../helpers/root';
 import { boxInfo } from './boxInfo';
 import { api, cacheDir, ScriptedUi, setSetting, waitFor, withUi } from './util';
 
 const REMOTE = 's3:index-tts-data';
-
-/** The repository root (the suites run from out/test/integration): where dist/cli.js is. */
-const ROOT = (() => {
-  let dir = __dirname;
-  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-  return dir;
-})();
 
 /** Runs the CLI as another process would (a boot script, a terminal): the box's config and state dir. */
 function cli(args: string[], cwd = boxInfo().workspace): Promise<{ code: number; stdout: string; stderr: string }> {

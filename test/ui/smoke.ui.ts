@@ -192,6 +192,22 @@ async function inconsistency(
   return undefined;
 }
 
+/**
+ * After Unmount from the palette: it unmounts the only mount at once, or asks which one (a real box
+ * has others, even of index-tts-data): then exactly our mount point is picked, never the first row
+ * that matches. Done once the status bar says "not mounted".
+ */
+const untilUnmounted = (page: Page, mountPoint: string) =>
+  waitUntil(
+    async () => {
+      const row = quickPickRow(page, mountPoint).first();
+      if (await row.isVisible()) await row.click({ timeout: 5_000 });
+      return (await mountState(page, mountPoint)) === 'not mounted';
+    },
+    60_000,
+    `the status bar item of ${mountPoint} saying "not mounted"`,
+  );
+
 function steps(page: Page, opts: UiSmokeOptions, port: number): Step[] {
   const mountPoint = `${opts.mountRoot.replace(/\/+$/, '')}/${BUCKET}`;
   const appReady = `mounted, app ready :${port}`;
@@ -464,18 +480,7 @@ function steps(page: Page, opts: UiSmokeOptions, port: number): Step[] {
     [
       `unmounted: ${mountPoint} goes at once (the only mount), or when picked`,
       60_000,
-      () =>
-        // The command unmounts the only mount at once, or asks which one (a real box has others, even
-        // of index-tts-data): then exactly our mount point is picked, never the first row that matches.
-        waitUntil(
-          async () => {
-            const row = quickPickRow(page, mountPoint).first();
-            if (await row.isVisible()) await row.click({ timeout: 5_000 });
-            return (await mountState(page, mountPoint)) === 'not mounted';
-          },
-          60_000,
-          `the status bar item of ${mountPoint} saying "not mounted"`,
-        ),
+      () => untilUnmounted(page, mountPoint),
     ],
     [
       'a window reload in the middle of Mount…: the next window shows the mount as it is (mounted with its rclone and record, or nothing), never half',
@@ -503,15 +508,7 @@ function steps(page: Page, opts: UiSmokeOptions, port: number): Step[] {
         });
         if (shown !== 'mounted') return;
         await runCommand(page, 'Rclone: Unmount', /^\s*Rclone: Unmount…?\s*$/);
-        await waitUntil(
-          async () => {
-            const row = quickPickRow(page, mountPoint).first();
-            if (await row.isVisible()) await row.click({ timeout: 5_000 });
-            return (await mountState(page, mountPoint)) === 'not mounted';
-          },
-          60_000,
-          `the status bar item of ${mountPoint} saying "not mounted" again`,
-        );
+        await untilUnmounted(page, mountPoint);
       },
     ],
   ];

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { execa, type ResultPromise } from 'execa';
 import { copyFileSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -14,19 +13,11 @@ import { findApps, stopApp } from '../../src/core/app';
 import { readRcloneMounts } from '../../src/core/mountinfo';
 import { freePort, processAlive } from '../../src/core/processes';
 import { CLI, cli, cliEnv } from '../helpers/cli';
+import { fetchText } from '../helpers/http';
 import { type Box, putObjects, ROOT, startBox, tempDir } from '../helpers/fixtures';
 import { cleanUp, waitFor } from '../helpers/mounts';
 
 const BUCKET = 'index-tts-data';
-
-const fetchText = (url: string) =>
-  new Promise<string | undefined>((done) => {
-    get(url, { timeout: 2_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => (body += c));
-      res.on('end', () => done(body));
-    }).on('error', () => done(undefined));
-  });
 
 describe('rclone-devbox up', () => {
   let box: Box;
