@@ -2,7 +2,7 @@
 // private file per mount point, so windows and the CLI that mount different points at once never
 // overwrite each other's records. A record is written and removed only under its mount point's lock.
 import { createHash } from 'node:crypto';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeAtomically } from './files';
 import type { MountProfile } from './profile';
@@ -48,7 +48,12 @@ export class RecordStore {
    */
   async putHtpasswd(mountPoint: string, user: string, pass: string): Promise<string> {
     const file = join(this.dir, `${keyOf(mountPoint)}.htpasswd`);
-    await writeAtomically(file, `${user}:{SHA}${createHash('sha1').update(pass).digest('base64')}\n`);
+    // Read once, by the rclone started next (under the mount point's lock): no reader can see it
+    // half-written, so a plain write does, without the fsync and rename of writeAtomically on the
+    // mount's path. A file of an earlier mount here is replaced; it stays 0600.
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await writeFile(file, `${user}:{SHA}${createHash('sha1').update(pass).digest('base64')}\n`, { mode: 0o600 });
+    await chmod(file, 0o600);
     return file;
   }
 
