@@ -74,8 +74,7 @@ async function wait(rclone: Rclone, m: Starting, opts: WaitOptions, diagnose: Ab
       );
       void listing.then((o) => (outcome = o));
     }
-    if (outcome instanceof Error)
-      throw await failure(rclone, m, `The mount's root cannot be listed: ${outcome.message}`);
+    if (outcome instanceof Error) throw await rootFailure(rclone, m, outcome, opts.signal);
     if (outcome) return outcome.length ? undefined : checkBucketExists(rclone, m.remote, opts.signal);
     const early = await failure(rclone, m, '');
     if (early.kind !== 'Unknown') throw early;
@@ -97,6 +96,24 @@ async function wait(rclone: Rclone, m: Starting, opts: WaitOptions, diagnose: Ab
     // A healthy mount is up within ~100 ms: look every 5 ms at first (a file read each), then ease off.
     await delay(Date.now() - started < DIAGNOSE_AFTER_MS ? 5 : 50);
   }
+}
+
+/**
+ * The root could not be listed (EIO). rclone logs why, but that line may land after the kernel
+ * has passed the error on: read the log again, and if it still says nothing decisive, ask a
+ * separate, bounded rclone the same question.
+ */
+async function rootFailure(rclone: Rclone, m: Starting, error: Error, signal?: AbortSignal): Promise<RcloneError> {
+  await delay(20);
+  await m.log.read();
+  const logged = await failure(rclone, m, '');
+  if (logged.kind !== 'Unknown') return logged;
+  const direct = await listFolder(rclone, m.remote, { limit: 1, timeoutMs: 5_000, signal }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (isRcloneError(direct) && DECISIVE.has(direct.kind)) return direct;
+  return failure(rclone, m, `The mount's root cannot be listed: ${error.message}`);
 }
 
 /** rclone's own first complaint: a flag it rejected (stderr) or an error it logged. */
