@@ -82,7 +82,7 @@ export class Lifecycle {
       profile,
     };
     try {
-      await this.host.records.put(record);
+      this.host.records.putNow(record); // in the spawn's tick: see putNow
       await waitUntilReady(
         rclone,
         { ...record, log, exited: child.exited, secrets: [rc.pass, ...Object.values(env)] },

@@ -1,10 +1,10 @@
 // What we know of the mounts we started (pid, rc port and credentials, log, profile): one small
 // private file per mount point, so windows and the CLI that mount different points at once never
 // overwrite each other's records. A record is written and removed only under its mount point's lock.
-import { createHash } from 'node:crypto';
-import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeAtomically } from './files';
 import type { MountProfile } from './profile';
 import type { RcEndpoint } from './rc';
 
@@ -29,6 +29,12 @@ export class RecordStore {
 
   async list(): Promise<MountRecord[]> {
     const names = await readdir(this.dir).catch(() => []);
+    // A temp file of putNow lives for a moment; one a minute old is a killed writer's, and holds an rc password.
+    for (const name of names.filter((n) => n.endsWith('.tmp'))) {
+      const path = join(this.dir, name);
+      const info = await stat(path).catch(() => undefined);
+      if (info && Date.now() - info.mtimeMs > 60_000) await rm(path, { force: true });
+    }
     const records = await Promise.all(names.filter((n) => n.endsWith('.json')).map((n) => read(join(this.dir, n))));
     return records.filter((r): r is MountRecord => r !== undefined);
   }
@@ -37,8 +43,22 @@ export class RecordStore {
     return read(this.file(mountPoint)).then((r) => (r?.mountPoint === mountPoint ? r : undefined));
   }
 
-  put(record: MountRecord): Promise<void> {
-    return writeAtomically(this.file(record.mountPoint), JSON.stringify(record, null, 2) + '\n');
+  /**
+   * Writes the record of an rclone just started, synchronously (temp file, rename): called in the
+   * same tick as the spawn, so a window whose extension host exits between ticks (a reload) cannot
+   * leave an rclone running without the record that holds its rc credentials.
+   */
+  putNow(record: MountRecord): void {
+    const file = this.file(record.mountPoint);
+    const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    try {
+      writeFileSync(tmp, JSON.stringify(record, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+      renameSync(tmp, file);
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw e;
+    }
   }
 
   /**
