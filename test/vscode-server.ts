@@ -183,6 +183,7 @@ function runUi(browser: Browser, server: VscodeServer, tb: TestBox): Promise<boo
       screenshot,
       failureScreenshot: join(ROOT, 'out', 'ui-failure.png'),
       problem: w.problem,
+      serverPid: server.pid,
     }),
   );
 }

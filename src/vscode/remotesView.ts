@@ -7,7 +7,7 @@ import { showFailure } from './failures';
 import { localPath } from './mountState';
 import { folderOf, isBucketRemote, type Node, PathNode, RemoteNode } from './nodes';
 import type { Services } from './services';
-import { RemotesTree } from './tree';
+import { RemotesTree, VIEW_ID } from './tree';
 
 /** The view and its tree, for the integration tests; disposing it disposes both and the commands. */
 export interface RemotesView extends vscode.Disposable {
@@ -17,7 +17,7 @@ export interface RemotesView extends vscode.Disposable {
 
 export function register(svc: Services): RemotesView {
   const tree = new RemotesTree(svc);
-  const view = vscode.window.createTreeView('rclone.remotes', { treeDataProvider: tree, showCollapseAll: true });
+  const view = vscode.window.createTreeView(VIEW_ID, { treeDataProvider: tree, showCollapseAll: true });
   /** Aborted when the view goes: a Go to Path listing still running then stops with it. */
   const closing = new AbortController();
 
@@ -62,7 +62,10 @@ export function register(svc: Services): RemotesView {
     view,
     { dispose: () => closing.abort() },
     view.onDidCollapseElement((e) => tree.collapsed(e.element)),
-    command(svc, 'rclone.refresh', async () => {
+    /** Everything (the view's button), or one folder (its "Listing cancelled" row). */
+    command(svc, 'rclone.refresh', async (n?: Node) => {
+      const folder = folderOf(n);
+      if (folder) return tree.refresh(folder);
       tree.refresh();
       await svc.registry.refresh();
     }),
@@ -98,9 +101,8 @@ export function register(svc: Services): RemotesView {
             });
       if (!target) return undefined;
       try {
-        return await vscode.window.withProgress(
-          { location: { viewId: 'rclone.remotes' }, title: `Opening ${target}` },
-          () => goToPath(target),
+        return await vscode.window.withProgress({ location: { viewId: VIEW_ID }, title: `Opening ${target}` }, () =>
+          goToPath(target),
         );
       } catch (e) {
         // A path that is not there is a typo to fix (or gone): the path is asked for again.

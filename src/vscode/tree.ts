@@ -2,8 +2,9 @@
 // Rows are the classes of nodes.ts, drawn by rows.ts; ids are the rclone location (a folder's with
 // a "/" after it), so a refresh keeps what was expanded.
 // Each folder keeps its listing: Load more reads on from where the page ended; Refresh, a filter
-// or collapsing the folder stops it (killing its rclone) and lists again. Mount state changes
-// repaint rows without listing anything again.
+// or collapsing the folder stops it (killing its rclone) and lists again. A listing shows the
+// view's progress bar; one that takes long (a slow endpoint) also gets a notification counting what
+// has come so far, whose Cancel stops it. Mount state changes repaint rows without listing again.
 import * as vscode from 'vscode';
 import type { Remote } from '../core/config';
 import { isRcloneError } from '../core/errors';
@@ -26,7 +27,10 @@ import {
 import { errorRow, fileItem, folderItem, messageItem, remoteItem, versionItem, versionsItem } from './rows';
 import type { Services } from './services';
 
+export const VIEW_ID = 'rclone.remotes';
 const LISTING_TIMEOUT_MS = 60_000;
+/** A listing still running after this long gets a notification with a count and Cancel. */
+const SLOW_LISTING_MS = 1_500;
 
 interface FolderState {
   /** Entries shown: a page, and another one per "Load more". */
@@ -38,6 +42,10 @@ interface FolderState {
   pager?: Pager;
   /** Collapsed in the view: a listing stopped then is not started again until the view asks. */
   collapsed?: boolean;
+  /** Cancelled by the user: the folder says so, and lists again only when asked (a click, Refresh). */
+  cancelled?: boolean;
+  /** Entries the running listing has read so far, for its progress. */
+  seen: number;
 }
 
 export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Disposable {
@@ -73,9 +81,17 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     if (!node) {
       this.remotes = undefined;
       this.listR.clear();
-      for (const state of this.folders.values()) stopListing(state);
-    } else stopListing(this.state(node));
+      for (const state of this.folders.values()) listAgain(state);
+    } else listAgain(this.state(node));
     this.changed.fire(node);
+  }
+
+  /** Stops the folder's listing (its rclone is killed at once); the folder shows "Listing cancelled". */
+  cancel(folder: Folder): void {
+    const s = this.state(folder);
+    if (!s.pager) return;
+    s.cancelled = true;
+    stopListing(s);
   }
 
   /** A collapsed folder stops its listing, so no rclone runs for rows nobody sees; expanding lists again. */
@@ -104,7 +120,7 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
 
   state(folder: Folder): FolderState {
     let s = this.folders.get(folder.id);
-    if (!s) this.folders.set(folder.id, (s = { limit: this.svc.settings.pageSize, pinned: new Set() }));
+    if (!s) this.folders.set(folder.id, (s = { limit: this.svc.settings.pageSize, pinned: new Set(), seen: 0 }));
     return s;
   }
 
@@ -221,13 +237,17 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   private async folderChildren(folder: Folder): Promise<Node[]> {
     const s = this.state(folder);
     s.collapsed = false;
+    if (s.cancelled) return [cancelledRow(folder)]; // until asked again: a repaint must not list
+    if (!s.pager) s.seen = 0;
     const pager = (s.pager ??= this.pager(folder, s.filter));
     let page: Page;
     try {
-      page = await pager.page(s.limit);
+      page = await this.watched(folder, s, pager.page(s.limit));
     } catch (e) {
       if (s.pager === pager) throw e;
-      // Stopped on purpose: by a Refresh, which lists again; or by a collapse (or the end), which does not.
+      // Stopped on purpose: by Cancel, which says so; by a Refresh, which lists again; or by a
+      // collapse (or the end), which does not.
+      if (s.cancelled) return [cancelledRow(folder)];
       return s.collapsed || this.disposed ? [] : this.folderChildren(folder);
     }
     const { entries, more } = page;
@@ -270,6 +290,32 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     return rows;
   }
 
+  /**
+   * Shows a listing's progress: the view's progress bar at once, and when it takes long a
+   * notification with the number of entries read so far and a Cancel that stops it.
+   */
+  private watched<T>(folder: Folder, s: FolderState, listing: Promise<T>): Promise<T> {
+    const slow = setTimeout(() => {
+      void vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, cancellable: true },
+        async (progress, token) => {
+          token.onCancellationRequested(() => this.cancel(folder));
+          const say = () =>
+            progress.report({
+              // No title: VS Code would join it with a colon, and a remote's location ends in one.
+              message: `Listing ${folder.location} (${s.seen ? `${s.seen.toLocaleString('en-US')} entries so far` : 'waiting for the endpoint…'})`,
+            });
+          say();
+          const tick = setInterval(say, 250);
+          await listing.catch(() => undefined).finally(() => clearInterval(tick));
+        },
+      );
+    }, SLOW_LISTING_MS);
+    return Promise.resolve(vscode.window.withProgress({ location: { viewId: VIEW_ID } }, () => listing)).finally(() =>
+      clearTimeout(slow),
+    );
+  }
+
   /** The folder's entries that match the filter, a page at a time. */
   private pager(folder: Folder, filter: string | undefined): Pager {
     const needle = filter?.toLocaleLowerCase();
@@ -285,7 +331,14 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     const remote = folder instanceof RemoteNode ? folder.remote.name : folder.remote;
     let listR = this.listR.get(remote);
     if (!listR) this.listR.set(remote, (listR = hasListR(rclone, remote).catch(() => false)));
-    yield* streamFolder(rclone, folder.location, { ...opts, listR: folder instanceof PathNode && (await listR) });
+    const s = this.state(folder);
+    for await (const entry of streamFolder(rclone, folder.location, {
+      ...opts,
+      listR: folder instanceof PathNode && (await listR),
+    })) {
+      s.seen++;
+      yield entry;
+    }
   }
 
   getTreeItem(node: Node): vscode.TreeItem {
@@ -312,6 +365,22 @@ function stopListing(s: FolderState): void {
   s.pager?.stop();
   s.pager = undefined;
 }
+
+/** Stops a folder's listing, and forgets a cancel: the next look lists anew. */
+function listAgain(s: FolderState): void {
+  s.cancelled = false;
+  stopListing(s);
+}
+
+/** What a folder shows after its listing was cancelled: a click lists it again. */
+const cancelledRow = (folder: Folder) =>
+  new MessageNode(
+    folder,
+    'Listing cancelled',
+    { command: 'rclone.refresh', title: 'List again', arguments: [folder] },
+    'debug-pause',
+    'Click to list this folder again',
+  );
 
 /** What a row shows of its mount, as one comparable string. */
 const paintedAs = (shown: Shown | undefined) => {

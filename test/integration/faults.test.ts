@@ -12,8 +12,10 @@ import { after, before, describe, it } from 'mocha';
 import { inspectLink } from '../../src/core/link';
 import { readRcloneMounts } from '../../src/core/mountinfo';
 import { processAlive } from '../../src/core/processes';
-import { startProxy } from '../helpers/proxy';
+import { rclonePids } from '../helpers/procs';
+import { type Proxy, startProxy } from '../helpers/proxy';
 import { ROOT } from '../helpers/root';
+import type { Folder, Node } from '../../src/vscode/nodes';
 import { boxInfo } from './boxInfo';
 import { api, cacheDir, ScriptedUi, setSetting, waitFor, withUi } from './util';
 
@@ -34,6 +36,20 @@ function cli(args: string[], cwd = boxInfo().workspace): Promise<{ code: number;
 /** Runs a program (no shell) and waits for it; rejects when it fails. */
 const run = (file: string, args: string[]) =>
   new Promise<void>((ok, fail) => execFile(file, args, { timeout: 30_000 }, (e) => (e ? fail(e) : ok())));
+
+/** Resolves once `event` has not fired for `ms`. */
+const quiet = (event: vscode.Event<unknown>, ms: number) =>
+  new Promise<void>((done) => {
+    let timer = setTimeout(end, ms);
+    const sub = event(() => {
+      clearTimeout(timer);
+      timer = setTimeout(end, ms);
+    });
+    function end() {
+      sub.dispose();
+      done();
+    }
+  });
 
 /** How late a 50 ms interval timer in this extension host fires, at worst, while `work` runs. */
 async function worstLateness(work: () => Promise<void>): Promise<number> {
@@ -258,38 +274,71 @@ describe('Faults in the editor', function () {
     assert.match(listed, /before-reboot\.txt\t22/);
   });
 
-  it('the endpoint goes away: the tree says so at once, with Edit Remote; once it is back, a refresh lists again', async () => {
-    const { remotes } = await api();
-    const { tree } = remotes;
+  /** A remote of its own named `name`, through a proxy that can slow down or go away like a real endpoint. */
+  async function withProxiedRemote(name: string, test: (proxy: Proxy, node: Node) => Promise<void>): Promise<void> {
+    const { remotes, svc } = await api();
     const { configFile, endpoint } = boxInfo();
     const original = await readFile(configFile, 'utf8');
-    // A remote of its own, through a proxy that can go away like a real endpoint.
     const proxy = await startProxy(Number(new URL(endpoint).port));
     try {
       await writeFile(
         configFile,
-        `${original}\n[flaky]\ntype = s3\nprovider = Other\naccess_key_id = S3RVER\nsecret_access_key = S3RVER\nendpoint = ${proxy.endpoint}\n`,
+        `${original}\n[${name}]\ntype = s3\nprovider = Other\naccess_key_id = S3RVER\nsecret_access_key = S3RVER\nendpoint = ${proxy.endpoint}\n`,
       );
-      const flaky = await waitFor('the new remote', async () =>
-        (await tree.getChildren()).find((n) => n.id === 'flaky:'),
+      const node = await waitFor('the new remote', async () =>
+        (await remotes.tree.getChildren()).find((n) => n.id === `${name}:`),
       );
-      const labels = async () =>
-        (await tree.getChildren(flaky)).map((n) => {
-          const label = tree.getTreeItem(n).label;
-          return typeof label === 'string' ? label : (label?.label ?? '');
-        });
-      assert.ok((await labels()).includes('index-tts-data'));
-      await proxy.down();
-      tree.refresh(flaky as Parameters<typeof tree.refresh>[0]);
-      const t0 = performance.now();
-      assert.deepEqual(await labels(), ['Endpoint unreachable — Edit Remote…']);
-      assert.ok(performance.now() - t0 < 15_000, `said after ${Math.round(performance.now() - t0)} ms`);
-      await proxy.up();
-      tree.refresh(flaky as Parameters<typeof tree.refresh>[0]);
-      assert.ok((await labels()).includes('index-tts-data'), 'listed again once the endpoint is back');
+      // A config change lists every folder again: the test starts once the file has been quiet a while.
+      await quiet(svc.onDidChangeRemotes, 300);
+      await test(proxy, node);
     } finally {
       await writeFile(configFile, original);
       await proxy.stop();
     }
+  }
+
+  /** The labels of a tree node's rows. */
+  const labels = async (node: Node) => {
+    const { tree } = (await api()).remotes;
+    return (await tree.getChildren(node)).map((n) => {
+      const label = tree.getTreeItem(n).label;
+      return typeof label === 'string' ? label : (label?.label ?? '');
+    });
+  };
+
+  it('the endpoint goes away: the tree says so at once, with Edit Remote; once it is back, a refresh lists again', async () => {
+    const { tree } = (await api()).remotes;
+    await withProxiedRemote('flaky', async (proxy, flaky) => {
+      assert.ok((await labels(flaky)).includes('index-tts-data'));
+      await proxy.down();
+      tree.refresh(flaky as Folder);
+      const t0 = performance.now();
+      assert.deepEqual(await labels(flaky), ['Endpoint unreachable — Edit Remote…']);
+      assert.ok(performance.now() - t0 < 15_000, `said after ${Math.round(performance.now() - t0)} ms`);
+      await proxy.up();
+      tree.refresh(flaky as Folder);
+      assert.ok((await labels(flaky)).includes('index-tts-data'), 'listed again once the endpoint is back');
+    });
+  });
+
+  it('a slow endpoint (2 s a request): Cancel ends the listing and its rclone, the folder says so; its row lists again', async () => {
+    const { tree } = (await api()).remotes;
+    await withProxiedRemote('slowpoke', async (proxy, slow) => {
+      proxy.setDelay(2_000);
+      const ours = () => rclonePids('slowpoke:');
+      const rows = labels(slow);
+      await waitFor("the listing's rclone", () => ours().length > 0, 10_000);
+      tree.cancel(slow as Folder); // what the notification's Cancel does
+      const cancelled = performance.now();
+      assert.deepEqual(await rows, ['Listing cancelled']);
+      await waitFor('no rclone listing slowpoke: left', () => ours().length === 0, 2_000);
+      assert.ok(performance.now() - cancelled < 2_000);
+      assert.deepEqual(await labels(slow), ['Listing cancelled'], 'a repaint does not list again');
+      proxy.setDelay(0);
+      const [row] = await tree.getChildren(slow);
+      const click = tree.getTreeItem(row!).command!;
+      await vscode.commands.executeCommand(click.command, ...(click.arguments ?? []));
+      assert.ok((await labels(slow)).includes('index-tts-data'), 'listed again after a click on the row');
+    });
   });
 });

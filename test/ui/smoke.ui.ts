@@ -4,10 +4,12 @@
 // the default side bar width, screenshot, check the Ports view (ports.ts); then see the "Model
 // versions" group, link ./cache_hub to cache_hub_v23 from the palette and see its row say so,
 // prewarm cache_hub from the palette and see the status bar go "warming" and back to "mounted";
-// Bring Up Workspace (allowing the tasks.json task) until "app ready", reload the window and find
-// the app again, Stop App from the status bar; unmount; then reload in the middle of a Mount… and
-// check the next window shows the truth. The link, the app and its files the walk made are removed
-// at the end, even after a failed step.
+// Bring Up Workspace (allowing the tasks.json task) until "app ready", reload the window (and then
+// kill its extension host) and find the app again, Stop App from the status bar; unmount; then
+// reload in the middle of a Mount… and check the next window shows the truth. Last, faults of a
+// slow endpoint (a second remote through a delaying proxy): a listing's notification and its
+// Cancel, and an extension host killed mid-Prewarm. The link, the app, its files and the second
+// remote the walk made are removed at the end, even after a failed step.
 // The UI strings used here ("Rclone", "Rclone: Mount…", "Rclone: Link Model Version…",
 // "Rclone: Prewarm…", "s3:index-tts-data", "Model versions", "← ./cache_hub", "Warmed cache_hub: ",
 // the status item's accessible labels "Rclone: nothing mounted" and "Rclone mount <mount point>:
@@ -34,6 +36,7 @@ import { readRcloneMounts } from '../../src/core/mountinfo';
 import { freePort, processAlive } from '../../src/core/processes';
 import { ROOT } from '../helpers/fixtures';
 import { rclonePidsWhere } from '../helpers/procs';
+import { type Proxy, startProxy } from '../helpers/proxy';
 import type { Report } from '../integration/report';
 import type { Locator, Page } from './playwright';
 import { checkRcPortNotForwarded, rcPortOf } from './ports';
@@ -58,6 +61,8 @@ export interface UiSmokeOptions {
   failureScreenshot: string;
   /** Returns why the window is gone (server exited, page crashed), to stop waiting at once. */
   problem(): string | undefined;
+  /** The VS Code server's pid: its extension host is found among its descendants, to kill it. */
+  serverPid: number;
 }
 
 const SUITE = 'UI smoke';
@@ -67,6 +72,8 @@ const FOLDER = 'cache_hub';
 const MOUNT_PICK = `${REMOTE}:${BUCKET}`;
 const VERSIONS = 'Model versions';
 const VERSION = 'cache_hub_v23';
+/** The remote added for the slow-endpoint steps (through a delaying proxy to the same S3 server). */
+const SLOW = 'slowpoke';
 
 /** The workspace's model link: <box>/workspace/cache_hub (box.ts lays the box out as <dir>/{mnt,workspace,…}). */
 const modelLink = (mountRoot: string) => join(dirname(mountRoot.replace(/\/+$/, '')), 'workspace', 'cache_hub');
@@ -143,15 +150,133 @@ async function runCommand(page: Page, typed: string, label: string | RegExp): Pr
 }
 
 /** In Mount…'s first question, picks our bucket (typed, so that Enter takes exactly it). */
-async function pickRemote(page: Page): Promise<void> {
-  await quickPickRow(page, MOUNT_PICK).first().waitFor({ state: 'visible', timeout: 20_000 });
-  await page.keyboard.type(MOUNT_PICK);
+async function pickRemote(page: Page, pick = MOUNT_PICK): Promise<void> {
+  await quickPickRow(page, pick).first().waitFor({ state: 'visible', timeout: 20_000 });
+  await page.keyboard.type(pick);
   // Enter takes the focused row: make sure filtering put ours there, not a longer match.
-  await quickPickRow(page, MOUNT_PICK)
-    .and(page.locator('.focused'))
-    .first()
-    .waitFor({ state: 'visible', timeout: 5_000 });
+  await quickPickRow(page, pick).and(page.locator('.focused')).first().waitFor({ state: 'visible', timeout: 5_000 });
   await page.keyboard.press('Enter');
+}
+
+/** Mount… from the palette: `pick` on `mountPoint` (the one it proposes), until the status bar says "mounted". */
+async function mountFromPalette(page: Page, pick: string, mountPoint: string): Promise<void> {
+  await runCommand(page, 'Rclone: Mount', 'Rclone: Mount…');
+  await pickRemote(page, pick);
+  await acceptMountPoint(page, mountPoint);
+  await waitUntil(
+    async () => (await mountState(page, mountPoint)) === 'mounted',
+    60_000,
+    `the status bar item of ${mountPoint} saying "mounted"`,
+  );
+}
+
+/**
+ * In Prewarm…'s questions, picks `folder` of `mountPoint`: which mount is asked first only when
+ * the box has other live mounts, then ours by its mount point.
+ */
+async function pickWarm(page: Page, mountPoint: string, folder: string): Promise<void> {
+  const row = quickPickRow(page, folder).filter({
+    has: page.locator('.label-description', { hasText: exactly(`${mountPoint}/${folder}`) }),
+  });
+  await waitUntil(
+    async () => {
+      const mount = quickPickRow(page, mountPoint).first();
+      if (await mount.isVisible()) await mount.click({ timeout: 5_000 });
+      return row.first().isVisible();
+    },
+    20_000,
+    `the pick of what to warm, offering ${folder}`,
+  );
+  await row.first().click({ timeout: 5_000 });
+}
+
+/** The extension host processes of the VS Code server `serverPid` (its descendants that say so in their argv). */
+function extensionHosts(serverPid: number): number[] {
+  const parents = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const ppid = Number(readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+      parents.set(Number(name), ppid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const below = (pid: number): boolean => {
+    for (let p = parents.get(pid); p; p = parents.get(p)) if (p === serverPid) return true;
+    return false;
+  };
+  return [...parents.keys()].filter((pid) => {
+    try {
+      return below(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--type=extensionHost');
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Kills the window's extension host (-9), as a crash or the OOM killer would, then reloads the window. */
+async function killExtensionHostAndReload(page: Page, serverPid: number): Promise<void> {
+  // The host of the window before a reload may still be on its way out: wait for one.
+  let hosts: number[] = [];
+  await waitUntil(
+    async () => (hosts = extensionHosts(serverPid)).length === 1,
+    10_000,
+    `one extension host under the server (found ${JSON.stringify(hosts)})`,
+  );
+  process.kill(hosts[0]!, 'SIGKILL');
+  await waitUntil(async () => !processAlive(hosts[0]!), 5_000, `the extension host (pid ${hosts[0]}) to die`);
+  await page.reload();
+  await page.locator('.monaco-workbench .part.statusbar').waitFor({ state: 'visible', timeout: 60_000 });
+}
+
+/** The window's answer within 20 s, checked against the truth (see inconsistency); returns what it shows. */
+async function untilConsistent(page: Page, mountPoint: string, stateDir: string): Promise<string | undefined> {
+  let problem: string | undefined = 'not looked yet';
+  let shown: string | undefined;
+  await waitUntil(
+    async () => {
+      shown = await mountState(page, mountPoint);
+      problem = await inconsistency(mountPoint, stateDir, shown);
+      return !problem;
+    },
+    20_000,
+    `the reloaded window to show ${mountPoint} as it is`,
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}: ${problem}`);
+  });
+  return shown;
+}
+
+/**
+ * The notification center's item whose message matches `text`, once there (the bell opens the
+ * center: this headless window shows no toasts). The center is opened again if it closed meanwhile.
+ */
+async function notificationItem(page: Page, text: RegExp): Promise<Locator> {
+  const item = page
+    .locator('.notifications-center .notification-list-item')
+    .filter({ has: page.locator('.notification-list-item-message', { hasText: text }) })
+    .first();
+  await waitUntil(
+    async () => {
+      if (!(await page.locator('.notifications-center.visible').count()))
+        await page
+          .locator('.part.statusbar .statusbar-item[aria-label*="Notification"]')
+          .first()
+          .click({ timeout: 5_000 });
+      return item.isVisible();
+    },
+    10_000,
+    `a notification saying ${text}`,
+  );
+  return item;
+}
+
+/** Closes the notification center if it is open. */
+async function closeNotifications(page: Page): Promise<void> {
+  if (!(await page.locator('.notifications-center.visible').count())) return;
+  await page.locator('.part.statusbar .statusbar-item[aria-label*="Notification"]').first().click({ timeout: 5_000 });
+  await page.locator('.notifications-center.visible').waitFor({ state: 'hidden', timeout: 5_000 });
 }
 
 /** In Mount…'s second question, accepts the mount point it proposes, which must be `mountPoint`. */
@@ -208,7 +333,51 @@ const untilUnmounted = (page: Page, mountPoint: string) =>
     `the status bar item of ${mountPoint} saying "not mounted"`,
   );
 
-function steps(page: Page, opts: UiSmokeOptions, port: number): Step[] {
+/** A second remote of the box's S3 server, through a proxy that can slow it down: added by a step, removed at the end. */
+interface SlowRemote {
+  proxy: Proxy;
+  /** Appends the remote to the box's rclone.conf (the window notices and lists it). */
+  add(): void;
+  /** Puts rclone.conf back as it was. */
+  remove(): void;
+}
+
+async function slowRemote(mountRoot: string): Promise<SlowRemote> {
+  const configFile = boxPath(mountRoot, 'rclone.conf');
+  const original = readFileSync(configFile, 'utf8');
+  const port = /^endpoint = http:\/\/127\.0\.0\.1:(\d+)/m.exec(original)?.[1];
+  if (!port) throw new Error(`no loopback endpoint in ${configFile}`);
+  const proxy = await startProxy(Number(port));
+  const section = `\n[${SLOW}]\ntype = s3\nprovider = Other\naccess_key_id = S3RVER\nsecret_access_key = S3RVER\nendpoint = ${proxy.endpoint}\n`;
+  return {
+    proxy,
+    add: () => writeFileSync(configFile, original + section),
+    remove: () => writeFileSync(configFile, original),
+  };
+}
+
+/** Reloads the window (`how`), and checks it finds the running app by pid and port: "app ready" again, the same pid. */
+async function reloadFindsApp(
+  page: Page,
+  mountPoint: string,
+  appReady: string,
+  apps: () => Promise<number[]>,
+  how: () => Promise<void>,
+) {
+  const before = await apps();
+  if (before.length !== 1) throw new Error(`expected one app, found ${JSON.stringify(before)}`);
+  await how();
+  await waitUntil(
+    async () => (await mountState(page, mountPoint)) === appReady,
+    60_000,
+    `the reloaded window's status bar saying "${appReady}"`,
+  );
+  const after = await apps();
+  if (JSON.stringify(after) !== JSON.stringify(before))
+    throw new Error(`the app changed over the reload: ${JSON.stringify(before)} → ${JSON.stringify(after)}`);
+}
+
+function steps(page: Page, opts: UiSmokeOptions, port: number, slow: SlowRemote): Step[] {
   const mountPoint = `${opts.mountRoot.replace(/\/+$/, '')}/${BUCKET}`;
   const appReady = `mounted, app ready :${port}`;
   const appPids = async () => (await findApps(appStateDir(opts.mountRoot))).map((a) => a.pid);
@@ -368,20 +537,7 @@ function steps(page: Page, opts: UiSmokeOptions, port: number): Step[] {
       `pick "${FOLDER}": the status bar shows "warming", then "mounted" again`,
       60_000,
       async () => {
-        // Which mount is asked first only when the box has other live mounts: then ours by its mount point.
-        const folder = quickPickRow(page, FOLDER).filter({
-          has: page.locator('.label-description', { hasText: exactly(`${mountPoint}/${FOLDER}`) }),
-        });
-        await waitUntil(
-          async () => {
-            const mount = quickPickRow(page, mountPoint).first();
-            if (await mount.isVisible()) await mount.click({ timeout: 5_000 });
-            return folder.first().isVisible();
-          },
-          20_000,
-          `the pick of what to warm, offering ${FOLDER}`,
-        );
-        await folder.first().click({ timeout: 5_000 });
+        await pickWarm(page, mountPoint, FOLDER);
         await waitUntil(
           async () =>
             (await recordedStatusBar(page)).at(-1) === 'mounted' && (await recordedStatusBar(page)).length > 1,
@@ -397,15 +553,8 @@ function steps(page: Page, opts: UiSmokeOptions, port: number): Step[] {
       'the notification center lists "Warmed cache_hub: …"',
       20_000,
       async () => {
-        // This headless window shows no toasts: every notification is in the center the bell opens.
-        const bell = page.locator('.part.statusbar .statusbar-item[aria-label*="Notification"]').first();
-        await bell.click({ timeout: 5_000 });
-        await page
-          .locator('.notifications-center .notification-list-item-message', { hasText: /^Warmed cache_hub: / })
-          .first()
-          .waitFor({ state: 'visible', timeout: 10_000 });
-        await bell.click({ timeout: 5_000 }); // and closes it again
-        await page.locator('.notifications-center.visible').waitFor({ state: 'hidden', timeout: 5_000 });
+        await notificationItem(page, /^Warmed cache_hub: /);
+        await closeNotifications(page);
       },
     ],
     [
@@ -437,20 +586,16 @@ function steps(page: Page, opts: UiSmokeOptions, port: number): Step[] {
     [
       'a window reload finds the running app by pid and port: "app ready" again, no second copy',
       90_000,
-      async () => {
-        const before = await appPids();
-        if (before.length !== 1) throw new Error(`expected one app, found ${JSON.stringify(before)}`);
-        await page.reload();
-        await page.locator('.monaco-workbench .part.statusbar').waitFor({ state: 'visible', timeout: 60_000 });
-        await waitUntil(
-          async () => (await mountState(page, mountPoint)) === appReady,
-          60_000,
-          `the reloaded window's status bar saying "${appReady}"`,
-        );
-        const after = await appPids();
-        if (JSON.stringify(after) !== JSON.stringify(before))
-          throw new Error(`the app changed over the reload: ${JSON.stringify(before)} → ${JSON.stringify(after)}`);
-      },
+      () =>
+        reloadFindsApp(page, mountPoint, appReady, appPids, async () => {
+          await page.reload();
+          await page.locator('.monaco-workbench .part.statusbar').waitFor({ state: 'visible', timeout: 60_000 });
+        }),
+    ],
+    [
+      'the extension host killed (-9) while the app runs: the reloaded window finds it again, no second copy',
+      90_000,
+      () => reloadFindsApp(page, mountPoint, appReady, appPids, () => killExtensionHostAndReload(page, opts.serverPid)),
     ],
     [
       'a click on the status bar offers "Stop App": the app ends, the mount stays',
@@ -493,20 +638,51 @@ function steps(page: Page, opts: UiSmokeOptions, port: number): Step[] {
         await page.locator('.monaco-workbench .part.statusbar').waitFor({ state: 'visible', timeout: 60_000 });
         // The window going away may still be finishing the mount: the new one must catch up with
         // the truth within its next looks (a look every 2 s), and the truth must be whole.
-        let problem: string | undefined = 'not looked yet';
-        let shown: string | undefined;
-        await waitUntil(
-          async () => {
-            shown = await mountState(page, mountPoint);
-            problem = await inconsistency(mountPoint, appStateDir(opts.mountRoot), shown);
-            return !problem;
+        if ((await untilConsistent(page, mountPoint, appStateDir(opts.mountRoot))) !== 'mounted') return;
+        await runCommand(page, 'Rclone: Unmount', /^\s*Rclone: Unmount…?\s*$/);
+        await untilUnmounted(page, mountPoint);
+      },
+    ],
+    [
+      `a slow endpoint (2 s a request): expanding "${SLOW}" shows "Listing ${SLOW}: (waiting for the endpoint…)" in a notification; its Cancel ends the listing's rclone within 2 s and the row says "Listing cancelled"`,
+      60_000,
+      async () => {
+        slow.proxy.setDelay(2_000);
+        slow.add();
+        await expand(sideBarRow(page, SLOW), SLOW, 20_000);
+        const item = await notificationItem(page, new RegExp(`^Listing ${SLOW}: \\(`));
+        const listing = () => rclonePidsWhere((argv) => argv.includes(`${SLOW}:`));
+        if (!listing().length) throw new Error(`no rclone lists ${SLOW}: while the notification says so`);
+        await item.locator('.monaco-button', { hasText: exactly('Cancel') }).click({ timeout: 5_000 });
+        const cancelled = Date.now();
+        await waitUntil(async () => !listing().length, 2_000, `the rclone listing ${SLOW}: to end`).catch(
+          (e: Error) => {
+            throw new Error(`${e.message} (${Date.now() - cancelled} ms after Cancel: ${listing().join(' ')})`);
           },
-          15_000,
-          `the reloaded window to show ${mountPoint} as it is`,
-        ).catch((e: Error) => {
-          throw new Error(`${e.message}: ${problem}`);
-        });
-        if (shown !== 'mounted') return;
+        );
+        await sideBarRow(page, 'Listing cancelled').first().waitFor({ state: 'visible', timeout: 10_000 });
+        await closeNotifications(page);
+      },
+    ],
+    [
+      `the extension host killed (-9) in the middle of a Prewarm of ${SLOW}:${BUCKET}: the reloaded window shows the mount as it is ("mounted", with its rclone and record)`,
+      180_000,
+      async () => {
+        slow.proxy.setDelay(0);
+        await mountFromPalette(page, `${SLOW}:${BUCKET}`, mountPoint);
+        slow.proxy.setDelay(2_000); // each S3 request of the warm now takes at least 4 s
+        await recordStatusBar(page, `Rclone mount ${mountPoint}: `);
+        await runCommand(page, 'Rclone: Prewarm', 'Rclone: Prewarm…');
+        await pickWarm(page, mountPoint, FOLDER);
+        await waitUntil(
+          async () => (await recordedStatusBar(page)).some((s) => s.startsWith('warming')),
+          20_000,
+          `the status bar item of ${mountPoint} saying "warming"`,
+        );
+        await killExtensionHostAndReload(page, opts.serverPid);
+        const shown = await untilConsistent(page, mountPoint, appStateDir(opts.mountRoot));
+        if (shown !== 'mounted') throw new Error(`the reloaded window shows "${shown}", not "mounted"`);
+        slow.proxy.setDelay(0);
         await runCommand(page, 'Rclone: Unmount', /^\s*Rclone: Unmount…?\s*$/);
         await untilUnmounted(page, mountPoint);
       },
@@ -516,16 +692,19 @@ function steps(page: Page, opts: UiSmokeOptions, port: number): Step[] {
 
 export async function runUiSmoke(page: Page, opts: UiSmokeOptions): Promise<Report> {
   rmSync(opts.failureScreenshot, { force: true }); // a stale one from an earlier run would mislead
+  const slow = await slowRemote(opts.mountRoot);
   try {
     const port = await freePort();
     // Laid out at the start: VS Code reads tasks.json on its own schedule, long before Bring Up needs it.
     layOutApp(opts.mountRoot, port);
-    return await walk(page, steps(page, opts, port), {
+    return await walk(page, steps(page, opts, port, slow), {
       suite: SUITE,
       problem: () => opts.problem(),
       failureScreenshot: opts.failureScreenshot,
     });
   } finally {
+    slow.remove();
+    await slow.proxy.stop();
     await stopApps(opts.mountRoot);
     // The link the walk made (the workspace had none before): removed even when a step failed.
     const link = modelLink(opts.mountRoot);
