@@ -12,10 +12,12 @@ import { type Context, describe } from './cli/fixes';
 import { listsInPages, listTarget } from './cli/ls';
 import { defaultCacheDir } from './core/cache';
 import { isRcloneError } from './core/errors';
+import { useLocale } from './core/locale';
 import type { Logger } from './core/events';
 import { Rclone } from './core/rclone';
 
 const env = process.env;
+useLocale(env, join(__dirname, '..', 'l10n')); // LANG=zh_CN.UTF-8: messages in Chinese
 let verbose = env.RCLONE_DEVBOX_VERBOSE === '1';
 const err = (line: string) => process.stderr.write(`${line}\n`);
 const out = (line: string) => process.stdout.write(`${line}\n`);

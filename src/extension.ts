@@ -1,6 +1,7 @@
 // Wiring only: build the services, hand them to each surface, return. No process is spawned here:
 // rclone is found on first use, and mount state is read from files.
 import * as vscode from 'vscode';
+import { useBundle } from './core/locale';
 import * as linkCommands from './vscode/linkCommands';
 import * as mountCommands from './vscode/mountCommands';
 import * as remoteCommands from './vscode/remoteCommands';
@@ -14,6 +15,7 @@ let onExit: (() => Promise<void>) | undefined;
 
 export function activate(context: vscode.ExtensionContext) {
   const started = performance.now();
+  useBundle(vscode.l10n.bundle); // core's messages in the editor's language
   const svc = new Services(context);
   const surfaces = {
     remotes: remotesView.register(svc),
