@@ -18,6 +18,11 @@ run(process.execPath, ['esbuild.mjs', '--tests']);
 const files = readdirSync('out/test/unit')
   .filter((f) => f.endsWith('.test.js') && f.includes(filter))
   .map((f) => join('out/test/unit', f));
+if (!files.length) {
+  // Node's runner, given no file, would look for test files everywhere under the working folder.
+  console.error(`no unit test file in out/test/unit matches "${filter}"`);
+  process.exit(2);
+}
 run(process.execPath, ['--enable-source-maps', '--test', '--test-reporter=spec', '--test-timeout=120000', ...files]);
 
 if (!filter && process.env.RCLONE_DEVBOX_SKIP_VSCODE !== '1') {
