@@ -1,10 +1,12 @@
 // Bundles the extension and the CLI (and, on request, the tests and benchmarks) with esbuild.
 //   node esbuild.mjs               development build of dist/
 //   node esbuild.mjs --production  minified, no sourcemaps
+//   node esbuild.mjs --production --outdir=<dir>  the same into <dir> (the VSIX test's staging copy)
 //   node esbuild.mjs --watch       rebuild dist/ on change
 //   node esbuild.mjs --tests       also bundle into out/: test/unit/*.test.ts, test/demo.ts, the
 //                                  integration tests entry (test/integration/index.ts, run by VS Code's
-//                                  extension host) and its runners test/vscode-server.ts, test/electron.ts
+//                                  extension host), its runners test/vscode-server.ts, test/electron.ts,
+//                                  and the README generator test/readme.ts (npm run readme)
 //   node esbuild.mjs --bench       also bundle bench/*.bench.ts into out/
 import * as esbuild from 'esbuild';
 import { chmodSync, readdirSync } from 'node:fs';
@@ -30,12 +32,14 @@ const filesUnder = (dir, suffix) =>
     .filter((e) => e.isFile() && e.name.endsWith(suffix))
     .map((e) => join(e.parentPath ?? e.path, e.name));
 
-const builds = [{ ...common, entryPoints: { extension: 'src/extension.ts', cli: 'src/cli.ts' }, outdir: 'dist' }];
+const outdir = process.argv.find((a) => a.startsWith('--outdir='))?.slice('--outdir='.length) ?? 'dist';
+const builds = [{ ...common, entryPoints: { extension: 'src/extension.ts', cli: 'src/cli.ts' }, outdir }];
 if (args.has('--tests')) {
   // playwright-core is never imported statically: the runner loads it from .cache/ at run time.
   const entryPoints = [
     ...filesUnder('test/unit', '.test.ts'),
     'test/demo.ts',
+    'test/readme.ts',
     'test/integration/index.ts',
     'test/vscode-server.ts',
     'test/electron.ts',
@@ -54,5 +58,5 @@ if (args.has('--watch')) {
   console.log('watching src/ …');
 } else {
   await Promise.all(builds.map((b) => esbuild.build(b)));
-  chmodSync('dist/cli.js', 0o755); // runnable as itself, the way the installed `rclone-devbox` is
+  chmodSync(join(outdir, 'cli.js'), 0o755); // runnable as itself, the way the installed `rclone-devbox` is
 }

@@ -7,17 +7,22 @@
 // loaded only when one runs, and the process exits as soon as its work is done.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { COMMANDS, parse, type Parsed, usage } from './cli/args';
-import { type Context, describe } from './cli/fixes';
+import * as l10n from '@vscode/l10n';
+import { COMMANDS, parse, type Parsed, usage, usageOf } from './cli/args';
+import { type Context, describe, readsBundle } from './cli/fixes';
 import { listsInPages, listTarget } from './cli/ls';
 import { defaultCacheDir } from './core/cache';
 import { isRcloneError } from './core/errors';
-import { useLocale } from './core/locale';
+import { bundleLocale, useLocale } from './core/locale';
 import type { Logger } from './core/events';
 import { Rclone } from './core/rclone';
 
 const env = process.env;
-useLocale(env, join(__dirname, '..', 'l10n')); // LANG=zh_CN.UTF-8: messages in Chinese
+const l10nDir = join(__dirname, '..', 'l10n');
+useLocale(env, l10nDir); // LANG=zh_CN.UTF-8: messages in Chinese
+const locale = bundleLocale(env);
+// The same bundle, read (only on an error) to recognise a translated fix by its English (fixes.ts).
+if (locale) readsBundle(join(l10nDir, `bundle.l10n.${locale}.json`));
 let verbose = env.RCLONE_DEVBOX_VERBOSE === '1';
 const err = (line: string) => process.stderr.write(`${line}\n`);
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -64,7 +69,7 @@ async function main({ command, args, o, v }: Parsed): Promise<number> {
     return 0;
   }
   if (o.help) {
-    out(command ? `Usage: rclone-devbox ${COMMANDS[command].usage}\n  ${COMMANDS[command].about}` : usage());
+    out(command ? `${usageOf(command)}\n  ${COMMANDS[command].about}` : usage());
     return 0;
   }
   if (!command) {
@@ -81,7 +86,7 @@ async function main({ command, args, o, v }: Parsed): Promise<number> {
       signal: ac.signal,
       onEntry: (e) => out(e.isDir ? `${e.name}/\t-` : `${e.name}\t${e.size}`),
     });
-    if (page.more) err(`… more entries after the first ${page.entries.length}`);
+    if (page.more) err(l10n.t`… more entries after the first ${page.entries.length}`);
     return 0;
   }
   ctx.command = command;
@@ -123,7 +128,9 @@ async function main({ command, args, o, v }: Parsed): Promise<number> {
     const remotes = await config.remotes(ac.signal);
     for (const r of remotes) out([r.name, r.type, r.provider ?? '', r.endpoint ?? '', r.source].join('\t'));
     if (!remotes.length)
-      err(`No remotes in ${config.path}, nor in RCLONE_CONFIG_<NAME>_TYPE variables. Add one with \`rclone config\`.`);
+      err(
+        l10n.t`No remotes in ${config.path}, nor in RCLONE_CONFIG_<NAME>_TYPE variables. Add one with \`rclone config\`.`,
+      );
     return 0;
   }
   const { mountCommand } = await import('./cli/mounts');

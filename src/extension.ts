@@ -9,6 +9,7 @@ import * as remotesView from './vscode/remotesView';
 import { Services } from './vscode/services';
 import * as statusBar from './vscode/statusBar';
 import * as tasks from './vscode/tasks';
+import * as walkthrough from './vscode/walkthrough';
 import * as warmCommands from './vscode/warmCommands';
 
 let onExit: (() => Promise<void>) | undefined;
@@ -25,6 +26,7 @@ export function activate(context: vscode.ExtensionContext) {
     warm: warmCommands.register(svc),
     links: linkCommands.register(svc),
     tasks: tasks.register(svc),
+    walkthrough: walkthrough.register(svc),
   };
   // Surfaces first: they let go of the services they use, which go last.
   context.subscriptions.push(vscode.Disposable.from(...Object.values(surfaces), svc.registry.watch(), svc));

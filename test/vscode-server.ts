@@ -1,11 +1,14 @@
 // Runs the integration suites (test/integration/) inside a real VS Code: the VS Code server that
 // code-server bundles, opened in headless Chromium. The suites run in the server's remote extension
 // host, which is where the extension runs under Remote-SSH. Then a Playwright UI smoke test drives
-// the same web UI. Bundled to out/test/vscode-server.js; runs with plain Node 20.
+// the same web UI, and last the VSIX `npm run package` builds is installed into a fresh server and
+// walked the same way (no development path). Bundled to out/test/vscode-server.js; runs with plain Node 20.
 //   node out/test/vscode-server.js                    integration suites, then (if green) the UI test
 //                                                     (each with its own S3 server, VS Code server and window)
 //   node out/test/vscode-server.js --only-integration
 //   node out/test/vscode-server.js --only-ui
+//   node out/test/vscode-server.js --only-vsix        the installed-VSIX smoke test only
+//   node out/test/vscode-server.js --only-zh          the UI in Chinese only (server started with --locale zh-cn)
 //   node out/test/vscode-server.js --ui               run the UI test even when the suites failed
 //   node out/test/vscode-server.js --grep <text>      only tests whose "suite › name" contains <text>
 //   node out/test/vscode-server.js --keep             keep the temp dir (logs, settings, report) for debugging
@@ -24,10 +27,11 @@ import { ROOT } from './helpers/fixtures';
 import { disposeTestBox, processesMentioning, startTestBox, writeSettings, type TestBox } from './integration/box';
 import { GREP_ENV, startedMarker } from './integration/boxInfo';
 import { formatReport, type Report } from './integration/report';
-import { runUiSmoke } from './ui/smoke.ui';
+import { runChineseSmoke, runInstalledSmoke, runUiSmoke } from './ui/smoke.ui';
 import type { Browser, Page } from './ui/playwright';
 import { devHostUrl, launchChromium } from './runner/chromium';
 import { startServer, type VscodeServer } from './runner/server';
+import { installVsix, packageVsix, standInChinesePack } from './runner/vsix';
 import { type SecretReport, SecretWatch } from './runner/secretWatch';
 import { Cleanup, once, phase, printTail, printTimings, waitFor } from './runner/util';
 import { ensureVscodeServer, type VscodeServerInstall } from './runner/vscodeCache';
@@ -46,6 +50,8 @@ const { values: opts } = parseArgs({
   options: {
     'only-integration': { type: 'boolean', default: false },
     'only-ui': { type: 'boolean', default: false },
+    'only-vsix': { type: 'boolean', default: false },
+    'only-zh': { type: 'boolean', default: false },
     ui: { type: 'boolean', default: false },
     grep: { type: 'string' },
     keep: { type: 'boolean', default: false },
@@ -188,6 +194,34 @@ function runUi(browser: Browser, server: VscodeServer, tb: TestBox): Promise<boo
   );
 }
 
+function runZh(browser: Browser, server: VscodeServer, tb: TestBox): Promise<boolean> {
+  const screenshot =
+    process.env.UPDATE_SCREENSHOT === '1'
+      ? join(ROOT, 'media', 'screenshot.zh-cn.png')
+      : join(tb.dir, 'screenshot.zh-cn.png');
+  console.log(`  screenshot: ${screenshot}`);
+  return inWindow(browser, server, windowUrl(server, tb, false), (w) =>
+    runChineseSmoke(w.page, {
+      mountRoot: tb.info.mountRoot,
+      screenshot,
+      failureScreenshot: join(ROOT, 'out', 'ui-zh-failure.png'),
+      problem: w.problem,
+    }),
+  );
+}
+
+function runVsix(browser: Browser, server: VscodeServer, tb: TestBox): Promise<boolean> {
+  // No payload: a plain window on the workspace, whose extensions are the installed ones.
+  const url = `${server.origin}/?${new URLSearchParams({ folder: tb.info.workspace })}`;
+  return inWindow(browser, server, url, (w) =>
+    runInstalledSmoke(w.page, {
+      mountRoot: tb.info.mountRoot,
+      failureScreenshot: join(ROOT, 'out', 'vsix-failure.png'),
+      problem: w.problem,
+    }),
+  );
+}
+
 /** After cleanup: says loudly if anything of ours survived (processes, mounts). */
 async function checkNothingLeft(dir: string): Promise<void> {
   const pids = processesMentioning(dir);
@@ -207,15 +241,22 @@ interface Session {
  * A fresh box (S3 server, seeded buckets, settings) and VS Code server. The UI test gets its own,
  * so what the suites left behind (objects, mounts, state) cannot change what it sees or shoots.
  */
-async function startSession(label: string, install: VscodeServerInstall, dirs: string[]): Promise<Session> {
+async function startSession(
+  label: string,
+  install: VscodeServerInstall,
+  dirs: string[],
+  before?: (box: TestBox) => Promise<void>,
+  serverArgs: string[] = [],
+): Promise<Session> {
   const box = await phase(`${label}: test box (S3, seed, settings)`, () => startTestBox('vscode-server'));
   dirs.push(box.dir);
   const releaseBox = once(() => disposeTestBox(box, opts.keep));
   cleanup.add(`${label}: test box`, releaseBox, 60_000);
+  await before?.(box);
   if (opts.grep) box.env[GREP_ENV] = opts.grep;
   for (const file of writeSettings(box.dataDir, box.settings, ['User', 'Machine'])) console.log(`  settings: ${file}`);
   console.log(`  box: ${box.dir} (S3 at ${box.info.endpoint})`);
-  const server = await phase(`${label}: VS Code server start`, () => startServer(install, box));
+  const server = await phase(`${label}: VS Code server start`, () => startServer(install, box, { args: serverArgs }));
   const stopServer = once(() => server.stop());
   cleanup.add(`${label}: VS Code server`, stopServer);
   console.log(`  server pid ${server.pid} on ${server.origin}`);
@@ -242,8 +283,11 @@ function noSecretSeen(label: string, r: SecretReport): boolean {
 }
 
 async function main(): Promise<boolean> {
-  const runSuites = !opts['only-ui'];
-  const runUiTest = !opts['only-integration'];
+  const only = opts['only-ui'] || opts['only-integration'] || opts['only-vsix'] || opts['only-zh'];
+  const runSuites = !only || opts['only-integration'];
+  const runUiTest = !only || opts['only-ui'];
+  const runVsixTest = !only || opts['only-vsix'];
+  const runZhTest = !only || opts['only-zh'];
   const dirs: string[] = [];
   let ok = true;
   try {
@@ -273,6 +317,34 @@ async function main(): Promise<boolean> {
       }
     } else if (runUiTest) {
       console.log('\nUI smoke test skipped: the integration suites failed (--ui runs it anyway)');
+    }
+    if (runZhTest && ok) {
+      const s = await startSession('zh-cn', install, dirs, async (box) => standInChinesePack(box), [
+        '--locale',
+        'zh-cn',
+      ]);
+      try {
+        ok = (await phase('UI in Chinese (--locale zh-cn)', () => runZh(browser, s.server, s.box))) && ok;
+      } finally {
+        await s.end();
+      }
+    }
+    if (runVsixTest && ok) {
+      const s = await startSession('VSIX', install, dirs, async (box) => {
+        const vsix = await phase('VSIX: npm run package, in a staging copy', () => packageVsix(box.dir));
+        console.log(`  ${vsix.file}: ${vsix.kb.toFixed(1)} KB, ${vsix.files.length} files: ${vsix.files.join(', ')}`);
+        const folder = await phase('VSIX: --install-extension into the server', () =>
+          installVsix(install, box, vsix.file),
+        );
+        console.log(`  installed: ${folder}`);
+      });
+      const watch = new SecretWatch(s.box);
+      try {
+        ok = (await phase('VSIX smoke test (the installed extension)', () => runVsix(browser, s.server, s.box))) && ok;
+      } finally {
+        ok = noSecretSeen('VSIX', watch.finish()) && ok;
+        await s.end();
+      }
     }
   } catch (e) {
     console.error(`\n✖ ${(e as Error).stack ?? e}`);

@@ -2,6 +2,7 @@
 // the one thing that is wrong (a missing <dir>, a bad --timeout) with that command's usage line,
 // rather than the whole help text.
 import { parseArgs } from 'node:util';
+import * as l10n from '@vscode/l10n';
 
 interface Spec {
   args: readonly string[];
@@ -11,77 +12,117 @@ interface Spec {
 }
 
 export const COMMANDS = {
-  remotes: { args: [], options: [], usage: 'remotes', about: 'list remotes (type, provider, endpoint; never secrets)' },
+  remotes: {
+    args: [],
+    options: [],
+    usage: 'remotes',
+    get about() {
+      return l10n.t('list remotes (type, provider, endpoint; never secrets)');
+    },
+  },
   ls: {
     args: ['<remote:path>'],
     options: ['limit'],
     usage: 'ls <remote:path> [--limit N]',
-    about: 'list a folder, streamed (folders end with /)',
+    get about() {
+      return l10n.t('list a folder, streamed (folders end with /)');
+    },
   },
-  mounts: { args: [], options: ['json'], usage: 'mounts [--json]', about: 'rclone mounts on this box and their state' },
+  mounts: {
+    args: [],
+    options: ['json'],
+    usage: 'mounts [--json]',
+    get about() {
+      return l10n.t('rclone mounts on this box and their state');
+    },
+  },
   mount: {
     args: ['<remote:path>', '<dir>'],
     options: ['cache-mode', 'cache-dir', 'cache-max-size', 'allow-other', 'allow-non-empty', 'timeout'],
     usage:
       'mount <remote:path> <dir> [--cache-mode writes|full] [--cache-dir D] [--cache-max-size 20G]\n' +
       '        [--allow-other] [--allow-non-empty] [--timeout 30s]',
-    about: 'mount and return once it is ready',
+    get about() {
+      return l10n.t('mount and return once it is ready');
+    },
   },
   unmount: {
     args: ['<dir>'],
     options: ['wait', 'force'],
     usage: 'unmount <dir> [--wait 10m] [--force]',
-    about: 'unmount once pending uploads are done',
+    get about() {
+      return l10n.t('unmount once pending uploads are done');
+    },
   },
   repair: {
     args: ['<dir>'],
     options: [],
     usage: 'repair <dir>',
-    about: 'clean a dead mount ("Transport endpoint is not connected")',
+    get about() {
+      return l10n.t('clean a dead mount ("Transport endpoint is not connected")');
+    },
   },
   prewarm: {
     args: ['<dir>'],
     options: ['content', 'json'],
     usage: 'prewarm <dir|mountpoint> [--content] [--json]',
-    about: "fill the mount's directory cache for <dir> (--content: its files too, on a --cache-mode full mount)",
+    get about() {
+      return l10n.t(
+        "fill the mount's directory cache for <dir> (--content: its files too, on a --cache-mode full mount)",
+      );
+    },
   },
   versions: {
     args: ['<mountpoint>'],
     options: ['pattern', 'as', 'json'],
     usage: "versions <mountpoint> [--pattern 'cache_hub*'] [--as ./cache_hub] [--json]",
-    about: 'folders matching the pattern, in natural order; * marks the one the --as link points at',
+    get about() {
+      return l10n.t('folders matching the pattern, in natural order; * marks the one the --as link points at');
+    },
   },
   link: {
     args: ['<target>'],
     options: ['as', 'move-aside'],
     usage: 'link <target> [--as ./cache_hub] [--move-aside]',
-    about: 'point the --as symlink at <target> (a folder on a mount), atomically; remembered for rollback',
+    get about() {
+      return l10n.t('point the --as symlink at <target> (a folder on a mount), atomically; remembered for rollback');
+    },
   },
   rollback: {
     args: [],
     options: ['as'],
     usage: 'rollback [--as ./cache_hub]',
-    about: 'point the --as symlink back at the target it had before',
+    get about() {
+      return l10n.t('point the --as symlink back at the target it had before');
+    },
   },
   up: {
     args: [],
     options: ['profile', 'task', 'no-app', 'config', 'timeout'],
     usage: 'up [--profile P | --task NAME] [--no-app] [--config FILE] [--timeout 5m]',
-    about:
-      "mount, warm and link as this folder's .vscode/tasks.json and settings.json say, then run the app until it\n" +
-      '        ends (Ctrl-C stops it, the mount stays); --no-app returns once storage is ready (systemd)',
+    get about() {
+      return l10n.t(
+        "mount, warm and link as this folder's .vscode/tasks.json and settings.json say, then run the app until it\n        ends (Ctrl-C stops it, the mount stays); --no-app returns once storage is ready (systemd)",
+      );
+    },
   },
   status: {
     args: [],
     options: ['json', 'config'],
     usage: 'status [--json] [--config FILE]',
-    about: "mounts, uploads, cache use, this folder's links and its app",
+    get about() {
+      return l10n.t("mounts, uploads, cache use, this folder's links and its app");
+    },
   },
   doctor: {
     args: [],
     options: ['config'],
     usage: 'doctor [--config FILE]',
-    about: 'check rclone, FUSE, the config, credentials, endpoints, disk and the app port; exit status = problems',
+    get about() {
+      return l10n.t(
+        'check rclone, FUSE, the config, credentials, endpoints, disk and the app port; exit status = problems',
+      );
+    },
   },
 } satisfies Record<string, Spec>;
 
@@ -114,12 +155,16 @@ const GLOBAL = new Set(['help', 'version', 'verbose']);
 
 export const usage = (): string =>
   [
-    'usage: rclone-devbox <command> [-v] …',
+    l10n.t('usage: rclone-devbox <command> [-v] …'),
     ...Object.values(COMMANDS).map((c) => `  ${c.usage}\n        ${c.about}`),
-    "  --version                          this tool's version and the rclone it uses",
+    `  --version                          ${l10n.t("this tool's version and the rclone it uses")}`,
     '',
-    "Durations: 30s, 10m, 1h30m or plain seconds. -v (or RCLONE_DEVBOX_VERBOSE=1): rclone's own output on errors.",
-    "rclone is found on PATH (or RCLONE_DEVBOX_RCLONE); rclone's config file is used (RCLONE_CONFIG is honoured).",
+    l10n.t(
+      "Durations: 30s, 10m, 1h30m or plain seconds. -v (or RCLONE_DEVBOX_VERBOSE=1): rclone's own output on errors.",
+    ),
+    l10n.t(
+      "rclone is found on PATH (or RCLONE_DEVBOX_RCLONE); rclone's config file is used (RCLONE_CONFIG is honoured).",
+    ),
   ].join('\n');
 
 /** A command line that cannot be run: exit status 2, the message and the command's usage line. */
@@ -127,9 +172,12 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-const usageOf = (command: Command) => `Usage: rclone-devbox ${COMMANDS[command].usage}`;
+/** "Usage: rclone-devbox <the command's usage>" (the usage itself is syntax: never translated). */
+export const usageOf = (command: Command): string => l10n.t('Usage: rclone-devbox {0}', COMMANDS[command].usage);
 const refuse = (command: Command | undefined, what: string) =>
-  new UsageError(command ? `${command}: ${what}. ${usageOf(command)}` : `${what}. Run rclone-devbox --help.`);
+  new UsageError(
+    command ? l10n.t('{0}: {1}. {2}', command, what, usageOf(command)) : l10n.t('{0}. Run rclone-devbox --help.', what),
+  );
 
 export type Options = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'string' ? string : boolean };
 
@@ -169,20 +217,20 @@ export function parse(argv: string[]): Parsed {
   if (name === undefined) return { args, o, v: {} };
   if (name === 'help') return { args, o: { ...o, help: true }, v: {} };
   if (!Object.hasOwn(COMMANDS, name)) {
-    throw refuse(undefined, `unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')})`);
+    throw refuse(undefined, l10n.t`unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')})`);
   }
   const command = name as Command;
   if (o.help) return { command, args, o, v: {} };
   const spec: Spec = COMMANDS[command];
   for (const key of Object.keys(o)) {
     if (!GLOBAL.has(key) && !spec.options.includes(key))
-      throw refuse(command, `--${key} is not an option of ${command}`);
+      throw refuse(command, l10n.t`--${key} is not an option of ${command}`);
   }
-  if (args.length < spec.args.length) throw refuse(command, `missing ${spec.args[args.length]}`);
-  if (args.length > spec.args.length) throw refuse(command, `unexpected argument "${args[spec.args.length]}"`);
+  if (args.length < spec.args.length) throw refuse(command, l10n.t`missing ${spec.args[args.length]!}`);
+  if (args.length > spec.args.length) throw refuse(command, l10n.t`unexpected argument "${args[spec.args.length]!}"`);
   const mode = o['cache-mode'];
   if (mode !== undefined && !(CACHE_MODES as readonly string[]).includes(mode))
-    throw refuse(command, `--cache-mode "${mode}" is not one of ${CACHE_MODES.join(', ')}`);
+    throw refuse(command, l10n.t`--cache-mode "${mode}" is not one of ${CACHE_MODES.join(', ')}`);
   const v: Values = {
     limit: count(command, 'limit', o.limit),
     timeoutMs: duration(command, 'timeout', o.timeout),
@@ -201,15 +249,16 @@ function commandIn(argv: string[]): Command | undefined {
 
 function explainParseError(e: Error & { code?: string }, argv: string[]): string {
   const option = /'(-{1,2}[^' ]+)/.exec(e.message)?.[1];
-  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${option ?? ''}`.trim();
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION')
+    return option ? l10n.t`unknown option ${option}` : l10n.t('unknown option');
   if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
     const at = argv.indexOf(option);
     const next = at < 0 ? undefined : argv[at + 1];
     // parseArgs will not take "-1" as a value (it looks like an option): say what the value must be.
-    if (next?.startsWith('-') && next.length > 1) return `${option} needs a value, not "${next}"`;
+    if (next?.startsWith('-') && next.length > 1) return l10n.t`${option} needs a value, not "${next}"`;
     if (OPTIONS[option.replace(/^-+/, '') as keyof typeof OPTIONS]?.type === 'boolean')
-      return `${option} takes no value`;
-    return `${option} needs a value`;
+      return l10n.t`${option} takes no value`;
+    return l10n.t`${option} needs a value`;
   }
   return e.message.split('\n')[0]!;
 }
@@ -230,26 +279,32 @@ export function duration(command: Command, flag: string, text: string | undefine
     for (const [, n, unit] of t.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) ms += Number(n) * UNIT_MS[unit!]!;
   }
   if (ms === undefined || !Number.isFinite(ms))
-    throw refuse(command, `--${flag} "${text}" is not a duration (e.g. 30s, 10m, 1h30m, or plain seconds)`);
-  if (ms < min) throw refuse(command, `--${flag} must be ${min > 0 ? 'more than 0' : '0 or more'}, not "${text}"`);
+    throw refuse(command, l10n.t`--${flag} "${text}" is not a duration (e.g. 30s, 10m, 1h30m, or plain seconds)`);
+  if (ms < min)
+    throw refuse(
+      command,
+      min > 0
+        ? l10n.t`--${flag} must be more than 0, not "${text}"`
+        : l10n.t`--${flag} must be 0 or more, not "${text}"`,
+    );
   return Math.round(ms);
 }
 
 /** A glob matched against folder names directly in the mount point: not empty, no "/". */
 function pattern(command: Command, text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
-  if (!text.trim()) throw refuse(command, '--pattern needs a glob, e.g. --pattern "cache_hub*"');
+  if (!text.trim()) throw refuse(command, l10n.t('--pattern needs a glob, e.g. --pattern "cache_hub*"'));
   if (text.includes('/'))
-    throw refuse(command, `--pattern "${text}" matches folder names, without "/" (e.g. --pattern "cache_hub*")`);
+    throw refuse(command, l10n.t`--pattern "${text}" matches folder names, without "/" (e.g. --pattern "cache_hub*")`);
   return text;
 }
 
 /** The symlink's path: not empty, and not a folder spelling ("x/" would name what it points at). */
 function linkPath(command: Command, text: string | undefined): string {
   if (text === undefined) return DEFAULT_LINK;
-  if (!text.trim()) throw refuse(command, '--as needs the path of the link, e.g. --as ./cache_hub');
+  if (!text.trim()) throw refuse(command, l10n.t('--as needs the path of the link, e.g. --as ./cache_hub'));
   if (/\/\.?$/.test(text) || /(?:^|\/)\.\.?$/.test(text))
-    throw refuse(command, `--as "${text}" names a folder; give the link itself, e.g. --as ./cache_hub`);
+    throw refuse(command, l10n.t`--as "${text}" names a folder; give the link itself, e.g. --as ./cache_hub`);
   return text;
 }
 
@@ -257,6 +312,6 @@ function linkPath(command: Command, text: string | undefined): string {
 function count(command: Command, flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   if (!/^\d+$/.test(text.trim()) || Number(text) < 1)
-    throw refuse(command, `--${flag} "${text}" is not a whole number of 1 or more`);
+    throw refuse(command, l10n.t`--${flag} "${text}" is not a whole number of 1 or more`);
   return Number(text);
 }

@@ -7,6 +7,7 @@ import { constants } from 'node:fs';
 import { access, stat, statfs } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { dirname, relative } from 'node:path';
+import * as l10n from '@vscode/l10n';
 import { findApps, portHolder, portOf } from '../core/app';
 import { defaultCacheDir } from '../core/cache';
 import { RcloneConfig, type Remote } from '../core/config';
@@ -42,7 +43,8 @@ const CONNECT_MS = 3_000;
 /** Bound on a statfs (a cache folder on a network disk may hang). */
 const STATFS_MS = 3_000;
 /** What to do when rclone is slow to answer about its own config (it reads no network for that). */
-const SLOW_RCLONE = 'Check that `rclone config file` answers at once: a slow disk, or a config on a network share?';
+const slowRclone = () =>
+  l10n.t('Check that `rclone config file` answers at once: a slow disk, or a config on a network share?');
 /** Below this much free space a VFS cache disk is a problem whatever the profile says. */
 const MIN_FREE = 1024 ** 3;
 
@@ -59,7 +61,7 @@ const ok = (text: string): Line => ({ mark: 'ok', text });
 const note = (text: string): Line => ({ mark: '--', text });
 const fail = (what: string, problem: string, fix?: string, kind?: ErrorKind): Line => ({
   mark: 'FAIL',
-  text: `${what}: ${problem.replace(/\.$/, '')}${fix ? ` — ${fix}` : ''}`,
+  text: `${what}: ${problem.replace(/[.。]$/, '')}${fix ? ` — ${fix}` : ''}`,
   what,
   kind,
 });
@@ -91,8 +93,8 @@ async function within<T>(
       () =>
         no(
           deadline.signal.aborted
-            ? new RcloneError('Timeout', `${what} did not finish within ${ms / 1000} s.`, { fix })
-            : new RcloneError('Cancelled', `Cancelled: ${what}.`),
+            ? new RcloneError('Timeout', l10n.t`${what} did not finish within ${ms / 1000} s.`, { fix })
+            : new RcloneError('Cancelled', l10n.t`Cancelled: ${what}.`),
         ),
       { once: true },
     ),
@@ -119,10 +121,10 @@ export async function doctorCommand(o: Options, locate: () => Promise<Rclone>, i
   if (def?.configFile && !shellConfig) env.RCLONE_CONFIG = def.configFile;
   const rclone = within(
     LOCATE_MS,
-    'Finding rclone',
+    l10n.t('Finding rclone'),
     io.signal,
     () => locate(),
-    'Check that `rclone version` answers (the rclone on PATH, or the one RCLONE_DEVBOX_RCLONE names).',
+    l10n.t('Check that `rclone version` answers (the rclone on PATH, or the one RCLONE_DEVBOX_RCLONE names).'),
   );
   rclone.catch(() => undefined); // reported by its own check
   const { profiles, lines: taskLines } = profilesOf(def, ctx);
@@ -136,7 +138,7 @@ export async function doctorCommand(o: Options, locate: () => Promise<Rclone>, i
     fuseChecks(env),
     allowOtherCheck(profiles, env),
     Promise.resolve(
-      read.error ? [failWith(`workspace ${folder}`, read.error, ctx)] : workspaceLines(def!, taskLines, o.config),
+      read.error ? [failWith(l10n.t`workspace ${folder}`, read.error, ctx)] : workspaceLines(def!, taskLines, o.config),
     ),
     remoteChecks(rclone, profiles, { shellConfig, def }, io.signal, ctx),
     cacheDiskChecks(profiles, env, io.signal, ctx),
@@ -151,7 +153,7 @@ export async function doctorCommand(o: Options, locate: () => Promise<Rclone>, i
       io.out(format(line));
     }
   }
-  if (problems) io.err(`${problems} problem${problems === 1 ? '' : 's'} found.`);
+  if (problems) io.err(problems === 1 ? l10n.t('1 problem found.') : l10n.t`${problems} problems found.`);
   return Math.min(problems, 125);
 }
 
@@ -163,13 +165,13 @@ function profilesOf(def: WorkspaceDefinition | undefined, ctx: Context): { profi
   const profiles = [...def.profiles];
   const lines: Line[] = [];
   for (const t of def.tasks) {
-    const what = `task "${t.label ?? t.mount}"`;
+    const what = l10n.t`task "${String(t.label ?? t.mount)}"`;
     if (typeof t.mount !== 'string' || !t.mount) {
       lines.push(
         fail(
           what,
-          'it has no "mount"',
-          'Set "mount" to a mount profile\'s remote or mount point, or to remote:bucket.',
+          l10n.t('it has no "mount"'),
+          l10n.t('Set "mount" to a mount profile\'s remote or mount point, or to remote:bucket.'),
         ),
       );
       continue;
@@ -186,15 +188,14 @@ function profilesOf(def: WorkspaceDefinition | undefined, ctx: Context): { profi
 
 function workspaceLines(def: WorkspaceDefinition, taskLines: Line[], configFile?: string): Line[] {
   const from = def.sources.map((s) => relative(def.folder, s) || s).join(', ');
-  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  const profiles = (n: number) => (n === 1 ? l10n.t('1 profile') : l10n.t`${n} profiles`);
+  const tasks = (n: number) => (n === 1 ? l10n.t('1 task') : l10n.t`${n} tasks`);
   if (!def.profiles.length && !def.tasks.length) {
     const where = `${configFile ?? '.vscode/settings.json'} "rclone.mounts"`;
-    return [note(`no mount profile in ${def.folder} (${where}): only the box is checked`)];
+    return [note(l10n.t`no mount profile in ${def.folder} (${where}): only the box is checked`)];
   }
   return [
-    ok(
-      `workspace ${def.folder}: ${count(def.profiles.length, 'profile')}, ${count(def.tasks.length, 'task')} (${from})`,
-    ),
+    ok(l10n.t`workspace ${def.folder}: ${profiles(def.profiles.length)}, ${tasks(def.tasks.length)} (${from})`),
     ...taskLines,
   ];
 }
@@ -203,19 +204,20 @@ function workspaceLines(def: WorkspaceDefinition, taskLines: Line[], configFile?
 
 async function fuseChecks(env: NodeJS.ProcessEnv): Promise<Line[]> {
   const dev = fuseDevice(env);
-  const what = `FUSE device ${dev}`;
+  const what = l10n.t`FUSE device ${dev}`;
   const [info, helper] = await Promise.all([stat(dev).catch(() => undefined), findFuseHelper(env)]);
   let device: Line;
-  if (!info) device = fail(what, 'it does not exist', FIXES.FuseMissing, 'FuseMissing');
-  else if (!info.isCharacterDevice()) device = fail(what, 'it is not a device', FIXES.FuseMissing, 'FuseMissing');
+  if (!info) device = fail(what, l10n.t('it does not exist'), FIXES.FuseMissing, 'FuseMissing');
+  else if (!info.isCharacterDevice())
+    device = fail(what, l10n.t('it is not a device'), FIXES.FuseMissing, 'FuseMissing');
   else
     device = await access(dev, constants.R_OK | constants.W_OK).then(
-      () => ok(`${what} (read/write)`),
+      () => ok(l10n.t`${what} (read/write)`),
       () =>
         fail(
           what,
-          `this user (uid ${process.getuid?.()}) may not read and write it`,
-          `Let the user open it (it is usually mode 666: sudo chmod 666 ${dev}), or run as a user who may.`,
+          l10n.t`this user (uid ${String(process.getuid?.())}) may not read and write it`,
+          l10n.t`Let the user open it (it is usually mode 666: sudo chmod 666 ${dev}), or run as a user who may.`,
           'FuseMissing',
         ),
     );
@@ -225,14 +227,19 @@ async function fuseChecks(env: NodeJS.ProcessEnv): Promise<Line[]> {
 /** A user other than root mounts through fusermount, which can do so only when it is setuid root. */
 async function helperCheck(helper: string | undefined): Promise<Line> {
   if (!helper)
-    return fail('FUSE helper', 'neither fusermount3 nor fusermount is on PATH', FIXES.FuseMissing, 'FuseMissing');
+    return fail(
+      l10n.t('FUSE helper'),
+      l10n.t('neither fusermount3 nor fusermount is on PATH'),
+      FIXES.FuseMissing,
+      'FuseMissing',
+    );
   const info = await stat(helper).catch(() => undefined);
   if ((process.getuid?.() ?? 0) === 0 || (info && info.uid === 0 && info.mode & 0o4000))
-    return ok(`FUSE helper ${helper}`);
+    return ok(l10n.t`FUSE helper ${helper}`);
   return fail(
-    `FUSE helper ${helper}`,
-    'it is not setuid root, so only root can mount with it',
-    `Reinstall FUSE (Debian/Ubuntu: sudo apt-get install --reinstall fuse3), or sudo chmod u+s ${helper}.`,
+    l10n.t`FUSE helper ${helper}`,
+    l10n.t('it is not setuid root, so only root can mount with it'),
+    l10n.t`Reinstall FUSE (Debian/Ubuntu: sudo apt-get install --reinstall fuse3), or sudo chmod u+s ${helper}.`,
     'FuseMissing',
   );
 }
@@ -243,13 +250,13 @@ async function allowOtherCheck(profiles: readonly MountProfile[], env: NodeJS.Pr
   const conf = fuseConf(env);
   const uid = process.getuid?.() ?? 0;
   // fusermount asks for user_allow_other only of other users: root mounting with allow-other is fine.
-  if (uid === 0) return [ok(`allow-other: running as root, which needs no user_allow_other in ${conf}`)];
+  if (uid === 0) return [ok(l10n.t`allow-other: running as root, which needs no user_allow_other in ${conf}`)];
   try {
     await checkAllowOther(uid, conf);
-    return [ok(`allow-other: ${conf} has user_allow_other`)];
+    return [ok(l10n.t`allow-other: ${conf} has user_allow_other`)];
   } catch (e) {
     const problem = isRcloneError(e) ? e.message : String(e);
-    const fix = `Add a line "user_allow_other" to ${conf} (as root), or set "allowOther": false in the profile.`;
+    const fix = l10n.t`Add a line "user_allow_other" to ${conf} (as root), or set "allowOther": false in the profile.`;
     return [fail('allow-other', problem, fix, 'AllowOtherNotPermitted')];
   }
 }
@@ -285,33 +292,34 @@ async function remoteChecks(
   try {
     r = await rclone;
   } catch {
-    return [note('rclone config, remotes and credentials not checked: no usable rclone (above)')];
+    return [note(l10n.t('rclone config, remotes and credentials not checked: no usable rclone (above)'))];
   }
   const { shellConfig, def } = chosen;
   const lines: Line[] = [];
+  const byDefault = !shellConfig && !def?.configFile;
   const source = shellConfig
     ? 'RCLONE_CONFIG'
     : def?.configFile
-      ? `"rclone.configFile" of ${def.sources.map((s) => relative(def.folder, s)).join(', ')}`
-      : "rclone's default";
+      ? l10n.t`"rclone.configFile" of ${def.sources.map((s) => relative(def.folder, s)).join(', ')}`
+      : l10n.t("rclone's default");
   if (shellConfig && def?.configFile && def.configFile !== shellConfig)
-    lines.push(note(`the workspace's "rclone.configFile" ${def.configFile} is not used: RCLONE_CONFIG wins`));
+    lines.push(note(l10n.t`the workspace's "rclone.configFile" ${def.configFile} is not used: RCLONE_CONFIG wins`));
   let config: RcloneConfig;
   let remotes: Remote[];
   try {
     config = await within(
       CONFIG_MS,
-      'Finding the rclone config file',
+      l10n.t('Finding the rclone config file'),
       signal,
       (s) => RcloneConfig.open(r, s),
-      SLOW_RCLONE,
+      slowRclone(),
     );
   } catch (e) {
-    return [...lines, failWith('rclone config', e, ctx)];
+    return [...lines, failWith(l10n.t('rclone config'), e, ctx)];
   }
-  const what = `rclone config ${config.path} (${source})`;
+  const what = l10n.t`rclone config ${config.path} (${source})`;
   try {
-    remotes = await within(CONFIG_MS, `Reading ${config.path}`, signal, (s) => config.remotes(s), SLOW_RCLONE);
+    remotes = await within(CONFIG_MS, l10n.t`Reading ${config.path}`, signal, (s) => config.remotes(s), slowRclone());
   } catch (e) {
     return [...lines, failWith(what, e, ctx)];
   }
@@ -319,13 +327,17 @@ async function remoteChecks(
     () => true,
     () => false,
   );
-  const n = `${remotes.length} remote${remotes.length === 1 ? '' : 's'}`;
+  const n = remotes.length === 1 ? l10n.t('1 remote') : l10n.t`${remotes.length} remotes`;
   if (exists) lines.push(ok(`${what}: ${n}`));
-  else if (source === "rclone's default")
-    lines.push(note(`no rclone config file at ${config.path}: ${n} from RCLONE_CONFIG_* variables`));
+  else if (byDefault)
+    lines.push(note(l10n.t`no rclone config file at ${config.path}: ${n} from RCLONE_CONFIG_* variables`));
   else
     lines.push(
-      fail(what, 'it does not exist', 'Point RCLONE_CONFIG at your config file, or add a remote with `rclone config`.'),
+      fail(
+        what,
+        l10n.t('it does not exist'),
+        l10n.t('Point RCLONE_CONFIG at your config file, or add a remote with `rclone config`.'),
+      ),
     );
 
   // One group of checks per remote (its endpoint once), then each bucket of it the profiles mount.
@@ -338,11 +350,11 @@ async function remoteChecks(
   const groups = [...byRemote].map(async ([name, buckets]): Promise<Line[]> => {
     const remote = remotes.find((x) => x.name === name);
     if (!remote) {
-      const e = new RcloneError('RemoteNotFound', `There is no remote called "${name}" in ${config.path}.`);
-      return [failWith(`remote ${name}`, e, ctx)];
+      const e = new RcloneError('RemoteNotFound', l10n.t`There is no remote called "${name}" in ${config.path}.`);
+      return [failWith(l10n.t`remote ${name}`, e, ctx)];
     }
     const kind = [remote.type, remote.provider].filter(Boolean).join(', ');
-    const from = remote.source === 'file' ? '' : ` (from RCLONE_CONFIG_${name.toUpperCase()}_* variables)`;
+    const from = remote.source === 'file' ? '' : l10n.t` (from RCLONE_CONFIG_${name.toUpperCase()}_* variables)`;
     const [endpoint, ...tried] = await Promise.all([
       endpointCheck(remote, ctx),
       ...[...buckets].map((b) => accessCheck(r, b, signal, ctx)),
@@ -351,10 +363,10 @@ async function remoteChecks(
     const down = endpoint.mark === 'FAIL';
     const access = tried.map((l) =>
       down && l.mark === 'FAIL' && (l.kind === 'Unreachable' || l.kind === 'Timeout')
-        ? note(`${l.what}: fails too, as its endpoint does not answer (above)`)
+        ? note(l10n.t`${l.what!}: fails too, as its endpoint does not answer (above)`)
         : l,
     );
-    return [ok(`remote ${name} (${kind}) is in the config${from}`), endpoint, ...access];
+    return [ok(l10n.t`remote ${name} (${kind}) is in the config${from}`), endpoint, ...access];
   });
   for (const g of await Promise.all(groups)) lines.push(...g);
   return lines;
@@ -362,16 +374,16 @@ async function remoteChecks(
 
 /** Tries the credentials with the first page of one listing of `target`; the kind of failure says what is wrong. */
 async function accessCheck(rclone: Rclone, target: string, signal: AbortSignal, ctx: Context): Promise<Line> {
-  const what = `access to ${target}`;
+  const what = l10n.t`access to ${target}`;
   const t0 = performance.now();
   try {
-    await within(LIST_MS + 2_000, `Listing ${target}`, signal, async (s) => {
+    await within(LIST_MS + 2_000, l10n.t`Listing ${target}`, signal, async (s) => {
       // A paged listing (S3: one request of up to 1,000 keys) stops at its first entry: a bucket of
       // any size answers as fast as an empty one.
       const listR = await listsInPages(rclone, target, defaultCacheDir(process.env), s);
       for await (const _entry of streamFolder(rclone, target, { listR, timeoutMs: LIST_MS, signal: s })) break;
     });
-    return ok(`${what}: listed in ${ms(performance.now() - t0)}`);
+    return ok(l10n.t`${what}: listed in ${ms(performance.now() - t0)}`);
   } catch (e) {
     return failWith(what, e, ctx);
   }
@@ -400,18 +412,18 @@ function endpointOf(r: Remote): { host: string; port: number } | undefined | 'in
 
 async function endpointCheck(r: Remote, ctx: Context): Promise<Line> {
   const to = endpointOf(r);
-  if (to === undefined) return note(`endpoint of ${r.name}: not checked (a ${r.type} remote names none)`);
+  if (to === undefined) return note(l10n.t`endpoint of ${r.name}: not checked (a ${r.type} remote names none)`);
   if (to === 'invalid')
     return failWith(
-      `endpoint of ${r.name}`,
-      new RcloneError('ConfigInvalid', `"${r.endpoint}" is not a URL.`, { fix: FIXES.Unreachable }),
+      l10n.t`endpoint of ${r.name}`,
+      new RcloneError('ConfigInvalid', l10n.t`"${r.endpoint!}" is not a URL.`, { fix: FIXES.Unreachable }),
       ctx,
     );
   const where = `${to.host.includes(':') ? `[${to.host}]` : to.host}:${to.port}`;
   try {
-    return ok(`endpoint ${where} answers in ${ms(await connectTime(to.host, to.port, CONNECT_MS))}`);
+    return ok(l10n.t`endpoint ${where} answers in ${ms(await connectTime(to.host, to.port, CONNECT_MS))}`);
   } catch (e) {
-    return failWith(`endpoint ${where} (remote ${r.name})`, e, ctx);
+    return failWith(l10n.t`endpoint ${where} (remote ${r.name})`, e, ctx);
   }
 }
 
@@ -422,7 +434,7 @@ function connectTime(host: string, port: number, bound: number): Promise<number>
     const socket = connect({ host, port });
     const timer = setTimeout(() => {
       socket.destroy();
-      no(new RcloneError('Timeout', `no answer within ${bound / 1000} s`));
+      no(new RcloneError('Timeout', l10n.t`no answer within ${bound / 1000} s`));
     }, bound);
     socket.once('connect', () => {
       clearTimeout(timer);
@@ -432,14 +444,14 @@ function connectTime(host: string, port: number, bound: number): Promise<number>
     socket.once('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       const why: Record<string, string> = {
-        ECONNREFUSED: 'nothing listens there (connection refused)',
-        ENOTFOUND: `${host} does not resolve (DNS)`,
-        EAI_AGAIN: `${host} does not resolve now (DNS)`,
-        EHOSTUNREACH: 'no route to the host',
-        ENETUNREACH: 'the network is unreachable',
-        ECONNRESET: 'the connection was reset',
+        ECONNREFUSED: l10n.t('nothing listens there (connection refused)'),
+        ENOTFOUND: l10n.t`${host} does not resolve (DNS)`,
+        EAI_AGAIN: l10n.t`${host} does not resolve now (DNS)`,
+        EHOSTUNREACH: l10n.t('no route to the host'),
+        ENETUNREACH: l10n.t('the network is unreachable'),
+        ECONNRESET: l10n.t('the connection was reset'),
       };
-      no(new RcloneError('Unreachable', why[e.code ?? ''] ?? `it cannot be reached (${e.code ?? e.message})`));
+      no(new RcloneError('Unreachable', why[e.code ?? ''] ?? l10n.t`it cannot be reached (${e.code ?? e.message})`));
     });
   });
 }
@@ -491,26 +503,35 @@ async function cacheDiskChecks(
   }
   return Promise.all(
     [...dirs].map(async ([dir, { need, maxSize }]): Promise<Line> => {
-      const what = `VFS cache ${dir}`;
+      const what = l10n.t`VFS cache ${dir}`;
       try {
         const found = await within(
           STATFS_MS,
-          `Looking at the disk of ${dir}`,
+          l10n.t`Looking at the disk of ${dir}`,
           signal,
           () => freeBytes(dir),
-          `The disk does not answer (a network disk?): check it, or set the profile's "cacheDir" to a local disk.`,
+          l10n.t(
+            'The disk does not answer (a network disk?): check it, or set the profile\'s "cacheDir" to a local disk.',
+          ),
         );
-        if (!found) return fail(what, 'its disk cannot be looked at', 'Check that the folder (or its parent) exists.');
+        if (!found)
+          return fail(
+            what,
+            l10n.t('its disk cannot be looked at'),
+            l10n.t('Check that the folder (or its parent) exists.'),
+          );
         const { free } = found;
         const limit = maxSize ? ` (cacheMaxSize ${maxSize})` : '';
-        if (free >= need && free >= MIN_FREE) return ok(`${what}: ${formatBytes(free)} free${limit}`);
-        const fix =
-          `Free space on that disk, or set the profile's "cacheDir" to a folder on a bigger disk` +
-          `${maxSize ? ' (or lower its "cacheMaxSize")' : ''}.`;
+        if (free >= need && free >= MIN_FREE) return ok(l10n.t`${what}: ${formatBytes(free)} free${limit}`);
+        const fix = maxSize
+          ? l10n.t(
+              'Free space on that disk, or set the profile\'s "cacheDir" to a folder on a bigger disk (or lower its "cacheMaxSize").',
+            )
+          : l10n.t('Free space on that disk, or set the profile\'s "cacheDir" to a folder on a bigger disk.');
         const below =
           free < need
-            ? `only ${formatBytes(free)} free, less than its cacheMaxSize ${maxSize} (${formatBytes(need)})`
-            : `only ${formatBytes(free)} free, less than ${formatBytes(MIN_FREE)}`;
+            ? l10n.t`only ${formatBytes(free)} free, less than its cacheMaxSize ${maxSize!} (${formatBytes(need)})`
+            : l10n.t`only ${formatBytes(free)} free, less than ${formatBytes(MIN_FREE)}`;
         return fail(what, below, fix, 'CacheFull');
       } catch (e) {
         return failWith(what, e, ctx);
@@ -536,33 +557,36 @@ async function portCheck(def: WorkspaceDefinition | undefined, stateDir: string,
     return [
       note(
         def.tasks.length
-          ? `the task "${task.label ?? task.mount}" starts no app: no port to check`
-          : 'no app in this folder (no rclone-devbox task, no webui.py): no port to check',
+          ? l10n.t`the task "${String(task.label ?? task.mount)}" starts no app: no port to check`
+          : l10n.t('no app in this folder (no rclone-devbox task, no webui.py): no port to check'),
       ),
     ];
   const port = portOf(task.readyUrl, Array.isArray(task.command) ? task.command : []) ?? DEFAULT_PORT;
   try {
     const holder = await portHolder(port);
-    if (!holder) return [ok(`port ${port} is free for the app`)];
+    if (!holder) return [ok(l10n.t`port ${port} is free for the app`)];
     const apps = await findApps(stateDir);
     const app =
       apps.find((a) => a.port === port && a.listening) ??
       (holder.pid === undefined ? undefined : apps.find((a) => a.pid === holder.pid));
     const cwd = inFolder(def.folder, task.cwd ?? '.');
-    if (app?.cwd === cwd) return [ok(`port ${port} is used by the app started by rclone-devbox (pid ${app.pid})`)];
+    if (app?.cwd === cwd)
+      return [ok(l10n.t`port ${port} is used by the app started by rclone-devbox (pid ${app.pid})`)];
     if (app)
       return [
         fail(
-          `port ${port}`,
-          `it is used by the app rclone-devbox started in ${app.cwd} (pid ${app.pid})`,
-          `Stop that app (kill ${app.pid}), or change the port in this folder's task (its "readyUrl" and --port).`,
+          l10n.t`port ${port}`,
+          l10n.t`it is used by the app rclone-devbox started in ${app.cwd} (pid ${app.pid})`,
+          l10n.t`Stop that app (kill ${app.pid}), or change the port in this folder's task (its "readyUrl" and --port).`,
           'PortInUse',
         ),
       ];
     const who =
-      holder.pid === undefined ? 'a process of another user' : `${holder.name ?? 'a process'} (pid ${holder.pid})`;
-    return [fail(`port ${port}`, `it is in use by ${who}`, FIXES.PortInUse, 'PortInUse')];
+      holder.pid === undefined
+        ? l10n.t('a process of another user')
+        : `${holder.name ?? l10n.t('a process')} (pid ${holder.pid})`;
+    return [fail(l10n.t`port ${port}`, l10n.t`it is in use by ${who}`, FIXES.PortInUse, 'PortInUse')];
   } catch (e) {
-    return [failWith(`port ${port}`, e, ctx)];
+    return [failWith(l10n.t`port ${port}`, e, ctx)];
   }
 }

@@ -2,6 +2,7 @@
 // mount, switched between model versions (core/link.ts does the switching, atomically, and keeps
 // the history). Loaded only when one of them runs.
 import { resolve } from 'node:path';
+import * as l10n from '@vscode/l10n';
 import { RcloneError } from '../core/errors';
 import { checkTargetOnMount, inspectLink, linkHistory, listVersions, relink, rollback } from '../core/link';
 import { type Mount, MountRegistry } from '../core/mounts';
@@ -18,18 +19,22 @@ function holder(path: string, mounts: readonly Mount[]): Mount | undefined {
 
 /** Why a mount that is not 'mounted' cannot be listed; nothing inside it is touched (a stuck mount never answers). */
 function unusable(m: Mount): RcloneError {
-  const at = `The mount at ${m.mountPoint} (${m.remote})`;
+  const { mountPoint: at, remote } = m;
   switch (m.state) {
     case 'not answering':
-      return new RcloneError('NotMounted', `${at} is not answering (its rclone is alive but stuck or stopped).`, {
-        fix: `Wait until it answers again (a stopped rclone: kill -CONT ${m.pid ?? '<pid>'}), then try again.`,
-      });
+      return new RcloneError(
+        'NotMounted',
+        l10n.t`The mount at ${at} (${remote}) is not answering (its rclone is alive but stuck or stopped).`,
+        {
+          fix: l10n.t`Wait until it answers again (a stopped rclone: kill -CONT ${m.pid ?? '<pid>'}), then try again.`,
+        },
+      );
     case 'mounting':
-      return new RcloneError('NotMounted', `${at} is still mounting.`, {
-        fix: 'Wait until it is mounted, then try again.',
+      return new RcloneError('NotMounted', l10n.t`The mount at ${at} (${remote}) is still mounting.`, {
+        fix: l10n.t('Wait until it is mounted, then try again.'),
       });
     default:
-      return new RcloneError('NotMounted', `${at} is stale (its rclone is gone).`);
+      return new RcloneError('NotMounted', l10n.t`The mount at ${at} (${remote}) is stale (its rclone is gone).`);
   }
 }
 
@@ -64,7 +69,11 @@ export async function linkCommand(
         return 0;
       }
       if (!versions.length) {
-        io.err(`No folder in ${root} matches "${pattern}"${m ? '' : ' (nothing is mounted there)'}.`);
+        io.err(
+          m
+            ? l10n.t`No folder in ${root} matches "${pattern}".`
+            : l10n.t`No folder in ${root} matches "${pattern}" (nothing is mounted there).`,
+        );
         return 0;
       }
       const width = Math.max(...versions.map((x) => x.name.length));
@@ -76,13 +85,15 @@ export async function linkCommand(
       const before = o['move-aside'] ? await inspectLink(link) : undefined;
       const r = await relink(link, target, { stateDir, moveAside: o['move-aside'], checkTarget });
       if (!r.changed) {
-        io.out(`${link} already points at ${target}`);
+        io.out(l10n.t`${link} already points at ${target}`);
         return 0;
       }
       const was = r.previous
-        ? ` (was ${r.previous})`
+        ? l10n.t` (was ${r.previous})`
         : r.movedAside
-          ? ` (the ${before?.kind === 'file' ? 'file' : 'folder'} that was there is now ${r.movedAside})`
+          ? before?.kind === 'file'
+            ? l10n.t` (the file that was there is now ${r.movedAside})`
+            : l10n.t` (the folder that was there is now ${r.movedAside})`
           : '';
       io.out(`${link} → ${target}${was}`);
       return 0;
@@ -90,8 +101,8 @@ export async function linkCommand(
     case 'rollback': {
       const r = await rollback(link, { stateDir, checkTarget });
       const more = (await linkHistory(link, stateDir)).length;
-      io.out(`${link} → ${r.target}${r.previous ? ` (was ${r.previous})` : ''}`);
-      if (!more) io.err('No earlier target is left to roll back to after this one.');
+      io.out(`${link} → ${r.target}${r.previous ? l10n.t` (was ${r.previous})` : ''}`);
+      if (!more) io.err(l10n.t('No earlier target is left to roll back to after this one.'));
       return 0;
     }
   }

@@ -1,8 +1,9 @@
 // The CLI's mount commands: mounts, mount, unmount, repair. Loaded only when one of them runs, so
 // that `ls` and `remotes` do not pay for the mount registry's code at start-up.
+import * as l10n from '@vscode/l10n';
 import type { Logger } from '../core/events';
 import { FIXES } from '../core/errors';
-import { cacheTrouble, MountRegistry } from '../core/mounts';
+import { cacheTrouble, type Mount, MountRegistry } from '../core/mounts';
 import { type MountProfile, sensitiveFlags } from '../core/profile';
 import type { Rclone } from '../core/rclone';
 import type { Options, Values } from './args';
@@ -47,15 +48,15 @@ export async function mountCommand(
       );
       io.out(
         m.started
-          ? `${m.remote} is mounted on ${m.mountPoint} (rclone pid ${m.pid}, log ${m.logFile})`
-          : `${m.remote} was already mounted on ${m.mountPoint}`,
+          ? l10n.t`${m.remote} is mounted on ${m.mountPoint} (rclone pid ${String(m.pid)}, log ${String(m.logFile)})`
+          : l10n.t`${m.remote} was already mounted on ${m.mountPoint}`,
       );
       return 0;
     }
     case 'unmount': {
       const dir = await registry.canonical(a!);
       if (!(await registry.refresh()).some((m) => m.mountPoint === dir)) {
-        io.err(`Nothing is mounted on ${a}.`);
+        io.err(l10n.t`Nothing is mounted on ${a!}.`);
         return 1;
       }
       // Progress is polled every 250 ms: say it only when the count changes, not on every look.
@@ -65,22 +66,23 @@ export async function mountCommand(
         waitMs: v.waitMs,
         signal,
         onProgress: (n) => {
-          if (n > 0 && n !== last) io.err(`waiting for ${n} upload${n === 1 ? '' : 's'}…`);
+          if (n > 0 && n !== last)
+            io.err(n === 1 ? l10n.t('waiting for 1 upload…') : l10n.t`waiting for ${n} uploads…`);
           last = n;
         },
       });
-      io.out(`${a} is unmounted`);
+      io.out(l10n.t`${a!} is unmounted`);
       return 0;
     }
     case 'repair': {
       const dir = await registry.canonical(a!);
       const known = (await registry.refresh()).some((m) => m.mountPoint === dir);
       if (!known && !(await registry.records.get(dir))) {
-        io.err(`Nothing is mounted on ${a}: there is no dead mount to repair.`);
+        io.err(l10n.t`Nothing is mounted on ${a!}: there is no dead mount to repair.`);
         return 1;
       }
       await registry.repair(dir);
-      io.out(`${a} is repaired`);
+      io.out(l10n.t`${a!} is repaired`);
       return 0;
     }
   }
@@ -119,7 +121,7 @@ async function mounts(registry: MountRegistry, json: boolean, io: Io): Promise<n
     return 0;
   }
   for (const m of all) {
-    const trouble = cacheTrouble(m);
+    const trouble = cacheTroubleInEnglish(m); // a listing for scripts: the same words in every language
     const state = m.external ? 'external' : `pid ${m.pid}`;
     io.out(
       [m.mountPoint, m.remote, m.state, state, `${m.pendingUploads} pending`, ...(trouble ? [trouble] : [])].join('\t'),
@@ -127,4 +129,15 @@ async function mounts(registry: MountRegistry, json: boolean, io: Io): Promise<n
   }
   if (all.some(cacheTrouble)) io.err(cliFix({ kind: 'CacheFull', fix: FIXES.CacheFull }));
   return 0;
+}
+
+/**
+ * core's cacheTrouble() in English whatever the user's language, for what scripts read (the tab-separated
+ * `mounts` listing, `status --json`): the same words as core's English, which the user sees translated.
+ */
+export function cacheTroubleInEnglish(m: Pick<Mount, 'outOfSpace' | 'erroredFiles'>): string | undefined {
+  if (m.outOfSpace) return 'cache disk full: writes fail';
+  if (m.erroredFiles)
+    return m.erroredFiles === 1 ? '1 file failed in the cache' : `${m.erroredFiles} files failed in the cache`;
+  return undefined;
 }

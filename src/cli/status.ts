@@ -5,6 +5,7 @@
 // rclone, and bounds each question put to a mount (its rc, a stat of a link's target), so a stuck
 // mount cannot hold it up.
 import { relative } from 'node:path';
+import * as l10n from '@vscode/l10n';
 import { findApps } from '../core/app';
 import { FIXES, isRcloneError, type RcloneError } from '../core/errors';
 import { checkTargetOnMount, inspectLink, type LinkInfo } from '../core/link';
@@ -15,7 +16,7 @@ import type { Rclone } from '../core/rclone';
 import { inFolder, readWorkspace, type WorkspaceDefinition } from '../core/workspace';
 import type { Options } from './args';
 import { cliFix, describe } from './fixes';
-import type { Io } from './mounts';
+import { cacheTroubleInEnglish, type Io } from './mounts';
 
 /**
  * What `status --json` prints. Field names are stable within a `version`; a value that does not
@@ -102,7 +103,7 @@ export async function statusCommand(o: Options, locate: () => Promise<Rclone>, i
     return undefined;
   });
   const mounts = await registry.refresh();
-  const [mountRows, links, apps] = await Promise.all([
+  const [mountRows, linkRows, apps] = await Promise.all([
     Promise.all(mounts.map((m) => mountStatus(registry, m))),
     Promise.all(linksOf(folder, def).map((l) => linkStatus(l, mounts))),
     findApps(registry.stateDir).then((all) =>
@@ -110,9 +111,14 @@ export async function statusCommand(o: Options, locate: () => Promise<Rclone>, i
       all.filter((a) => a.cwd === folder || a.cwd.startsWith(`${folder}/`)).map(appStatus),
     ),
   ]);
+  const links = linkRows.map((r) => r.link);
   const status: StatusJson = { version: 1, folder, mounts: mountRows, links, apps };
   if (o.json) io.out(JSON.stringify(status, null, 2));
-  else for (const line of text(status)) io.out(line);
+  else {
+    // The JSON's words are English for scripts; a person reads them in their language.
+    const said = { troubles: mounts.map((m) => cacheTrouble(m) ?? null), problems: linkRows.map((r) => r.problem) };
+    for (const line of text(status, said)) io.out(line);
+  }
   if (mounts.some(cacheTrouble)) io.err(cliFix({ kind: 'CacheFull', fix: FIXES.CacheFull }));
   for (const e of failures) io.err(describe(e, false, io.context).trimEnd());
   return failures.length ? 1 : 0;
@@ -126,7 +132,7 @@ async function mountStatus(registry: MountRegistry, m: Mount): Promise<StatusMou
     ours: !m.external,
     pid: m.pid ?? null,
     pendingUploads: m.pendingUploads,
-    cacheTrouble: cacheTrouble(m) ?? null,
+    cacheTrouble: cacheTroubleInEnglish(m) ?? null,
     cache: !m.external && m.state === 'mounted' ? await cacheOf(registry, m) : null,
     logFile: m.logFile ?? null,
   };
@@ -167,31 +173,37 @@ function linksOf(folder: string, def: WorkspaceDefinition | undefined): string[]
   return [...new Set(names.map((n) => inFolder(folder, n)))];
 }
 
-async function linkStatus(path: string, mounts: readonly Mount[]): Promise<StatusLink> {
+/** A link's status, and its problem as a person reads it (the JSON's `problem` stays English). */
+async function linkStatus(
+  path: string,
+  mounts: readonly Mount[],
+): Promise<{ link: StatusLink; problem: string | null }> {
   const info = await inspectLink(path);
   const base = { path: info.link, kind: info.kind, target: info.target ?? null };
+  const not = (problem: string, said: string, mountPoint: string | null = null) => ({
+    link: { ...base, mountPoint, live: false, problem },
+    problem: said,
+  });
   if (info.kind !== 'symlink' || !info.target) {
-    const problem =
-      info.kind === 'missing'
-        ? 'no link here'
-        : `a real ${info.kind === 'directory' ? 'folder' : info.kind}, not a link`;
-    return { ...base, mountPoint: null, live: false, problem };
+    if (info.kind === 'missing') return not('no link here', l10n.t('no link here'));
+    if (info.kind === 'directory') return not('a real folder, not a link', l10n.t('a real folder, not a link'));
+    if (info.kind === 'file') return not('a real file, not a link', l10n.t('a real file, not a link'));
+    return not(`a real ${info.kind}, not a link`, l10n.t`a real ${info.kind}, not a link`);
   }
   const holder = holderOf(info.target, mounts);
   try {
     // The holder's state first, then a bounded stat of the target: a stuck mount is never waited on.
     await checkTargetOnMount(info.target, mounts);
-    return { ...base, mountPoint: holder?.mountPoint ?? null, live: true, problem: null };
+    return { link: { ...base, mountPoint: holder?.mountPoint ?? null, live: true, problem: null }, problem: null };
   } catch (e) {
     if (!isRcloneError(e)) throw e;
-    const problem = !holder
-      ? 'not on a mount'
-      : holder.state !== 'mounted'
-        ? `its mount is ${holder.state}`
-        : e.kind === 'NotFound'
-          ? 'the target is not a folder on the mount'
-          : 'its mount does not answer';
-    return { ...base, mountPoint: holder?.mountPoint ?? null, live: false, problem };
+    if (!holder) return not('not on a mount', l10n.t('not on a mount'));
+    const at = holder.mountPoint;
+    if (holder.state !== 'mounted')
+      return not(`its mount is ${holder.state}`, l10n.t`its mount is ${stateText(holder.state)}`, at);
+    if (e.kind === 'NotFound')
+      return not('the target is not a folder on the mount', l10n.t('the target is not a folder on the mount'), at);
+    return not('its mount does not answer', l10n.t('its mount does not answer'), at);
   }
 }
 
@@ -210,11 +222,16 @@ function appStatus(a: Awaited<ReturnType<typeof findApps>>[number]): StatusApp {
 
 // ---- the text form ----
 
+/** Columns a cell takes on a terminal: a CJK character (a translated word) takes two. */
+const WIDE = /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/g;
+const width = (cell: string) => cell.length + (cell.match(WIDE)?.length ?? 0);
+
 /** Rows with their columns padded to line up (the last column is never padded), indented under a heading. */
 function table(rows: string[][]): string[] {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => `  ${row.map((c, i) => (i < row.length - 1 ? c.padEnd(widths[i]!) : c)).join('  ')}`);
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, width(cell))));
+  const pad = (c: string, i: number) => c + ' '.repeat(widths[i]! - width(c));
+  return rows.map((row) => `  ${row.map((c, i) => (i < row.length - 1 ? pad(c, i) : c)).join('  ')}`);
 }
 
 /** A path inside the folder as ./name, anything else as it is. */
@@ -223,47 +240,75 @@ function shownPath(folder: string, path: string): string {
   return rel && !rel.startsWith('..') && !rel.startsWith('/') ? `./${rel}` : path;
 }
 
-function text(s: StatusJson): string[] {
-  const lines = ['mounts'];
-  if (!s.mounts.length) lines.push('  no rclone mounts');
+/** A mount's state as a person reads it. */
+function stateText(state: Mount['state']): string {
+  switch (state) {
+    case 'mounted':
+      return l10n.t('mounted');
+    case 'stale':
+      return l10n.t('stale');
+    case 'mounting':
+      return l10n.t('mounting');
+    case 'not answering':
+      return l10n.t('not answering');
+  }
+}
+
+/** An app's state as a person reads it. */
+function appStateText(state: StatusApp['state']): string {
+  switch (state) {
+    case 'listening':
+      return l10n.t('listening');
+    case 'starting':
+      return l10n.t('starting');
+    case 'running':
+      return l10n.t('running');
+  }
+}
+
+function cacheText(c: StatusCache): string {
+  const used = formatBytes(c.bytesUsed);
+  return c.maxBytes === null
+    ? l10n.t`cache ${used} in ${c.dir}`
+    : l10n.t`cache ${used} of ${formatBytes(c.maxBytes)} in ${c.dir}`;
+}
+
+/** The text form; `said` holds the mounts' cache trouble and the links' problems in the user's language. */
+function text(s: StatusJson, said: { troubles: (string | null)[]; problems: (string | null)[] }): string[] {
+  const lines = [l10n.t('mounts')];
+  if (!s.mounts.length) lines.push(`  ${l10n.t('no rclone mounts')}`);
   lines.push(
     ...table(
-      s.mounts.map((m) => [
+      s.mounts.map((m, i) => [
         m.mountPoint,
         m.remote,
-        m.state,
-        m.ours ? `ours, pid ${m.pid}` : 'external',
-        m.ours ? `${m.pendingUploads} pending` : '-',
-        [
-          m.cache &&
-            `cache ${formatBytes(m.cache.bytesUsed)}${m.cache.maxBytes === null ? '' : ` of ${formatBytes(m.cache.maxBytes)}`} in ${m.cache.dir}`,
-          m.cacheTrouble,
-        ]
-          .filter(Boolean)
-          .join('; '),
+        stateText(m.state),
+        m.ours ? l10n.t`ours, pid ${String(m.pid)}` : l10n.t('external'),
+        m.ours ? l10n.t`${m.pendingUploads} pending` : '-',
+        [m.cache && cacheText(m.cache), said.troubles[i]].filter(Boolean).join('; '),
       ]),
     ),
   );
-  lines.push('links');
+  lines.push(l10n.t('links'));
   lines.push(
     ...table(
-      s.links.map((l) => [
+      s.links.map((l, i) => [
         shownPath(s.folder, l.path),
         ...(l.target ? [`→ ${l.target}`] : []),
-        l.live ? `live (mount ${l.mountPoint})` : (l.problem ?? ''),
+        l.live ? l10n.t`live (mount ${String(l.mountPoint)})` : (said.problems[i] ?? ''),
       ]),
     ),
   );
-  lines.push('app');
-  if (!s.apps.length) lines.push('  no app running');
+  lines.push(l10n.t('app'));
+  if (!s.apps.length) lines.push(`  ${l10n.t('no app running')}`);
   lines.push(
     ...table(
       s.apps.map((a) => [
-        a.label ?? '(no label)',
+        a.label ?? l10n.t('(no label)'),
         `pid ${a.pid}`,
-        a.url ?? (a.port === null ? '-' : `port ${a.port}`),
-        a.state,
-        `log ${a.logFile}`,
+        a.url ?? (a.port === null ? '-' : l10n.t`port ${a.port}`),
+        appStateText(a.state),
+        l10n.t`log ${a.logFile}`,
       ]),
     ),
   );

@@ -3,6 +3,7 @@
 // .vscode/settings.json in the current folder, or --config), runs the same steps (core/bringup.ts),
 // then stays in the foreground with the app, as a container's main process does: its output is
 // passed through, Ctrl-C or SIGTERM ends the app's whole process tree and leaves the mount up.
+import * as l10n from '@vscode/l10n';
 import { stopApp } from '../core/app';
 import { bringUp, planOf, SAY } from '../core/bringup';
 import { MountRegistry } from '../core/mounts';
@@ -49,16 +50,17 @@ export async function upCommand(o: Options, v: Values, locate: () => Promise<Rcl
     await app.following; // the app's last lines, before ours
     if (ended === 'signal') {
       if (app.reused) {
-        line(`${SAY} left the app running (pid ${app.record.pid}): this run did not start it`);
+        line(`${SAY} ${l10n.t`left the app running (pid ${app.record.pid}): this run did not start it`}`);
       } else {
         await stopApp(app.record, registry.stateDir);
-        line(
-          `${SAY} app stopped; the mount on ${up.mount.mountPoint} stays (rclone-devbox unmount ${up.mount.mountPoint})`,
-        );
+        const at = up.mount.mountPoint;
+        line(`${SAY} ${l10n.t`app stopped; the mount on ${at} stays (rclone-devbox unmount ${at})`}`);
       }
       return 0; // cli.ts exits with 130 / 143, as a signalled process should
     }
-    line(`${SAY} the app ended${ended === null ? '' : ` with exit code ${ended}`}; the mount stays`);
+    line(
+      `${SAY} ${ended === null ? l10n.t('the app ended; the mount stays') : l10n.t`the app ended with exit code ${ended}; the mount stays`}`,
+    );
     return ended ?? 1;
   } finally {
     follow.abort();

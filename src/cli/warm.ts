@@ -2,6 +2,7 @@
 // --content, its VFS cache with the files), so an app's first look does not wait on the bucket.
 // Loaded only when it runs. Progress is one line rewritten on a terminal, and nothing at all when
 // stderr is a file or a pipe (a boot script's log gets the result line only).
+import * as l10n from '@vscode/l10n';
 import { MountRegistry } from '../core/mounts';
 import {
   type ContentProgress,
@@ -19,9 +20,11 @@ export async function warmCommand([dir]: string[], o: Options, rclone: () => Pro
   const registry = new MountRegistry(rclone, { log: io.log });
   const held = await mountHolding(registry, dir!);
   if (!held) {
-    io.err(`No mount holds ${dir}: there is nothing to warm.`);
+    io.err(l10n.t`No mount holds ${dir!}: there is nothing to warm.`);
     io.err(
-      'Mount the bucket first (`rclone-devbox mount <remote:path> <dir>`); `rclone-devbox mounts` lists what is mounted.',
+      l10n.t(
+        'Mount the bucket first (`rclone-devbox mount <remote:path> <dir>`); `rclone-devbox mounts` lists what is mounted.',
+      ),
     );
     return 1;
   }
@@ -38,7 +41,9 @@ export async function warmCommand([dir]: string[], o: Options, rclone: () => Pro
         status &&
         ((p) =>
           status(
-            `listing… ${count(p.files)} files known${content && p.done === p.total ? '; finding the files to read…' : ''}`,
+            content && p.done === p.total
+              ? l10n.t`listing… ${count(p.files)} files known; finding the files to read…`
+              : l10n.t`listing… ${count(p.files)} files known`,
           )),
       onContent: status && ((p) => status(contentLine(p))),
     });
@@ -49,31 +54,37 @@ export async function warmCommand([dir]: string[], o: Options, rclone: () => Pro
     io.out(JSON.stringify({ ...result, target: shown(result.target) }, null, 2));
     return 0;
   }
-  const what = path ? `${path} on ${target.mountPoint}` : target.mountPoint;
+  const what = path ? l10n.t`${path} on ${target.mountPoint}` : target.mountPoint;
   const { files, dirs, ms, way } = result.metadata;
-  const counts = `${files} files, ${dirs} folders in ${seconds(ms)}`;
+  const counts = l10n.t`${files} files, ${dirs} folders in ${seconds(ms)}`;
   io.out(
     way === 'rc'
-      ? `Warmed ${what}: ${counts}; listings kept until ${when(result.until)} (dir cache time)`
-      : `Walked ${what} through the mount (another tool's mount: no rc of ours, the slow way): ${counts}; ` +
-          `listings kept until ${when(result.until)} if it has rclone's default dir cache time (5m)`,
+      ? l10n.t`Warmed ${what}: ${counts}; listings kept until ${when(result.until)} (dir cache time)`
+      : l10n.t`Walked ${what} through the mount (another tool's mount: no rc of ours, the slow way): ${counts}; listings kept until ${when(result.until)} if it has rclone's default dir cache time (5m)`,
   );
   const c = result.content;
   if (c) {
     const skipped = `${nFiles(c.skipped)} (${formatBytes(c.skippedBytes)})`;
+    const read = l10n.t`Read ${formatBytes(c.bytes)} of ${nFiles(c.files)} into the VFS cache in ${seconds(c.ms)}`;
     io.out(
       c.files
-        ? `Read ${formatBytes(c.bytes)} of ${nFiles(c.files)} into the VFS cache in ${seconds(c.ms)}` +
-            (c.skipped ? `; ${skipped} ${c.skipped === 1 ? 'was' : 'were'} cached already and skipped` : '')
+        ? read +
+            (c.skipped === 0
+              ? ''
+              : c.skipped === 1
+                ? l10n.t`; ${skipped} was cached already and skipped`
+                : l10n.t`; ${skipped} were cached already and skipped`)
         : c.skipped
-          ? `Nothing to read: ${skipped} ${c.skipped === 1 ? 'is' : 'are all'} in the VFS cache already`
-          : 'No files to read',
+          ? c.skipped === 1
+            ? l10n.t`Nothing to read: ${skipped} is in the VFS cache already`
+            : l10n.t`Nothing to read: ${skipped} are all in the VFS cache already`
+          : l10n.t('No files to read'),
     );
   }
   return 0;
 }
 
-const nFiles = (n: number) => `${n} file${n === 1 ? '' : 's'}`;
+const nFiles = (n: number) => (n === 1 ? l10n.t('1 file') : l10n.t`${n} files`);
 
 /**
  * What --json shows of the mount: named fields only. The target's RcClient holds the mount's rc
@@ -112,8 +123,8 @@ function left(ms: number): string {
 /** 42% · 120 MB of 300 MB · 45 MB/s · 4 s left */
 function contentLine(p: ContentProgress): string {
   const pct = p.bytesTotal ? Math.floor((p.bytesDone / p.bytesTotal) * 100) : 100;
-  const parts = [`${pct}%`, `${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}`];
+  const parts = [`${pct}%`, l10n.t`${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}`];
   if (p.rate > 0) parts.push(`${formatBytes(p.rate)}/s`);
-  if (p.etaMs !== undefined) parts.push(`${left(p.etaMs)} left`);
+  if (p.etaMs !== undefined) parts.push(l10n.t`${left(p.etaMs)} left`);
   return parts.join(' · ');
 }

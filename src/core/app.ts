@@ -8,6 +8,7 @@ import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import * as l10n from '@vscode/l10n';
 import { RcloneError, redact } from './errors';
 import { writeAtomically } from './files';
 import { LogTail } from './mountLog';
@@ -46,7 +47,8 @@ export interface AppRecord {
 }
 
 const missing = (message: string, fix?: string) => new RcloneError('AppMissing', message, { fix });
-const FIX_COMMAND = 'Fix the task\'s "command" (a script path is relative to its folder, "cwd").';
+/** Called when needed, not at load: the language bundle is configured after modules load. */
+const fixCommand = () => l10n.t('Fix the task\'s "command" (a script path is relative to its folder, "cwd").');
 
 const isDir = async (path: string) => (await stat(path).catch(() => undefined))?.isDirectory() === true;
 const isFile = async (path: string) => (await stat(path).catch(() => undefined))?.isFile() === true;
@@ -77,9 +79,12 @@ export async function resolveCommand(
   env: NodeJS.ProcessEnv = appEnv(process.env, spec.env),
 ): Promise<{ file: string; args: string[] }> {
   const [first, ...args] = spec.command;
-  if (!first) throw missing('The task has no "command".', FIX_COMMAND);
+  if (!first) throw missing(l10n.t('The task has no "command".'), fixCommand());
   if (!(await isDir(spec.cwd)))
-    throw missing(`The app's folder ${spec.cwd} does not exist.`, 'Fix the task\'s "cwd", or open the right folder.');
+    throw missing(
+      l10n.t`The app's folder ${spec.cwd} does not exist.`,
+      l10n.t('Fix the task\'s "cwd", or open the right folder.'),
+    );
   let file: string | undefined;
   if (first === 'python' || first === 'python3') {
     const venv = join(spec.cwd, '.venv/bin/python');
@@ -87,23 +92,26 @@ export async function resolveCommand(
       file = resolve(spec.cwd, spec.python);
       if (!(await executable(file)))
         throw missing(
-          `The selected Python interpreter ${spec.python} was not found.`,
-          'Select another with "Python: Select Interpreter", or create a .venv in the folder (python3 -m venv .venv).',
+          l10n.t`The selected Python interpreter ${spec.python} was not found.`,
+          l10n.t(
+            'Select another with "Python: Select Interpreter", or create a .venv in the folder (python3 -m venv .venv).',
+          ),
         );
     } else {
       file = (await executable(venv)) ? venv : await onPath('python3', env);
-      if (!file) throw missing(`Python was not found: no .venv/bin/python in ${spec.cwd}, no python3 on PATH.`);
+      if (!file) throw missing(l10n.t`Python was not found: no .venv/bin/python in ${spec.cwd}, no python3 on PATH.`);
     }
     const script = args.find((a) => a.endsWith('.py'));
     if (script && !(await isFile(resolve(spec.cwd, script))))
-      throw missing(`${script} was not found in ${spec.cwd}.`, FIX_COMMAND);
+      throw missing(l10n.t`${script} was not found in ${spec.cwd}.`, fixCommand());
   } else if (first.includes('/')) {
     file = resolve(spec.cwd, first);
     if (!(await executable(file)))
-      throw missing(`${first} was not found in ${spec.cwd} (or is not executable).`, FIX_COMMAND);
+      throw missing(l10n.t`${first} was not found in ${spec.cwd} (or is not executable).`, fixCommand());
   } else {
     file = await onPath(first, env);
-    if (!file) throw missing(`${first} was not found on PATH.`, `Install ${first}, or fix the task's "command".`);
+    if (!file)
+      throw missing(l10n.t`${first} was not found on PATH.`, l10n.t`Install ${first}, or fix the task's "command".`);
   }
   return { file, args };
 }
@@ -211,11 +219,10 @@ export async function portHolder(port: number): Promise<PortHolder | undefined> 
 export async function checkPortFree(port: number): Promise<void> {
   const holder = await portHolder(port);
   if (!holder) return;
-  const who =
-    holder.pid === undefined
-      ? 'a process of another user'
-      : `${holder.name ?? 'a process'} (pid ${holder.pid}${holder.command ? `: ${holder.command}` : ''})`;
-  throw new RcloneError('PortInUse', `Port ${port} is already in use by ${who}.`);
+  if (holder.pid === undefined)
+    throw new RcloneError('PortInUse', l10n.t`Port ${port} is already in use by a process of another user.`);
+  const who = `${holder.name ?? l10n.t('a process')} (pid ${holder.pid}${holder.command ? `: ${holder.command}` : ''})`;
+  throw new RcloneError('PortInUse', l10n.t`Port ${port} is already in use by ${who}.`);
 }
 
 export interface RunningApp {
@@ -239,8 +246,8 @@ function openLog(file: string): number {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     return openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND, 0o600);
   } catch (e) {
-    throw new RcloneError('PermissionDenied', `Cannot write the app's log ${file}.`, {
-      fix: `Make ${dirname(file)} writable for this user.`,
+    throw new RcloneError('PermissionDenied', l10n.t`Cannot write the app's log ${file}.`, {
+      fix: l10n.t`Make ${dirname(file)} writable for this user.`,
       detail: (e as Error).message,
     });
   }
@@ -252,7 +259,13 @@ function openLog(file: string): number {
  * stderr go to `<stateDir>/apps/<key>.log` (truncated), which callers tail with followOutput.
  */
 export async function startApp(spec: AppSpec, opts: { stateDir: string; signal?: AbortSignal }): Promise<RunningApp> {
-  const cancelled = () => new RcloneError('Cancelled', `Starting ${spec.label ?? 'the app'} was cancelled.`);
+  const cancelled = () =>
+    new RcloneError(
+      'Cancelled',
+      spec.label === undefined
+        ? l10n.t('Starting the app was cancelled.')
+        : l10n.t`Starting ${spec.label} was cancelled.`,
+    );
   if (opts.signal?.aborted) throw cancelled();
   const env = appEnv(process.env, spec.env);
   const { file, args } = await resolveCommand(spec, env);
@@ -269,11 +282,13 @@ export async function startApp(spec: AppSpec, opts: { stateDir: string; signal?:
   }
   const failed = new Promise<Error>((ok) => child.on('error', ok));
   const pid = child.pid;
-  if (pid === undefined) throw missing(`${file} could not be started: ${(await failed).message}`, FIX_COMMAND);
+  if (pid === undefined) throw missing(l10n.t`${file} could not be started: ${(await failed).message}`, fixCommand());
   // Read now, before any await: a process that died at once is still a zombie (with its stat) until reaped.
   const identity = processIdentity(pid);
   if (identity === undefined)
-    throw new RcloneError('AppFailed', 'The app ended as soon as it started.', { detail: await lastLines(logFile) });
+    throw new RcloneError('AppFailed', l10n.t('The app ended as soon as it started.'), {
+      detail: await lastLines(logFile),
+    });
   const exited = new Promise<number | null>((ok) => child.once('exit', (code) => ok(code)));
   child.unref(); // the editor may close while the app runs on
   const record: AppRecord = {
@@ -427,8 +442,8 @@ export async function waitAppReady(
   try {
     url = spec.readyUrl ? new URL(spec.readyUrl) : undefined;
   } catch {
-    throw new RcloneError('AppMissing', `The task's readyUrl "${spec.readyUrl}" is not a URL.`, {
-      fix: 'Fix the task\'s "readyUrl", e.g. http://127.0.0.1:7860/.',
+    throw new RcloneError('AppMissing', l10n.t`The task's readyUrl "${String(spec.readyUrl)}" is not a URL.`, {
+      fix: l10n.t('Fix the task\'s "readyUrl", e.g. http://127.0.0.1:7860/.'),
     });
   }
   const pattern = spec.readyPattern === undefined ? undefined : new RegExp(spec.readyPattern);
@@ -437,23 +452,38 @@ export async function waitAppReady(
   let ended: { code: number | null } | undefined;
   void opts.exited?.then((code) => (ended = { code }));
   for (;;) {
-    if (opts.signal?.aborted) throw new RcloneError('Cancelled', 'Waiting for the app was cancelled; it runs on.');
+    if (opts.signal?.aborted)
+      throw new RcloneError('Cancelled', l10n.t('Waiting for the app was cancelled; it runs on.'));
     // With neither a URL nor a pattern there is nothing to wait for: running is ready.
     if (url ? await answers(url, opts.signal) : pattern ? (await tail.read()).some((l) => pattern.test(l)) : alive())
       return { ms: Date.now() - start };
     if (ended || (!opts.exited && !alive())) {
-      const how =
-        ended === undefined ? 'exited' : ended.code === null ? 'was killed' : `exited with code ${ended.code}`;
-      throw new RcloneError('AppFailed', `The app ${how} before it was ready.`, {
+      const message =
+        ended === undefined
+          ? l10n.t('The app exited before it was ready.')
+          : ended.code === null
+            ? l10n.t('The app was killed before it was ready.')
+            : l10n.t`The app exited with code ${ended.code} before it was ready.`;
+      throw new RcloneError('AppFailed', message, {
         detail: await lastLines(app.logFile),
       });
     }
     if (Date.now() - start >= bound) {
-      const what = url ? `answer at ${url.href}` : `print a line matching /${spec.readyPattern}/`;
-      const check = url ? 'that "readyUrl" is where it listens' : 'that "readyPattern" matches what it prints';
-      throw new RcloneError('Timeout', `The app did not ${what} within ${seconds(bound)}.`, {
-        fix: `It may still have been loading (its output shows how far it got): check ${check}, or raise the task's "readyTimeout" (e.g. "10m").`,
-      });
+      throw new RcloneError(
+        'Timeout',
+        url
+          ? l10n.t`The app did not answer at ${url.href} within ${seconds(bound)}.`
+          : l10n.t`The app did not print a line matching /${String(spec.readyPattern)}/ within ${seconds(bound)}.`,
+        {
+          fix: url
+            ? l10n.t(
+                'It may still have been loading (its output shows how far it got): check that "readyUrl" is where it listens, or raise the task\'s "readyTimeout" (e.g. "10m").',
+              )
+            : l10n.t(
+                'It may still have been loading (its output shows how far it got): check that "readyPattern" matches what it prints, or raise the task\'s "readyTimeout" (e.g. "10m").',
+              ),
+        },
+      );
     }
     await pause(Date.now() - start < 2_000 ? 50 : 200, opts.signal);
   }
@@ -515,8 +545,8 @@ export async function stopApp(record: AppRecord, stateDir: string, graceMs = 5_0
     for (const deadline = Date.now() + 2_000; alive().length && Date.now() < deadline;) await pause(20);
   }
   if (sameProcess(record.pid, record.identity))
-    throw new RcloneError('Timeout', `The app (pid ${record.pid}) did not end, even when killed.`, {
-      fix: `It may be stuck reading from a mount that does not answer: repair the mount, or wait and try again (kill -9 ${record.pid}).`,
+    throw new RcloneError('Timeout', l10n.t`The app (pid ${record.pid}) did not end, even when killed.`, {
+      fix: l10n.t`It may be stuck reading from a mount that does not answer: repair the mount, or wait and try again (kill -9 ${record.pid}).`,
     });
   await forget(recordFile(stateDir, record), record);
 }

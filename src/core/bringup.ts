@@ -4,6 +4,7 @@
 // says what it does in lines both print (the task's problem matcher waits for the last one).
 import { stat } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
+import * as l10n from '@vscode/l10n';
 import {
   type AppRecord,
   type AppSpec,
@@ -25,7 +26,11 @@ import { type CacheMode, durationMs, type MountProfile } from './profile';
 import { sameProcess } from './processes';
 import { type AppTask, inFolder, profileForTask } from './workspace';
 
-/** What the lines the task prints start with; the problem matcher (package.json) keys on them. */
+/**
+ * What the lines the task prints start with; the problem matcher (package.json) keys on them, so
+ * these prefixes (and " (see <file>)" on a failed line) stay English in every language: only what
+ * follows them is translated.
+ */
 export const SAY = 'rclone-devbox:';
 /** The first line of a bring-up (the problem matcher's beginsPattern). */
 export const BEGINS = `${SAY} bringing up`;
@@ -47,7 +52,7 @@ export interface BringUpPlan {
 }
 
 const invalid = (label: string, message: string, fix: string) =>
-  new RcloneError('ConfigInvalid', `Task "${label}": ${message}`, { fix });
+  new RcloneError('ConfigInvalid', l10n.t`Task "${label}": ${message}`, { fix });
 
 const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
 
@@ -62,27 +67,31 @@ export function planOf(
   if (typeof task.mount !== 'string' || !task.mount)
     throw invalid(
       label,
-      'it has no "mount".',
-      'Set "mount" to a mount profile\'s remote or mount point, or to remote:bucket.',
+      l10n.t('it has no "mount".'),
+      l10n.t('Set "mount" to a mount profile\'s remote or mount point, or to remote:bucket.'),
     );
   const profile = profileForTask(task.mount, profiles, defaults);
   const mp = profile.mountPoint;
   const onMount = (p: string) => (isAbsolute(p) ? p : join(mp, p));
   const link = task.link ?? {};
   if (typeof link !== 'object' || Array.isArray(link) || !Object.values(link).every((v) => typeof v === 'string'))
-    throw invalid(label, '"link" is not an object of strings.', 'Write it as {"cache_hub": "cache_hub_v23"}.');
+    throw invalid(
+      label,
+      l10n.t('"link" is not an object of strings.'),
+      l10n.t('Write it as {"cache_hub": "cache_hub_v23"}.'),
+    );
   const links = Object.entries(link).map(([l, t]) => ({ link: inFolder(folder, l), target: onMount(t) }));
   for (const l of links) {
     const rel = relative(mp, l.target);
     if (rel.startsWith('..') || isAbsolute(rel))
       throw invalid(
         label,
-        `the link target ${l.target} is not on the mount ${mp}.`,
-        'Give a folder below the mount point, e.g. "cache_hub_v23".',
+        l10n.t`the link target ${l.target} is not on the mount ${mp}.`,
+        l10n.t('Give a folder below the mount point, e.g. "cache_hub_v23".'),
       );
   }
   if (task.prewarm !== undefined && !isStrings(task.prewarm))
-    throw invalid(label, '"prewarm" is not a list of folders.', 'Write it as ["cache_hub"].');
+    throw invalid(label, l10n.t('"prewarm" is not a list of folders.'), l10n.t('Write it as ["cache_hub"].'));
   // A name of `link` means the folder it links to (what the app reads); anything else is on the mount.
   const warm = (task.prewarm ?? []).map((p) => links.find((l) => l.link === inFolder(folder, p))?.target ?? onMount(p));
   let app: AppSpec | undefined;
@@ -90,25 +99,33 @@ export function planOf(
     if (!isStrings(task.command) || !task.command.length)
       throw invalid(
         label,
-        '"command" is not a list of arguments.',
-        'Write it as ["python", "webui.py", "--port", "7860"].',
+        l10n.t('"command" is not a list of arguments.'),
+        l10n.t('Write it as ["python", "webui.py", "--port", "7860"].'),
       );
     if (task.readyUrl !== undefined && !/^https?:\/\/[^/]+/.test(task.readyUrl))
-      throw invalid(label, `"readyUrl" ${task.readyUrl} is not an http(s) URL.`, 'Write it as http://127.0.0.1:7860/.');
+      throw invalid(
+        label,
+        l10n.t`"readyUrl" ${task.readyUrl} is not an http(s) URL.`,
+        l10n.t('Write it as http://127.0.0.1:7860/.'),
+      );
     if (task.readyPattern !== undefined) {
       try {
         new RegExp(task.readyPattern);
       } catch (e) {
         throw invalid(
           label,
-          `"readyPattern" is not a regular expression: ${(e as Error).message}.`,
-          'Fix the pattern.',
+          l10n.t`"readyPattern" is not a regular expression: ${(e as Error).message}.`,
+          l10n.t('Fix the pattern.'),
         );
       }
     }
     const readyTimeoutMs = task.readyTimeout === undefined ? undefined : durationMs(task.readyTimeout);
     if (task.readyTimeout !== undefined && !readyTimeoutMs)
-      throw invalid(label, `"readyTimeout" ${task.readyTimeout} is not a duration.`, 'Write it as "5m" or "90s".');
+      throw invalid(
+        label,
+        l10n.t`"readyTimeout" ${task.readyTimeout} is not a duration.`,
+        l10n.t('Write it as "5m" or "90s".'),
+      );
     app = {
       command: task.command,
       cwd: inFolder(folder, task.cwd ?? '.'),
@@ -160,7 +177,7 @@ export interface BroughtUp {
   ms: number;
 }
 
-const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const secs = (ms: number) => l10n.t`${(ms / 1000).toFixed(1)} s`;
 
 /**
  * Runs the plan's steps in order and says each; throws the step's classified error (the caller
@@ -170,7 +187,7 @@ export async function bringUp(plan: BringUpPlan, events: BringUpEvents, opts: Br
   const t0 = performance.now();
   const { registry, signal } = opts;
   const say = events.line;
-  say(`${BEGINS} "${plan.label}" in ${plan.folder}`);
+  say(`${BEGINS} ${l10n.t`"${plan.label}" in ${plan.folder}`}`);
   // What would stop the app is found before anything is mounted: a taken port, no interpreter, no script.
   if (plan.app && !opts.noApp) await appPreflight(plan.app, registry.stateDir);
   const mount = await mountStep(plan.profile, events, opts);
@@ -178,7 +195,7 @@ export async function bringUp(plan: BringUpPlan, events: BringUpEvents, opts: Br
   for (const l of plan.links) {
     const now = await inspectLink(l.link);
     if (now.kind === 'symlink' && now.target === l.target) {
-      say(`link    ${shown(plan.folder, l.link)} → ${l.target} (already)`);
+      say(l10n.t`link    ${shown(plan.folder, l.link)} → ${l.target} (already)`);
       continue;
     }
     const mounts = await registry.refresh();
@@ -186,15 +203,15 @@ export async function bringUp(plan: BringUpPlan, events: BringUpEvents, opts: Br
       stateDir: registry.stateDir,
       checkTarget: (t) => checkTargetOnMount(t, mounts),
     });
-    say(`link    ${shown(plan.folder, l.link)} → ${l.target}`);
+    say(l10n.t`link    ${shown(plan.folder, l.link)} → ${l.target}`);
   }
   if (!plan.app || opts.noApp) {
-    say(`${READY}: storage is up (${secs(performance.now() - t0)})`);
+    say(`${READY}: ${l10n.t`storage is up (${secs(performance.now() - t0)})`}`);
     return { mount, ms: performance.now() - t0 };
   }
   signal?.throwIfAborted();
   const app = await appStep(plan.app, registry.stateDir, events, opts);
-  say(`${READY} at ${app.url ?? `pid ${app.record.pid}`} (${secs(performance.now() - t0)})`);
+  say(`${READY} ${l10n.t`at ${app.url ?? `pid ${app.record.pid}`} (${secs(performance.now() - t0)})`}`);
   return { mount, app, ms: performance.now() - t0 };
 }
 
@@ -207,19 +224,19 @@ const shown = (folder: string, p: string) => {
 async function mountStep(profile: MountProfile, events: BringUpEvents, opts: BringUpOptions): Promise<Mount> {
   const { registry, signal } = opts;
   const t = performance.now();
-  events.progress?.('mount', 'mounting…');
+  events.progress?.('mount', l10n.t('mounting…'));
   const mp = await registry.canonical(profile.mountPoint);
   const found = await registry.look(mp);
   if (found?.state === 'stale') {
-    events.line(`mount   ${mp} is a dead mount (its rclone is gone): repairing it first`);
+    events.line(l10n.t`mount   ${mp} is a dead mount (its rclone is gone): repairing it first`);
     await registry.repair(mp);
   }
   const m = await registry.mount(profile, { signal, timeoutMs: opts.mountTimeoutMs });
-  const who = m.external ? 'by another tool' : `rclone pid ${m.pid}`;
+  const who = m.external ? l10n.t('by another tool') : `rclone pid ${m.pid}`;
   events.line(
     m.started
-      ? `mount   ${m.remote} on ${m.mountPoint} (${who}, ready in ${secs(performance.now() - t)})`
-      : `mount   ${m.remote} on ${m.mountPoint} (already mounted, ${who})`,
+      ? l10n.t`mount   ${m.remote} on ${m.mountPoint} (${who}, ready in ${secs(performance.now() - t)})`
+      : l10n.t`mount   ${m.remote} on ${m.mountPoint} (already mounted, ${who})`,
   );
   return m;
 }
@@ -229,7 +246,7 @@ async function warmStep(plan: BringUpPlan, mount: Mount, events: BringUpEvents, 
   const percent = (p: MetadataProgress | ContentProgress) =>
     'bytesDone' in p
       ? `${Math.floor((100 * p.bytesDone) / Math.max(1, p.bytesTotal))}%`
-      : `${p.dirs + p.files} entries`;
+      : l10n.t`${p.dirs + p.files} entries`;
   const r = await prewarm(opts.registry, target, plan.warm, {
     content: plan.content,
     signal: opts.signal,
@@ -237,13 +254,17 @@ async function warmStep(plan: BringUpPlan, mount: Mount, events: BringUpEvents, 
     onContent: (p) => events.progress?.('warm', percent(p)),
   });
   const names = plan.warm.map((w) => relative(mount.mountPoint, w) || '/').join(', ');
-  const how = r.metadata.way === 'walk' ? ", walked: another tool's mount" : '';
   // The counts are the mount's (what its directory cache holds now), not only the warmed folders'.
   const known = r.metadata.dirs + r.metadata.files;
-  events.line(`warm    ${names}: listed in ${secs(r.metadata.ms)}${how}; the mount knows ${known} folders and files`);
+  const took = secs(r.metadata.ms);
+  events.line(
+    r.metadata.way === 'walk'
+      ? l10n.t`warm    ${names}: listed in ${took}, walked: another tool's mount; the mount knows ${known} folders and files`
+      : l10n.t`warm    ${names}: listed in ${took}; the mount knows ${known} folders and files`,
+  );
   if (r.content)
     events.line(
-      `warm    content: ${formatBytes(r.content.bytes)} read, ${formatBytes(r.content.skippedBytes)} already cached (${secs(r.content.ms)})`,
+      l10n.t`warm    content: ${formatBytes(r.content.bytes)} read, ${formatBytes(r.content.skippedBytes)} already cached (${secs(r.content.ms)})`,
     );
 }
 
@@ -261,7 +282,7 @@ async function appStep(
   events: BringUpEvents,
   opts: BringUpOptions,
 ): Promise<NonNullable<BroughtUp['app']>> {
-  events.progress?.('app', 'starting app…');
+  events.progress?.('app', l10n.t('starting app…'));
   // Two windows, or a window and the CLI, bringing the same app up at once: one starts it, the
   // other finds it. The look and the start are one step under a lock (the port check alone would
   // let both pass before either app has bound its port).
@@ -273,16 +294,18 @@ async function appStep(
   if (running) {
     // A reload, a second window or the CLI after the editor: the app runs; show it, don't start a copy.
     events.line(
-      `app     already running (pid ${running.pid}${running.url ? `, ${running.url}` : ''}): not started again`,
+      running.url
+        ? l10n.t`app     already running (pid ${running.pid}, ${running.url}): not started again`
+        : l10n.t`app     already running (pid ${running.pid}): not started again`,
     );
-    events.line(`        its earlier output is in ${running.logFile}`);
+    events.line(`        ${l10n.t`its earlier output is in ${running.logFile}`}`);
     const exited = whenGone(running, opts.follow);
     const tail = follow(running, events, opts, await sizeOf(running.logFile));
     await waitAppReady(running, spec, { signal: opts.signal });
     return { record: running, reused: true, url: running.url, exited, following: tail.following };
   }
   const { record, exited } = found.started!;
-  events.line(`app     ${record.command.join(' ')} (pid ${record.pid}, in ${record.cwd})`);
+  events.line(l10n.t`app     ${record.command.join(' ')} (pid ${record.pid}, in ${record.cwd})`);
   const tail = follow(record, events, opts, 0);
   try {
     await waitAppReady(record, spec, { signal: opts.signal, exited });
@@ -331,6 +354,7 @@ const seeAlso = new WeakMap<Error, string>();
 export function failureLines(e: unknown): string[] {
   const message = e instanceof Error ? e.message : String(e);
   const see = e instanceof Error && seeAlso.get(e);
+  // The message is already in the user's language; the prefix and " (see <file>)" stay English.
   const first = `${FAILED}: ${message}${see ? ` (see ${see})` : ''}`;
-  return isRcloneError(e) && e.fix ? [first, `  fix: ${e.fix}`] : [first];
+  return isRcloneError(e) && e.fix ? [first, `  ${l10n.t`fix: ${e.fix}`}`] : [first];
 }

@@ -6,6 +6,7 @@
 // falls back to section `a` for keys it lacks. rclone rewrites the whole file when it saves,
 // which drops comments and reorders keys; the edits here touch only the lines of the one remote
 // being changed, so every other remote, comment, blank line and line ending stays as it was.
+import * as l10n from '@vscode/l10n';
 import { RcloneError } from './errors';
 
 /** Keys before the first header belong to this section in goconfig (rclone lists it as a remote). */
@@ -72,7 +73,7 @@ export type Conf = Map<string, Map<string, string>>;
  * Reads config text as rclone does; a line rclone cannot parse makes the whole file unusable, so it
  * throws, naming the line of `file` (the config's path, where known).
  */
-export function readConf(text: string, file = 'the rclone config'): Conf {
+export function readConf(text: string, file = l10n.t('the rclone config')): Conf {
   const conf: Conf = new Map();
   let section = DEFAULT_SECTION;
   split(text).forEach((line, n) => {
@@ -82,9 +83,15 @@ export function readConf(text: string, file = 'the rclone config'): Conf {
       if (!conf.has(section || DEFAULT_SECTION)) conf.set(section || DEFAULT_SECTION, new Map());
     } else if (parsed.kind === 'bad' || (parsed.kind === 'key' && section === '')) {
       // The line itself is not quoted: it may be a pasted secret.
-      throw new RcloneError('ConfigInvalid', `Line ${n + 1} of ${file} cannot be read, so rclone cannot load it.`, {
-        fix: 'Open the config file (`rclone config file`) and make that line `key = value`, a `[remote]` header or a `#` comment.',
-      });
+      throw new RcloneError(
+        'ConfigInvalid',
+        l10n.t`Line ${n + 1} of ${file} cannot be read, so rclone cannot load it.`,
+        {
+          fix: l10n.t(
+            'Open the config file (`rclone config file`) and make that line `key = value`, a `[remote]` header or a `#` comment.',
+          ),
+        },
+      );
     } else if (parsed.kind === 'key' && parsed.key !== '') {
       if (!conf.has(section)) conf.set(section, new Map());
       conf.get(section)!.set(parsed.key, parsed.value);
@@ -132,16 +139,19 @@ export function hasRemote(text: string, name: string): boolean {
 /** Checks a value can be written as one `key = value` line that rclone reads back unchanged. */
 export function checkValue(key: string, value: string): void {
   const problem = !/^[A-Za-z0-9_]+$/.test(key)
-    ? `"${key}" is not a valid option name.`
+    ? l10n.t`"${key}" is not a valid option name.`
     : /[\r\n]/.test(value)
-      ? `The value of ${key} cannot contain a line break.`
+      ? l10n.t`The value of ${key} cannot contain a line break.`
       : value !== value.trim()
-        ? `The value of ${key} cannot start or end with spaces.`
+        ? l10n.t`The value of ${key} cannot start or end with spaces.`
         : // goconfig strips these quotes, and replaces %(name)s with another key's value.
           /^(`|""")/.test(value) || /%\([^)]+\)s/.test(value)
-          ? `The value of ${key} cannot start with \` or """, or contain %(…)s: rclone would read it differently.`
+          ? l10n.t(
+              'The value of {0} cannot start with ` or """, or contain %(…)s: rclone would read it differently.',
+              key,
+            )
           : undefined;
-  if (problem) throw new RcloneError('ConfigInvalid', problem, { fix: 'Change the value and try again.' });
+  if (problem) throw new RcloneError('ConfigInvalid', problem, { fix: l10n.t('Change the value and try again.') });
 }
 
 /**

@@ -5,6 +5,7 @@
 import { realpathSync, watch, type FSWatcher } from 'node:fs';
 import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import * as l10n from '@vscode/l10n';
 import { confValue, hasRemote, readConf, removeRemote, upsertRemote } from './confText';
 import { isRcloneError, RcloneError } from './errors';
 import { type Disposable, Emitter, type Event } from './events';
@@ -34,8 +35,8 @@ const REMOTE_NAME = /^[\w.]+(?:[ -]+[\w.-]+)*$/;
 
 export function checkRemoteName(name: string): void {
   if (!REMOTE_NAME.test(name)) {
-    throw new RcloneError('ConfigInvalid', `"${name}" is not a valid remote name.`, {
-      fix: 'Use letters A-Z/a-z, digits, "_" and "."; "-" and spaces only between them.',
+    throw new RcloneError('ConfigInvalid', l10n.t`"${name}" is not a valid remote name.`, {
+      fix: l10n.t('Use letters A-Z/a-z, digits, "_" and "."; "-" and spaces only between them.'),
     });
   }
 }
@@ -107,8 +108,8 @@ export async function locateConfigFile(rclone: Rclone, signal?: AbortSignal): Pr
     .filter(Boolean)
     .pop();
   if (!path?.startsWith('/')) {
-    throw new RcloneError('ConfigInvalid', 'rclone did not say where its config file is.', {
-      fix: 'Set "rclone.configFile".',
+    throw new RcloneError('ConfigInvalid', l10n.t('rclone did not say where its config file is.'), {
+      fix: l10n.t('Set "rclone.configFile".'),
       detail: out,
     });
   }
@@ -140,8 +141,8 @@ async function lockedEdit(target: string, work: () => Promise<void>): Promise<vo
     await withLock(locks, basename(target), 10_000, work);
   } catch (e) {
     if (isRcloneError(e) || !(e as NodeJS.ErrnoException).code) throw e;
-    throw new RcloneError('PermissionDenied', `Cannot edit ${target}: its folder ${dir} is not writable.`, {
-      fix: `Make ${dir} writable for this user, or set "rclone.configFile" to a config in a folder you can write.`,
+    throw new RcloneError('PermissionDenied', l10n.t`Cannot edit ${target}: its folder ${dir} is not writable.`, {
+      fix: l10n.t`Make ${dir} writable for this user, or set "rclone.configFile" to a config in a folder you can write.`,
       detail: (e as Error).message,
     });
   }
@@ -168,12 +169,12 @@ export async function explainConfigError(rclone: Rclone, e: RcloneError, remote:
   }
   if (!type)
     return again(
-      `The remote "${remote}" in ${file} has no "type".`,
-      'Add `type = s3` (or the backend it is: `rclone help backends`) to its section.',
+      l10n.t`The remote "${remote}" in ${file} has no "type".`,
+      l10n.t('Add `type = s3` (or the backend it is: `rclone help backends`) to its section.'),
     );
   if (/didn't find backend called/.test(e.detail))
     return again(
-      `The remote "${remote}" in ${file} has the type "${type}", which rclone ${rclone.version.text} does not have.`,
+      l10n.t`The remote "${remote}" in ${file} has the type "${type}", which rclone ${rclone.version.text} does not have.`,
     );
   return e;
 }
@@ -213,8 +214,8 @@ export class RcloneConfig implements Disposable {
       return await readFile(this.path, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return '';
-      throw new RcloneError('PermissionDenied', `Cannot read ${this.path}.`, {
-        fix: "Check the file's owner and permissions.",
+      throw new RcloneError('PermissionDenied', l10n.t`Cannot read ${this.path}.`, {
+        fix: l10n.t("Check the file's owner and permissions."),
         detail: (e as Error).message,
       });
     }
@@ -258,8 +259,8 @@ export class RcloneConfig implements Disposable {
     if (!hasRemote(await this.text(), name)) checkRemoteName(name);
     const backend = (await this.backendList(signal)).find((b) => b.Prefix === type || b.Name === type);
     if (!backend) {
-      throw new RcloneError('ConfigInvalid', `rclone ${this.rclone.version.text} has no backend "${type}".`, {
-        fix: 'Pick a type listed by `rclone help backends`.',
+      throw new RcloneError('ConfigInvalid', l10n.t`rclone ${this.rclone.version.text} has no backend "${type}".`, {
+        fix: l10n.t('Pick a type listed by `rclone help backends`.'),
       });
     }
     const stored: Record<string, string | undefined> = { type: backend.Prefix };
@@ -299,8 +300,8 @@ export class RcloneConfig implements Disposable {
         if (ENCRYPTED.test(before)) {
           throw new RcloneError(
             'ConfigInvalid',
-            `${this.path} is encrypted; Rclone Dev Box does not edit encrypted configs.`,
-            { fix: 'Edit it with `rclone config`.' },
+            l10n.t`${this.path} is encrypted; Rclone Dev Box does not edit encrypted configs.`,
+            { fix: l10n.t('Edit it with `rclone config`.') },
           );
         }
         // A file rclone cannot load is refused as it is: an edit would only hide the broken line.

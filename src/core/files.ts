@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, open, readdir, readlink, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import * as l10n from '@vscode/l10n';
 import { RcloneError } from './errors';
 
 /** The file a write to `path` must replace: `path` with every symlink followed, even to a file not there yet. */
@@ -14,7 +15,9 @@ export async function linkTarget(path: string): Promise<string> {
     if (link === undefined) return path;
     path = resolve(dirname(path), link);
   }
-  throw new RcloneError('ConfigInvalid', `${path} is a symlink loop.`, { fix: 'Point the symlink at a real file.' });
+  throw new RcloneError('ConfigInvalid', l10n.t`${path} is a symlink loop.`, {
+    fix: l10n.t('Point the symlink at a real file.'),
+  });
 }
 
 const tempName = (target: string) => `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`;
@@ -70,12 +73,12 @@ export async function writeAtomically(path: string, text: string): Promise<void>
     const code = (e as NodeJS.ErrnoException).code;
     const detail = (e as Error).message;
     throw code === 'ENOSPC'
-      ? new RcloneError('Unknown', `The disk holding ${target} is full; it was not changed.`, {
-          fix: 'Free some space and try again.',
+      ? new RcloneError('Unknown', l10n.t`The disk holding ${target} is full; it was not changed.`, {
+          fix: l10n.t('Free some space and try again.'),
           detail,
         })
-      : new RcloneError('PermissionDenied', `Cannot write ${target}; it was not changed.`, {
-          fix: `Make the folder ${dir} writable for this user: the file is replaced by a new one written beside it.`,
+      : new RcloneError('PermissionDenied', l10n.t`Cannot write ${target}; it was not changed.`, {
+          fix: l10n.t`Make the folder ${dir} writable for this user: the file is replaced by a new one written beside it.`,
           detail,
         });
   }

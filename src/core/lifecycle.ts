@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import * as l10n from '@vscode/l10n';
 import { explainConfigError } from './config';
 import { isRcloneError, RcloneError } from './errors';
 import type { Logger } from './events';
@@ -43,13 +44,13 @@ export class Lifecycle {
     if (current?.state === 'stale') {
       throw new RcloneError(
         'Stale',
-        `${mountPoint} is a dead mount (its rclone is gone): "Transport endpoint is not connected".`,
+        l10n.t`${mountPoint} is a dead mount (its rclone is gone): "Transport endpoint is not connected".`,
       );
     }
     if (current) {
       if (current.remote.replace(/\/+$/, '') === profile.remote.replace(/\/+$/, ''))
         return { ...current, started: false };
-      throw new RcloneError('AlreadyMounted', `${mountPoint} already has ${current.remote} mounted.`);
+      throw new RcloneError('AlreadyMounted', l10n.t`${mountPoint} already has ${current.remote} mounted.`);
     }
     const rclone = await this.host.rclone();
     const logs = join(this.host.stateDir, 'logs');
@@ -133,9 +134,9 @@ export class Lifecycle {
       if (!rc) {
         throw new RcloneError(
           'UploadsPending',
-          `${mountPoint} was mounted by another tool: its pending uploads cannot be counted.`,
+          l10n.t`${mountPoint} was mounted by another tool: its pending uploads cannot be counted.`,
           {
-            fix: 'Unmount anyway only if nothing was written to it recently.',
+            fix: l10n.t('Unmount anyway only if nothing was written to it recently.'),
           },
         );
       }
@@ -154,13 +155,17 @@ export class Lifecycle {
     const m = await this.host.look(mountPoint);
     if (m?.state === 'not answering') throw notAnswering(m);
     if (m && m.state !== 'stale') {
-      throw new RcloneError('AlreadyMounted', `${mountPoint} is not dead: ${m.remote} is ${m.state} there.`, {
-        fix: 'Repair only cleans dead mounts. Use Unmount (it waits for uploads) or Remount.',
+      const message =
+        m.state === 'mounted'
+          ? l10n.t`${mountPoint} is not dead: ${m.remote} is mounted there.`
+          : l10n.t`${mountPoint} is not dead: ${m.remote} is mounting there.`;
+      throw new RcloneError('AlreadyMounted', message, {
+        fix: l10n.t('Repair only cleans dead mounts. Use Unmount (it waits for uploads) or Remount.'),
       });
     }
     const r = await this.host.records.get(mountPoint);
     if (r && isOurs(r))
-      throw new RcloneError('AlreadyMounted', `${mountPoint} is still being mounted (rclone pid ${r.pid}).`);
+      throw new RcloneError('AlreadyMounted', l10n.t`${mountPoint} is still being mounted (rclone pid ${r.pid}).`);
     if (await this.isMounted(mountPoint)) await fusermount((await this.host.rclone()).env, mountPoint, '-uz');
     await this.host.records.remove(mountPoint);
     this.host.note(mountPoint, undefined);
@@ -177,9 +182,13 @@ export class Lifecycle {
     }
     if (m.state === 'not answering') throw notAnswering(m);
     if (m.external || !m.profile) {
-      throw new RcloneError('AlreadyMounted', `${p.mountPoint} was mounted by another tool; it was left as it is.`, {
-        fix: 'Unmount it first (Unmount Anyway, once nothing is being written to it), then mount.',
-      });
+      throw new RcloneError(
+        'AlreadyMounted',
+        l10n.t`${p.mountPoint} was mounted by another tool; it was left as it is.`,
+        {
+          fix: l10n.t('Unmount it first (Unmount Anyway, once nothing is being written to it), then mount.'),
+        },
+      );
     }
     const previous = m.profile;
     await listFolder(await this.host.rclone(), p.remote, {
@@ -201,7 +210,7 @@ export class Lifecycle {
         throw e;
       }
       if (isRcloneError(e))
-        throw new RcloneError(e.kind, `${e.message} The previous mount was restored.`, {
+        throw new RcloneError(e.kind, l10n.t`${e.message} The previous mount was restored.`, {
           fix: e.fix,
           detail: e.detail,
         });
@@ -219,5 +228,7 @@ export const isOurs = (r: MountRecord) =>
 const notAnswering = (m: Mount) =>
   new RcloneError(
     'NotAnswering',
-    `${m.mountPoint} does not answer${m.pid ? ` (rclone pid ${m.pid} is alive)` : ''}; it was left as it is.`,
+    m.pid
+      ? l10n.t`${m.mountPoint} does not answer (rclone pid ${m.pid} is alive); it was left as it is.`
+      : l10n.t`${m.mountPoint} does not answer; it was left as it is.`,
   );

@@ -21,6 +21,7 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import * as l10n from '@vscode/l10n';
 import { RcloneError } from './errors';
 import { writeAtomically } from './files';
 import { withLock } from './lock';
@@ -108,9 +109,9 @@ export async function listVersions(root: string, opts: { pattern?: string; link?
   const linked = opts.link ? (await inspectLink(opts.link)).target : undefined;
   const entries = await readdir(dir, { withFileTypes: true }).catch((e: unknown) => {
     const code = errorCode(e);
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new RcloneError('NotFound', `${dir} is not a folder.`);
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new RcloneError('NotFound', l10n.t`${dir} is not a folder.`);
     if (code === 'ENOTCONN' || code === 'ECONNABORTED')
-      throw new RcloneError('NotMounted', `The mount holding ${dir} is dead (its rclone is gone).`);
+      throw new RcloneError('NotMounted', l10n.t`The mount holding ${dir} is dead (its rclone is gone).`);
     throw e;
   });
   return entries
@@ -119,18 +120,44 @@ export async function listVersions(root: string, opts: { pattern?: string; link?
     .sort((a, b) => naturalCompare(a.name, b.name));
 }
 
-/** Why a mount in this state cannot be linked into, and what to do. */
-const unusable: Record<Exclude<Mount['state'], 'mounted'>, { why: string; fix: string }> = {
-  stale: {
-    why: 'is stale (its rclone is gone)',
-    fix: 'Repair the mount (Rclone: Remount / Repair), then try again.',
-  },
-  'not answering': {
-    why: 'is not answering (its rclone is alive but stuck or stopped)',
-    fix: 'Wait until it answers again (a stopped rclone: kill -CONT <pid>), then try again.',
-  },
-  mounting: { why: 'is still mounting', fix: 'Wait until it is mounted, then try again.' },
-};
+/**
+ * Why a mount in this state cannot be linked into (the whole sentence: the mount at `mountPoint`
+ * of `remote`, that holds `target` when given), and what to do. A function, not a table built at
+ * load: the language bundle is configured after modules load.
+ */
+function unusable(
+  state: Exclude<Mount['state'], 'mounted'>,
+  mountPoint: string,
+  remote: string,
+  target?: string,
+): { message: string; fix: string } {
+  switch (state) {
+    case 'stale':
+      return {
+        message:
+          target === undefined
+            ? l10n.t`The mount at ${mountPoint} (${remote}) is stale (its rclone is gone).`
+            : l10n.t`The mount at ${mountPoint} (${remote}) that holds ${target} is stale (its rclone is gone); nothing was changed.`,
+        fix: l10n.t('Repair the mount (Rclone: Remount / Repair), then try again.'),
+      };
+    case 'not answering':
+      return {
+        message:
+          target === undefined
+            ? l10n.t`The mount at ${mountPoint} (${remote}) is not answering (its rclone is alive but stuck or stopped).`
+            : l10n.t`The mount at ${mountPoint} (${remote}) that holds ${target} is not answering (its rclone is alive but stuck or stopped); nothing was changed.`,
+        fix: l10n.t('Wait until it answers again (a stopped rclone: kill -CONT <pid>), then try again.'),
+      };
+    case 'mounting':
+      return {
+        message:
+          target === undefined
+            ? l10n.t`The mount at ${mountPoint} (${remote}) is still mounting.`
+            : l10n.t`The mount at ${mountPoint} (${remote}) that holds ${target} is still mounting; nothing was changed.`,
+        fix: l10n.t('Wait until it is mounted, then try again.'),
+      };
+  }
+}
 
 /** `path` must be an existing folder (following symlinks); else NotFound. */
 async function requireDirectory(path: string): Promise<void> {
@@ -138,10 +165,10 @@ async function requireDirectory(path: string): Promise<void> {
     if (errorCode(e) === 'ENOENT' || errorCode(e) === 'ENOTDIR') return undefined;
     throw e;
   });
-  if (!info) throw new RcloneError('NotFound', `${path} was not found; nothing was changed.`);
+  if (!info) throw new RcloneError('NotFound', l10n.t`${path} was not found; nothing was changed.`);
   if (!info.isDirectory()) {
-    throw new RcloneError('NotFound', `${path} is a file, not a folder; nothing was changed.`, {
-      fix: 'Choose the folder that holds the model files.',
+    throw new RcloneError('NotFound', l10n.t`${path} is a file, not a folder; nothing was changed.`, {
+      fix: l10n.t('Choose the folder that holds the model files.'),
     });
   }
 }
@@ -162,18 +189,16 @@ export async function checkTargetOnMount(
     const known = mounts.map((m) => resolve(m.mountPoint));
     throw new RcloneError(
       'NotMounted',
-      `No mount holds ${abs}${known.length ? ` (mounted: ${known.join(', ')})` : ' (nothing is mounted)'}; nothing was changed.`,
-      { fix: 'Mount the bucket first (Rclone: Mount…), or choose a folder under a mount point.' },
+      known.length
+        ? l10n.t`No mount holds ${abs} (mounted: ${known.join(', ')}); nothing was changed.`
+        : l10n.t`No mount holds ${abs} (nothing is mounted); nothing was changed.`,
+      { fix: l10n.t('Mount the bucket first (Rclone: Mount…), or choose a folder under a mount point.') },
     );
   }
   const mountPoint = resolve(holder.mountPoint);
   if (holder.state !== 'mounted') {
-    const { why, fix } = unusable[holder.state];
-    throw new RcloneError(
-      'NotMounted',
-      `The mount at ${mountPoint} (${holder.remote}) that holds ${abs} ${why}; nothing was changed.`,
-      { fix },
-    );
+    const { message, fix } = unusable(holder.state, mountPoint, holder.remote, abs);
+    throw new RcloneError('NotMounted', message, { fix });
   }
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, fail) => {
@@ -182,8 +207,8 @@ export async function checkTargetOnMount(
         fail(
           new RcloneError(
             'NotMounted',
-            `The mount at ${mountPoint} (${holder.remote}) did not answer within ${STAT_MS / 1000} s; nothing was changed.`,
-            { fix: unusable['not answering'].fix },
+            l10n.t`The mount at ${mountPoint} (${holder.remote}) did not answer within ${STAT_MS / 1000} s; nothing was changed.`,
+            { fix: unusable('not answering', mountPoint, holder.remote).fix },
           ),
         ),
       STAT_MS,
@@ -191,9 +216,8 @@ export async function checkTargetOnMount(
   });
   const checked = requireDirectory(abs).catch((e: unknown) => {
     if (errorCode(e) !== 'ENOTCONN' && errorCode(e) !== 'ECONNABORTED') throw e;
-    throw new RcloneError('NotMounted', `The mount at ${mountPoint} (${holder.remote}) ${unusable.stale.why}.`, {
-      fix: unusable.stale.fix,
-    });
+    const { message, fix } = unusable('stale', mountPoint, holder.remote);
+    throw new RcloneError('NotMounted', message, { fix });
   });
   await Promise.race([checked, late]).finally(() => clearTimeout(timer));
 }
@@ -231,9 +255,13 @@ export function linkHistory(link: string, stateDir: string): Promise<string[]> {
 const inTheWay = (info: LinkInfo) =>
   new RcloneError(
     'LinkInTheWay',
-    `${info.link} is a real ${info.kind === 'directory' ? 'folder' : info.kind === 'file' ? 'file' : 'file system entry'}, not a link; it was left as it is.`,
+    info.kind === 'directory'
+      ? l10n.t`${info.link} is a real folder, not a link; it was left as it is.`
+      : info.kind === 'file'
+        ? l10n.t`${info.link} is a real file, not a link; it was left as it is.`
+        : l10n.t`${info.link} is a real file system entry, not a link; it was left as it is.`,
     {
-      fix: `Move it away yourself (e.g. mv "${info.link}" "${info.link}.old"), or switch again letting Rclone Dev Box move it aside to ${info.link}.backup-<date>-<time> (nothing is deleted).`,
+      fix: l10n.t`Move it away yourself (e.g. mv "${info.link}" "${info.link}.old"), or switch again letting Rclone Dev Box move it aside to ${info.link}.backup-<date>-<time> (nothing is deleted).`,
     },
   );
 
@@ -243,17 +271,25 @@ function changeFailed(e: unknown, link: string): RcloneError {
   const code = errorCode(e);
   const detail = (e as Error).message;
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-    return new RcloneError('PermissionDenied', `Cannot change ${link}: this user may not write in ${dirname(link)}.`, {
-      fix: `Make ${dirname(link)} writable for this user, or put the link in a folder you own.`,
-      detail,
-    });
+    return new RcloneError(
+      'PermissionDenied',
+      l10n.t`Cannot change ${link}: this user may not write in ${dirname(link)}.`,
+      {
+        fix: l10n.t`Make ${dirname(link)} writable for this user, or put the link in a folder you own.`,
+        detail,
+      },
+    );
   }
   if (code === 'EEXIST' || code === 'EISDIR' || code === 'ENOTEMPTY') {
-    return new RcloneError('LinkInTheWay', `Something else appeared at ${link} meanwhile; it was left as it is.`, {
-      detail,
-    });
+    return new RcloneError(
+      'LinkInTheWay',
+      l10n.t`Something else appeared at ${link} meanwhile; it was left as it is.`,
+      {
+        detail,
+      },
+    );
   }
-  return new RcloneError('Unknown', `Cannot change ${link}: ${detail}`, { detail });
+  return new RcloneError('Unknown', l10n.t`Cannot change ${link}: ${detail}`, { detail });
 }
 
 const tempPrefix = (link: string) => `.${basename(link)}.`;
@@ -320,15 +356,19 @@ async function moveAside(path: string, isDirectory: boolean): Promise<string> {
       throw e;
     }
   }
-  throw new RcloneError('LinkInTheWay', `${path} was left as it is: every backup name ${base}-N is taken.`);
+  throw new RcloneError('LinkInTheWay', l10n.t`${path} was left as it is: every backup name ${base}-N is taken.`);
 }
 
 /** A target that is the link itself, or reached through it, would make a loop. */
 function refuseLoop(link: string, target: string): void {
   if (target === link || target.startsWith(`${link}/`)) {
-    throw new RcloneError('NotFound', `${target} is reached through ${link} itself; a link cannot point into itself.`, {
-      fix: 'Choose the folder on the mount (e.g. /mnt/<bucket>/cache_hub_v24), not a path through the link.',
-    });
+    throw new RcloneError(
+      'NotFound',
+      l10n.t`${target} is reached through ${link} itself; a link cannot point into itself.`,
+      {
+        fix: l10n.t('Choose the folder on the mount (e.g. /mnt/<bucket>/cache_hub_v24), not a path through the link.'),
+      },
+    );
   }
 }
 
@@ -374,7 +414,7 @@ export async function relink(
     } catch (e) {
       const failed = changeFailed(e, abs);
       if (!movedAside) throw failed;
-      throw new RcloneError(failed.kind, `${failed.message} What was there is now ${movedAside}.`, failed);
+      throw new RcloneError(failed.kind, l10n.t`${failed.message} What was there is now ${movedAside}.`, failed);
     }
   });
 }
@@ -397,8 +437,10 @@ export async function rollback(
     while (i < history.length && history[i] === now.target) i++;
     const target = history[i];
     if (!target) {
-      throw new RcloneError('NotFound', `${abs} has no earlier target to go back to.`, {
-        fix: 'Switch it to a version first: each switch remembers the target it replaced, and rollback returns to it.',
+      throw new RcloneError('NotFound', l10n.t`${abs} has no earlier target to go back to.`, {
+        fix: l10n.t(
+          'Switch it to a version first: each switch remembers the target it replaced, and rollback returns to it.',
+        ),
       });
     }
     await (opts.checkTarget ?? requireDirectory)(target);

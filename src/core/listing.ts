@@ -1,6 +1,7 @@
 // Listing remotes, buckets and folders as fast as rclone allows. `lsjson` is always called with
 // --no-modtime and --no-mimetype: without both, the S3 backend makes one HEAD request per object
 // (minutes instead of a fraction of a second for a few thousand objects over a real link).
+import * as l10n from '@vscode/l10n';
 import { explainConfigError } from './config';
 import { isRcloneError, RcloneError, say } from './errors';
 import type { Rclone, RunOptions } from './rclone';
@@ -255,7 +256,7 @@ export class Pager {
     } catch (e) {
       if (this.running === running) this.stop();
       if (running.stop.signal.reason !== TIMED_OUT) throw e;
-      throw new RcloneError('Timeout', `rclone did not list a page within ${Math.round(timeoutMs / 1000)} s.`);
+      throw new RcloneError('Timeout', l10n.t`rclone did not list a page within ${Math.round(timeoutMs / 1000)} s.`);
     } finally {
       clearTimeout(timer);
     }

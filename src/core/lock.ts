@@ -15,6 +15,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import * as l10n from '@vscode/l10n';
 import { RcloneError } from './errors';
 import { processIdentity, sameProcess } from './processes';
 
@@ -53,9 +54,9 @@ export async function withLock<T>(dir: string, key: string, timeoutMs: number, w
     if (Date.now() > deadline) {
       throw new RcloneError(
         'MountBusy',
-        `Another operation on ${key} is still running (process ${holder?.pid ?? '?'}).`,
+        l10n.t`Another operation on ${key} is still running (process ${holder?.pid ?? '?'}).`,
         {
-          fix: 'Wait for it to finish, then try again.',
+          fix: l10n.t('Wait for it to finish, then try again.'),
         },
       );
     }

@@ -3,6 +3,7 @@
 // last form: paths are made canonical once, where they enter core, and compared only so.
 import { lstat, mkdir, realpath, rmdir } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
+import * as l10n from '@vscode/l10n';
 import { RcloneError } from './errors';
 import { readRcloneMounts } from './mountinfo';
 
@@ -46,10 +47,18 @@ export async function createMountPoint(dir: string): Promise<string | undefined>
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw e;
     const parent = await nearestExisting(dirname(dir));
-    throw new RcloneError('PermissionDenied', `Cannot create the mount point ${dir}: you may not write in ${parent}.`, {
-      fix: `Create it once as root and give it to yourself (sudo mkdir -p ${dir} && sudo chown "$(id -u):$(id -g)" ${dir}), or choose a folder you own, e.g. ~/mnt/${basename(dir)}.`,
-      detail: (e as Error).message,
-    });
+    throw new RcloneError(
+      'PermissionDenied',
+      l10n.t`Cannot create the mount point ${dir}: you may not write in ${parent}.`,
+      {
+        fix: l10n.t(
+          'Create it once as root and give it to yourself (sudo mkdir -p {0} && sudo chown "$(id -u):$(id -g)" {0}), or choose a folder you own, e.g. ~/mnt/{1}.',
+          dir,
+          basename(dir),
+        ),
+        detail: (e as Error).message,
+      },
+    );
   }
 }
 

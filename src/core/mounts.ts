@@ -3,6 +3,7 @@
 // (records.ts), asks each mount whether it answers without ever blocking (liveness.ts), and fires
 // onDidChange when the picture changes. Learning state never spawns a process and never writes.
 import { join, resolve } from 'node:path';
+import * as l10n from '@vscode/l10n';
 import { CacheWatch } from './cacheHealth';
 import { Emitter, type Disposable, type Event, type Logger, silentLogger } from './events';
 import { blank, isOurs, Lifecycle } from './lifecycle';
@@ -303,8 +304,11 @@ export class MountRegistry implements Disposable {
 
 /** What is wrong with a mount's VFS cache, in a few words (undefined: nothing). */
 export function cacheTrouble(m: Pick<Mount, 'outOfSpace' | 'erroredFiles'>): string | undefined {
-  if (m.outOfSpace) return 'cache disk full: writes fail';
-  if (m.erroredFiles) return `${m.erroredFiles} ${m.erroredFiles === 1 ? 'file' : 'files'} failed in the cache`;
+  if (m.outOfSpace) return l10n.t('cache disk full: writes fail');
+  if (m.erroredFiles)
+    return m.erroredFiles === 1
+      ? l10n.t('1 file failed in the cache')
+      : l10n.t('{0} files failed in the cache', m.erroredFiles);
   return undefined;
 }
 

@@ -4,6 +4,7 @@
 import { constants } from 'node:fs';
 import { access, readdir, readFile, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
+import * as l10n from '@vscode/l10n';
 import { RcloneError } from './errors';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -36,11 +37,11 @@ export async function findFusermount(env: Env, devFuse = fuseDevice(env)): Promi
   try {
     await access(devFuse, constants.F_OK);
   } catch {
-    throw new RcloneError('FuseMissing', `FUSE is not available: ${devFuse} does not exist.`);
+    throw new RcloneError('FuseMissing', l10n.t`FUSE is not available: ${devFuse} does not exist.`);
   }
   const helper = await findFuseHelper(env);
   if (helper) return helper;
-  throw new RcloneError('FuseMissing', 'FUSE is not installed: neither fusermount3 nor fusermount is on PATH.');
+  throw new RcloneError('FuseMissing', l10n.t('FUSE is not installed: neither fusermount3 nor fusermount is on PATH.'));
 }
 
 /** `--allow-other` by a user other than root needs `user_allow_other` in fuse.conf (fusermount lets root always). */
@@ -48,7 +49,10 @@ export async function checkAllowOther(uid: number, conf = fuseConf(process.env))
   if (uid === 0) return;
   const text = await readFile(conf, 'utf8').catch(() => '');
   if (/^\s*user_allow_other\s*$/m.test(text)) return;
-  throw new RcloneError('AllowOtherNotPermitted', `Mounting with allow-other needs "user_allow_other" in ${conf}.`);
+  throw new RcloneError(
+    'AllowOtherNotPermitted',
+    l10n.t`Mounting with allow-other needs "user_allow_other" in ${conf}.`,
+  );
 }
 
 /** A mount point must be an empty directory (or missing: the mount creates it), unless the user opts in. */
@@ -57,19 +61,23 @@ export async function checkMountPoint(dir: string, allowNonEmpty = false): Promi
     if (e.code === 'ENOENT') return undefined;
     if (e.code === 'ENOTCONN') return null; // a dead FUSE mount: repairable, reported by the mount registry
     if (e.code === 'ENOTDIR') {
-      throw new RcloneError('ConfigInvalid', `The mount point ${dir} is not a folder path: a part of it is a file.`, {
-        fix: 'Choose a mount point whose parent folders are folders, e.g. /mnt/<bucket>.',
-      });
+      throw new RcloneError(
+        'ConfigInvalid',
+        l10n.t`The mount point ${dir} is not a folder path: a part of it is a file.`,
+        {
+          fix: l10n.t('Choose a mount point whose parent folders are folders, e.g. /mnt/<bucket>.'),
+        },
+      );
     }
-    throw new RcloneError('PermissionDenied', `Cannot inspect the mount point ${dir}.`, {
-      fix: 'Check the permissions of its parent folder.',
+    throw new RcloneError('PermissionDenied', l10n.t`Cannot inspect the mount point ${dir}.`, {
+      fix: l10n.t('Check the permissions of its parent folder.'),
       detail: e.message,
     });
   });
   if (!info) return;
   if (!info.isDirectory()) {
-    throw new RcloneError('MountPointNotEmpty', `The mount point ${dir} is a file, not a folder.`, {
-      fix: 'Choose a folder as mount point.',
+    throw new RcloneError('MountPointNotEmpty', l10n.t`The mount point ${dir} is a file, not a folder.`, {
+      fix: l10n.t('Choose a folder as mount point.'),
     });
   }
   if (allowNonEmpty) return;
@@ -77,7 +85,9 @@ export async function checkMountPoint(dir: string, allowNonEmpty = false): Promi
   if (entries.length > 0) {
     throw new RcloneError(
       'MountPointNotEmpty',
-      `The mount point ${dir} is not empty (${entries.length} ${entries.length === 1 ? 'entry' : 'entries'}); mounting would hide them.`,
+      entries.length === 1
+        ? l10n.t('The mount point {0} is not empty (1 entry); mounting would hide them.', dir)
+        : l10n.t('The mount point {0} is not empty ({1} entries); mounting would hide them.', dir, entries.length),
     );
   }
 }

@@ -11,6 +11,7 @@
 //   cache are skipped, and what would not fit (the cache's limit, the free disk) is refused.
 import { open, readdir, readFile, statfs } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import * as l10n from '@vscode/l10n';
 import { classify, RcloneError } from './errors';
 import { writeAtomically } from './files';
 import { withLock } from './lock';
@@ -64,8 +65,8 @@ export function relativePaths(mountPoint: string, paths: readonly string[]): str
   for (const p of paths.length ? paths : ['']) {
     const rel = relative(mountPoint, resolve(mountPoint, p));
     if (rel === '..' || rel.startsWith(`..${sep}`))
-      throw new RcloneError('NotFound', `${p} is not inside the mount on ${mountPoint}.`, {
-        fix: `Give a folder below ${mountPoint}, e.g. cache_hub.`,
+      throw new RcloneError('NotFound', l10n.t`${p} is not inside the mount on ${mountPoint}.`, {
+        fix: l10n.t`Give a folder below ${mountPoint}, e.g. cache_hub.`,
       });
     out.add(rel);
   }
@@ -73,13 +74,21 @@ export function relativePaths(mountPoint: string, paths: readonly string[]): str
 }
 
 function ensureLive(t: WarmTarget): void {
-  if (t.state !== 'mounted')
-    throw new RcloneError('NotMounted', `${t.mountPoint} is ${t.state}: there is nothing to warm.`, {
-      fix: t.state === 'stale' ? 'Repair the mount first (Remount / Repair).' : undefined,
-    });
+  if (t.state === 'mounted') return;
+  const mp = t.mountPoint;
+  const message =
+    t.state === 'stale'
+      ? l10n.t`${mp} is stale: there is nothing to warm.`
+      : t.state === 'not answering'
+        ? l10n.t`${mp} is not answering: there is nothing to warm.`
+        : l10n.t`${mp} is mounting: there is nothing to warm.`;
+  throw new RcloneError('NotMounted', message, {
+    fix: t.state === 'stale' ? l10n.t('Repair the mount first (Remount / Repair).') : undefined,
+  });
 }
 
-const cancelled = (what: string) => new RcloneError('Cancelled', `Cancelled: ${what}.`);
+/** `what` is said by the caller, already translated. */
+const cancelled = (what: string) => new RcloneError('Cancelled', l10n.t`Cancelled: ${what}.`);
 
 /** Fills the mount's directory cache for `paths` (relative to the mount point; none: all of it). */
 export async function warmMetadata(
@@ -154,11 +163,17 @@ async function refreshThroughRc(
       const done = jobs.filter((j) => j.done).length;
       opts.onProgress?.({ done, total: jobs.length, dirs: stats.dirs, files: stats.files });
       if (done === jobs.length) return { dirs: stats.dirs, files: stats.files };
-      if (opts.signal?.aborted) throw cancelled('warming the directory cache');
-      if (Date.now() > deadline)
-        throw new RcloneError('Timeout', `Listing ${paths.join(', ') || 'the mount'} took longer than allowed.`, {
-          fix: 'Warm fewer folders at once, or check the endpoint (Show Log).',
-        });
+      if (opts.signal?.aborted) throw cancelled(l10n.t('warming the directory cache'));
+      if (Date.now() > deadline) {
+        const listed = paths.join(', ');
+        throw new RcloneError(
+          'Timeout',
+          listed
+            ? l10n.t`Listing ${listed} took longer than allowed.`
+            : l10n.t('Listing the mount took longer than allowed.'),
+          { fix: l10n.t('Warm fewer folders at once, or check the endpoint (Show Log).') },
+        );
+      }
       await sleep(Date.now() - started < 1_000 ? 10 : 100, opts.signal);
     }
   } finally {
@@ -172,8 +187,10 @@ function refreshFailed(dir: string, result: string, remote: string): RcloneError
   const cause = classify({ stderr: result, target: remote });
   if (cause.kind !== 'Unknown' && cause.kind !== 'NotFound') return cause;
   if (/not found|does not exist|no such/i.test(result))
-    return new RcloneError('NotFound', `There is no folder "${dir}" in the mount.`, { detail: result });
-  return new RcloneError('Unknown', `Listing "${dir || '/'}" for the directory cache failed.`, { detail: result });
+    return new RcloneError('NotFound', l10n.t`There is no folder "${dir}" in the mount.`, { detail: result });
+  return new RcloneError('Unknown', l10n.t`Listing "${dir || '/'}" for the directory cache failed.`, {
+    detail: result,
+  });
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -203,9 +220,9 @@ async function walk(
   let failure: unknown;
   await new Promise<void>((finish) => {
     const next = () => {
-      if (failure === undefined && opts.signal?.aborted) failure = cancelled('walking the mount');
+      if (failure === undefined && opts.signal?.aborted) failure = cancelled(l10n.t('walking the mount'));
       if (failure === undefined && Date.now() > deadline)
-        failure = new RcloneError('Timeout', 'Walking the mount took longer than allowed.');
+        failure = new RcloneError('Timeout', l10n.t('Walking the mount took longer than allowed.'));
       while (failure === undefined && active < WALKERS && queue.length) {
         const dir = queue.shift()!;
         active++;
@@ -221,7 +238,7 @@ async function walk(
           .catch((e: NodeJS.ErrnoException) => {
             failure ??=
               e.code === 'ENOENT' && roots.includes(dir)
-                ? new RcloneError('NotFound', `There is no folder ${dir}.`)
+                ? new RcloneError('NotFound', l10n.t`There is no folder ${dir}.`)
                 : e;
           })
           .finally(() => {
@@ -285,8 +302,8 @@ export async function warmContent(
     throw new RcloneError(
       'NeedsFullCache',
       t.rc
-        ? `${t.mountPoint} is mounted with cache mode "${options.cacheMode ?? 'unknown'}": it does not keep what is read, so warming content would fetch it for nothing.`
-        : `${t.mountPoint} was mounted by another tool: whether it keeps what is read (cache mode "full") cannot be told.`,
+        ? l10n.t`${t.mountPoint} is mounted with cache mode "${options.cacheMode ?? 'unknown'}": it does not keep what is read, so warming content would fetch it for nothing.`
+        : l10n.t`${t.mountPoint} was mounted by another tool: whether it keeps what is read (cache mode "full") cannot be told.`,
     );
   const rel = relativePaths(t.mountPoint, paths);
   const files = await listFiles(t, rel, opts);
@@ -323,8 +340,9 @@ export async function warmContent(
     try {
       const buf = Buffer.allocUnsafe(READ_SIZE);
       for (let pos = 0; ;) {
-        if (opts.signal?.aborted) throw cancelled('warming file contents');
-        if (Date.now() > deadline) throw new RcloneError('Timeout', 'Warming file contents took longer than allowed.');
+        if (opts.signal?.aborted) throw cancelled(l10n.t('warming file contents'));
+        if (Date.now() > deadline)
+          throw new RcloneError('Timeout', l10n.t('Warming file contents took longer than allowed.'));
         const { bytesRead } = await fh.read(buf, 0, READ_SIZE, pos);
         if (!bytesRead) break;
         pos += bytesRead;
@@ -376,9 +394,9 @@ async function listFiles(
           { timeoutMs: opts.timeoutMs ?? 600_000, signal: opts.signal },
         )
         .catch((e: RcloneError) => {
-          if (opts.signal?.aborted) throw cancelled('listing the files to warm');
+          if (opts.signal?.aborted) throw cancelled(l10n.t('listing the files to warm'));
           throw /not found|doesn't exist|does not exist/i.test(e.detail)
-            ? new RcloneError('NotFound', `There is no folder "${p}" in the mount.`, { detail: e.detail })
+            ? new RcloneError('NotFound', l10n.t`There is no folder "${p}" in the mount.`, { detail: e.detail })
             : e;
         });
       // Paths are relative to the mounted root (fs), not to `p`.
@@ -446,13 +464,13 @@ async function checkFits(
   if (maxSize !== undefined && all > maxSize)
     throw new RcloneError(
       'WontFit',
-      `${what} holds ${formatBytes(all)}; the VFS cache of ${t.mountPoint} is limited to ${formatBytes(maxSize)}, so warming it would evict what it just read.`,
+      l10n.t`${what} holds ${formatBytes(all)}; the VFS cache of ${t.mountPoint} is limited to ${formatBytes(maxSize)}, so warming it would evict what it just read.`,
     );
   const free = await freeBytes(cacheDir);
   if (free !== undefined && todo > free)
     throw new RcloneError(
       'WontFit',
-      `${what} needs ${formatBytes(todo)} more in the VFS cache; the disk of ${cacheDir} has ${formatBytes(free)} free.`,
+      l10n.t`${what} needs ${formatBytes(todo)} more in the VFS cache; the disk of ${cacheDir} has ${formatBytes(free)} free.`,
     );
 }
 

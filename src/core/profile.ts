@@ -1,5 +1,6 @@
 // A mount profile: everything that decides how one bucket is mounted, and the rclone argv and
 // environment it becomes. Pure functions, except sensitiveFlags(), which asks rclone once.
+import * as l10n from '@vscode/l10n';
 import { RcloneError } from './errors';
 import type { Env, Rclone } from './rclone';
 
@@ -84,44 +85,46 @@ const SIZE = /^(?:\d+(?:\.\d*)?|\.\d+)(?:[kmgtpeKMGTPE](?:[iI]|i[bB])?|[bB])$/;
 export function checkProfile(p: MountProfile): void {
   const bad = (message: string, fix: string) => new RcloneError('ConfigInvalid', message, { fix });
   if (!/^[^:/]*:/.test(p.remote) && !p.remote.startsWith('/')) {
-    throw bad(`"${p.remote}" is not an rclone path.`, 'Use the form remote:bucket/path.');
+    throw bad(l10n.t`"${p.remote}" is not an rclone path.`, l10n.t('Use the form remote:bucket/path.'));
   }
   if (!p.mountPoint.startsWith('/'))
     throw bad(
-      `The mount point "${p.mountPoint}" is not an absolute path.`,
-      'Use an absolute path such as /mnt/index-tts-storage.',
+      l10n.t`The mount point "${p.mountPoint}" is not an absolute path.`,
+      l10n.t('Use an absolute path such as /mnt/index-tts-storage.'),
     );
   if (p.cacheMode !== undefined && !(CACHE_MODES as readonly string[]).includes(p.cacheMode))
     throw bad(
-      `The mount profile's cacheMode "${String(p.cacheMode)}" is not one of ${CACHE_MODES.join(', ')}.`,
-      'Use one of them, e.g. "writes" (uploads are buffered on disk; the default).',
+      l10n.t`The mount profile's cacheMode "${String(p.cacheMode)}" is not one of ${CACHE_MODES.join(', ')}.`,
+      l10n.t('Use one of them, e.g. "writes" (uploads are buffered on disk; the default).'),
     );
   const size = p.cacheMaxSize === undefined ? undefined : String(p.cacheMaxSize);
   if (size !== undefined && size.toLowerCase() !== 'off' && !SIZE.test(size))
     throw bad(
-      `The mount profile's cacheMaxSize "${size}" is not a size with a unit${/^[\d.]+$/.test(size) ? ' (rclone would read it as KiB)' : ''}.`,
-      'Use a number with a unit, e.g. "20G", "500M" or "1.5T" (1G = 1024M), or "off" for no limit.',
+      /^[\d.]+$/.test(size)
+        ? l10n.t`The mount profile's cacheMaxSize "${size}" is not a size with a unit (rclone would read it as KiB).`
+        : l10n.t`The mount profile's cacheMaxSize "${size}" is not a size with a unit.`,
+      l10n.t('Use a number with a unit, e.g. "20G", "500M" or "1.5T" (1G = 1024M), or "off" for no limit.'),
     );
   if (p.cacheDir !== undefined && !p.cacheDir.startsWith('/'))
     throw bad(
-      `The mount profile's cacheDir "${p.cacheDir}" is not an absolute path.`,
-      'Use an absolute path such as /data/rclone-cache (rclone runs detached, from another folder).',
+      l10n.t`The mount profile's cacheDir "${p.cacheDir}" is not an absolute path.`,
+      l10n.t('Use an absolute path such as /data/rclone-cache (rclone runs detached, from another folder).'),
     );
   if (p.dirCacheTime !== undefined && durationMs(String(p.dirCacheTime)) === undefined)
     throw bad(
-      `The mount profile's dirCacheTime "${String(p.dirCacheTime)}" is not a duration.`,
-      'Use a number with a unit, e.g. "1000h", "30m" or "1h30m" (rclone 1.60 has no "d").',
+      l10n.t`The mount profile's dirCacheTime "${String(p.dirCacheTime)}" is not a duration.`,
+      l10n.t('Use a number with a unit, e.g. "1000h", "30m" or "1h30m" (rclone 1.60 has no "d").'),
     );
   for (const w of p.warm ?? [])
     if (typeof w !== 'string' || w.startsWith('/') || w.split('/').includes('..'))
       throw bad(
-        `The mount profile's warm entry "${String(w)}" is not a folder below the mount point.`,
-        'Give paths relative to the mount point, e.g. "cache_hub".',
+        l10n.t`The mount profile's warm entry "${String(w)}" is not a folder below the mount point.`,
+        l10n.t('Give paths relative to the mount point, e.g. "cache_hub".'),
       );
   if (p.logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(p.logLevel))
     throw bad(
-      `The mount profile's logLevel "${String(p.logLevel)}" is not one of ${LOG_LEVELS.join(', ')}.`,
-      'Use one of them, e.g. "INFO".',
+      l10n.t`The mount profile's logLevel "${String(p.logLevel)}" is not one of ${LOG_LEVELS.join(', ')}.`,
+      l10n.t('Use one of them, e.g. "INFO".'),
     );
   for (const [field, id] of [
     ['uid', p.uid],
@@ -129,14 +132,14 @@ export function checkProfile(p: MountProfile): void {
   ] as const)
     if (id !== undefined && !(Number.isInteger(id) && id >= 0))
       throw bad(
-        `The mount profile's ${field} "${String(id)}" is not a user or group id.`,
-        'Use a number such as 1000.',
+        l10n.t`The mount profile's ${field} "${String(id)}" is not a user or group id.`,
+        l10n.t('Use a number such as 1000.'),
       );
   for (const flag of p.extraFlags ?? [])
     if (RESERVED.test(flag))
       throw bad(
-        `The extra flag ${flag.split('=')[0]} is set by Rclone Dev Box itself.`,
-        'Use the matching profile setting, or remove the flag.',
+        l10n.t`The extra flag ${flag.split('=')[0]!} is set by Rclone Dev Box itself.`,
+        l10n.t('Use the matching profile setting, or remove the flag.'),
       );
 }
 
@@ -213,8 +216,8 @@ export function splitSecretFlags(flags: readonly string[], sensitive: SensitiveF
     }
     const value = m[2] ?? flags[++i];
     if (value === undefined)
-      throw new RcloneError('ConfigInvalid', `The extra flag --${m[1]} has no value.`, {
-        fix: `Give it one: "--${m[1]}=…", or the value as the next element.`,
+      throw new RcloneError('ConfigInvalid', l10n.t`The extra flag --${m[1]!} has no value.`, {
+        fix: l10n.t`Give it one: "--${m[1]!}=…", or the value as the next element.`,
       });
     env[`RCLONE_${m[1]!.toUpperCase().replace(/-/g, '_')}`] = value;
   }
@@ -238,8 +241,8 @@ export function mountCommand(
   if (p.logLevel === 'DEBUG' && Object.keys(flags.env).length)
     throw new RcloneError(
       'ConfigInvalid',
-      `rclone's DEBUG log would show the secret flags of the profile (${Object.keys(flags.env).join(', ')}).`,
-      { fix: "Use log level INFO, or keep the secret in the remote's config (Edit Remote)." },
+      l10n.t`rclone's DEBUG log would show the secret flags of the profile (${Object.keys(flags.env).join(', ')}).`,
+      { fix: l10n.t("Use log level INFO, or keep the secret in the remote's config (Edit Remote).") },
     );
   const args = [
     'mount',

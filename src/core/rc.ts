@@ -1,6 +1,7 @@
 // A client for the remote-control API of an rclone mount we started: loopback only, always
 // authenticated (the credentials reach rclone through its environment, never its argv).
 import { request } from 'node:http';
+import * as l10n from '@vscode/l10n';
 import { RcloneError } from './errors';
 
 export interface RcEndpoint {
@@ -31,11 +32,11 @@ export class RcClient {
     try {
       answer = await post(this.endpoint, path, JSON.stringify(params), opts.timeoutMs ?? 5_000, opts.signal);
     } catch (e) {
-      if (opts.signal?.aborted) throw new RcloneError('Cancelled', `Cancelled: rc ${path}.`);
+      if (opts.signal?.aborted) throw new RcloneError('Cancelled', l10n.t`Cancelled: rc ${path}.`);
       throw new RcloneError(
         'Unreachable',
-        `The mount's control API on 127.0.0.1:${this.endpoint.port} does not answer.`,
-        { fix: 'The rclone process may have died: repair the mount.', detail: (e as Error).message },
+        l10n.t`The mount's control API on 127.0.0.1:${this.endpoint.port} does not answer.`,
+        { fix: l10n.t('The rclone process may have died: repair the mount.'), detail: (e as Error).message },
       );
     }
     let body: T & { error?: string };
@@ -46,8 +47,10 @@ export class RcClient {
     }
     if (answer.status !== 200) {
       const refused = answer.status === 401;
-      throw new RcloneError(refused ? 'AuthFailed' : 'Unknown', `rc ${path} failed (HTTP ${answer.status}).`, {
-        fix: refused ? 'The mount was started by someone else: its control credentials are not ours.' : undefined,
+      throw new RcloneError(refused ? 'AuthFailed' : 'Unknown', l10n.t`rc ${path} failed (HTTP ${answer.status}).`, {
+        fix: refused
+          ? l10n.t('The mount was started by someone else: its control credentials are not ours.')
+          : undefined,
         detail: body.error ?? '',
       });
     }

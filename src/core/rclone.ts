@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
+import * as l10n from '@vscode/l10n';
 import { fileKey, readCache, writeCache } from './cache';
 import { Child, type ChildResult } from './child';
 import { classify, RcloneError } from './errors';
@@ -85,9 +86,13 @@ function executable(path: string): boolean {
 export function findBinary(configured: string | undefined, env: NodeJS.ProcessEnv): string {
   if (configured) {
     if (!isAbsolute(configured) || !executable(configured)) {
-      throw new RcloneError('RcloneMissing', `The configured rclone path "${configured}" is not an executable file.`, {
-        fix: 'Fix the setting "rclone.path" (an absolute path), or clear it to use rclone from PATH.',
-      });
+      throw new RcloneError(
+        'RcloneMissing',
+        l10n.t`The configured rclone path "${configured}" is not an executable file.`,
+        {
+          fix: l10n.t('Fix the setting "rclone.path" (an absolute path), or clear it to use rclone from PATH.'),
+        },
+      );
     }
     return configured;
   }
@@ -96,7 +101,7 @@ export function findBinary(configured: string | undefined, env: NodeJS.ProcessEn
     const candidate = join(dir, 'rclone');
     if (executable(candidate)) return candidate;
   }
-  throw new RcloneError('RcloneMissing', 'rclone is not installed (not found on PATH).');
+  throw new RcloneError('RcloneMissing', l10n.t('rclone is not installed (not found on PATH).'));
 }
 
 export interface RunOptions {
@@ -161,8 +166,8 @@ export class Rclone {
     if (!version) {
       throw new RcloneError(
         'RcloneMissing',
-        `${path} does not look like rclone (unexpected "rclone version" output).`,
-        { fix: 'Point "rclone.path" at the rclone binary.', detail: out.slice(0, 200) },
+        l10n.t`${path} does not look like rclone (unexpected "rclone version" output).`,
+        { fix: l10n.t('Point "rclone.path" at the rclone binary.'), detail: out.slice(0, 200) },
       );
     }
     // Only the version line is kept: the rest (os, go version) is never read.
@@ -170,7 +175,7 @@ export class Rclone {
     if (!atLeast(version, MIN_VERSION)) {
       throw new RcloneError(
         'RcloneTooOld',
-        `rclone ${versionString(version)} is installed at ${path}; Rclone Dev Box needs ${versionString(MIN_VERSION)} or newer.`,
+        l10n.t`rclone ${versionString(version)} is installed at ${path}; Rclone Dev Box needs ${versionString(MIN_VERSION)} or newer.`,
       );
     }
     log.info(`Using rclone ${version.text} at ${path}.`);
@@ -271,7 +276,7 @@ export class Rclone {
         child.once('error', () => ok(undefined));
       });
       if (child.pid === undefined)
-        throw new RcloneError('RcloneMissing', `rclone could not be started from ${this.path}.`);
+        throw new RcloneError('RcloneMissing', l10n.t`rclone could not be started from ${this.path}.`);
       child.unref();
       return { pid: child.pid, exited };
     } finally {
@@ -282,17 +287,19 @@ export class Rclone {
   private failure(result: ChildResult, opts: RunOptions): RcloneError {
     const target = opts.target ?? 'rclone';
     if (result.code === 'ENOENT' || result.code === 'EACCES') {
-      return new RcloneError('RcloneMissing', `rclone could not be started from ${this.path}.`, {
+      return new RcloneError('RcloneMissing', l10n.t`rclone could not be started from ${this.path}.`, {
         detail: result.originalMessage ?? '',
       });
     }
-    if (result.isCanceled) return new RcloneError('Cancelled', `Cancelled: ${target}.`);
+    if (result.isCanceled) return new RcloneError('Cancelled', l10n.t`Cancelled: ${target}.`);
     const stderr = result.stderr;
     if (result.timedOut) {
       const cause = classify({ stderr, target, secrets: opts.secrets });
       const seconds = Math.round((opts.timeoutMs ?? 60_000) / 1000);
       return cause.kind === 'Unknown'
-        ? new RcloneError('Timeout', `rclone did not finish ${target} within ${seconds} s.`, { detail: cause.detail })
+        ? new RcloneError('Timeout', l10n.t`rclone did not finish ${target} within ${seconds} s.`, {
+            detail: cause.detail,
+          })
         : cause;
     }
     return classify({ exitCode: result.exitCode, stderr, target, secrets: opts.secrets });

@@ -4,6 +4,7 @@
 // retrying a dead endpoint says nothing at INFO level until its retries run out.
 import { readdir } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
+import * as l10n from '@vscode/l10n';
 import { classify, type ErrorKind, isRcloneError, RcloneError, redact } from './errors';
 import { explainNotFound, listFolder } from './listing';
 import type { LogTail } from './mountLog';
@@ -58,14 +59,13 @@ async function wait(rclone: Rclone, m: Starting, opts: WaitOptions, diagnose: Ab
   let diagnosis: RcloneError | undefined;
   let diagnosing = false;
   for (;;) {
-    if (opts.signal?.aborted) throw new RcloneError('Cancelled', `Mounting ${m.remote} was cancelled.`);
+    if (opts.signal?.aborted) throw new RcloneError('Cancelled', l10n.t`Mounting ${m.remote} was cancelled.`);
     await m.log.read();
     if (exitCode !== null) {
       await delay(20); // its last words may still be on their way to the file
       await m.log.read();
       const why = redact(firstReason(m.log.text()) ?? '', m.secrets);
-      const code = exitCode === undefined ? '' : ` with code ${exitCode}`;
-      throw await failure(rclone, m, `rclone exited${code} before the mount was ready${why ? `: ${why}` : '.'}`);
+      throw await failure(rclone, m, exitedEarly(exitCode, why));
     }
     if (!listing && (await readRcloneMounts(opts.mountinfo)).some((e) => e.mountPoint === m.mountPoint)) {
       listing = readdir(m.mountPoint).then(
@@ -89,7 +89,7 @@ async function wait(rclone: Rclone, m: Starting, opts: WaitOptions, diagnose: Ab
     }
     if (Date.now() > deadline) {
       const seconds = Math.round(timeoutMs / 1000);
-      throw new RcloneError('Timeout', `${m.remote} was not ready on ${m.mountPoint} within ${seconds} s.`, {
+      throw new RcloneError('Timeout', l10n.t`${m.remote} was not ready on ${m.mountPoint} within ${seconds} s.`, {
         detail: early.detail,
       });
     }
@@ -113,7 +113,18 @@ async function rootFailure(rclone: Rclone, m: Starting, error: Error, signal?: A
     (e: unknown) => e,
   );
   if (isRcloneError(direct) && DECISIVE.has(direct.kind)) return direct;
-  return failure(rclone, m, `The mount's root cannot be listed: ${error.message}`);
+  return failure(rclone, m, l10n.t`The mount's root cannot be listed: ${error.message}`);
+}
+
+/** Why a mount failed when its rclone exited before it was ready (`code` undefined: killed by a signal). */
+function exitedEarly(code: number | undefined, why: string): string {
+  if (code === undefined)
+    return why
+      ? l10n.t('rclone exited before the mount was ready: {0}', why)
+      : l10n.t('rclone exited before the mount was ready.');
+  return why
+    ? l10n.t('rclone exited with code {0} before the mount was ready: {1}', code, why)
+    : l10n.t('rclone exited with code {0} before the mount was ready.', code);
 }
 
 /** rclone's own first complaint: a flag it rejected (stderr) or an error it logged. */
@@ -135,7 +146,10 @@ async function failure(rclone: Rclone, m: Starting, fallback: string): Promise<R
   const error = classify({ stderr: relevant, target: m.remote, mountPoint: m.mountPoint, secrets: m.secrets });
   if (error.kind === 'NotFound') return explainNotFound(rclone, m.remote, error);
   if (error.kind === 'Unknown' && fallback) {
-    return new RcloneError('Unknown', fallback, { detail: error.detail, fix: `See the mount's log: ${m.log.file}` });
+    return new RcloneError('Unknown', fallback, {
+      detail: error.detail,
+      fix: l10n.t`See the mount's log: ${m.log.file}`,
+    });
   }
   return error;
 }
@@ -145,7 +159,7 @@ async function failure(rclone: Rclone, m: Starting, fallback: string): Promise<R
  * write): a typo would look like an empty bucket. An empty root is checked against the bucket list.
  */
 async function checkBucketExists(rclone: Rclone, remote: string, signal?: AbortSignal): Promise<void> {
-  const missing = new RcloneError('NotFound', `${remote} was not found.`);
+  const missing = new RcloneError('NotFound', l10n.t`${remote} was not found.`);
   const why = await explainNotFound(rclone, remote, missing, signal);
   if (why.kind === 'BucketNotFound') throw why;
 }

@@ -1,5 +1,6 @@
 // Taking a mount down without losing what was written to it.
 import { setTimeout as delay } from 'node:timers/promises';
+import * as l10n from '@vscode/l10n';
 import { Child } from './child';
 import { RcloneError } from './errors';
 import { findFusermount } from './preflight';
@@ -37,11 +38,13 @@ export async function waitForUploads(mountPoint: string, rc: RcClient, opts: Unm
       continue;
     }
     if (opts.signal?.aborted)
-      throw new RcloneError('Cancelled', `Unmounting ${mountPoint} was cancelled; it is still mounted.`);
+      throw new RcloneError('Cancelled', l10n.t`Unmounting ${mountPoint} was cancelled; it is still mounted.`);
     if (Date.now() >= deadline) {
       throw new RcloneError(
         'UploadsPending',
-        `${pending} ${pending === 1 ? 'file is' : 'files are'} still uploading from ${mountPoint}; it stays mounted.`,
+        pending === 1
+          ? l10n.t('1 file is still uploading from {0}; it stays mounted.', mountPoint)
+          : l10n.t('{0} files are still uploading from {1}; it stays mounted.', pending, mountPoint),
       );
     }
     await delay(250);
@@ -63,10 +66,10 @@ export async function fusermount(env: Env, mountPoint: string, flag: '-u' | '-uz
         await new Promise((ok) => setTimeout(ok, 100));
         continue;
       }
-      throw new RcloneError('MountBusy', `${mountPoint} is in use and was not unmounted.`, { detail: stderr });
+      throw new RcloneError('MountBusy', l10n.t`${mountPoint} is in use and was not unmounted.`, { detail: stderr });
     }
     if (!/not found in \/etc\/mtab|not mounted|Invalid argument/i.test(stderr)) {
-      throw new RcloneError('Unknown', `${helper} ${flag} ${mountPoint} failed.`, { detail: stderr });
+      throw new RcloneError('Unknown', l10n.t`${helper} ${flag} ${mountPoint} failed.`, { detail: stderr });
     }
     return;
   }

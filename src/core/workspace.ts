@@ -5,6 +5,7 @@
 import { readFile, readlink, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
+import * as l10n from '@vscode/l10n';
 import { RcloneError } from './errors';
 import { type CacheMode, DEFAULT_WARM, type MountProfile } from './profile';
 
@@ -72,7 +73,7 @@ const PROFILE_TYPES: Record<keyof ProfileSetting, 'string' | 'boolean' | 'string
  * string of extra flags would be spread into one-letter arguments, a number as cache dir would crash.
  */
 export function profileProblem(p: unknown): string | undefined {
-  if (!p || typeof p !== 'object' || Array.isArray(p)) return `${JSON.stringify(p)} is not an object`;
+  if (!p || typeof p !== 'object' || Array.isArray(p)) return l10n.t`${String(JSON.stringify(p))} is not an object`;
   const entry = p as Record<string, unknown>;
   for (const [field, type] of Object.entries(PROFILE_TYPES)) {
     const v = entry[field];
@@ -81,10 +82,15 @@ export function profileProblem(p: unknown): string | undefined {
       type === 'strings'
         ? Array.isArray(v) && v.every((x) => typeof x === 'string')
         : typeof v === type && (type !== 'string' || v !== '' || (field !== 'remote' && field !== 'mountPoint'));
-    if (!fits)
-      return v === undefined
-        ? `it has no "${field}"`
-        : `"${field}" is ${JSON.stringify(v)}, not ${type === 'strings' ? 'a list of strings' : `a ${type === 'string' ? 'non-empty string' : type}`}`;
+    if (!fits) {
+      if (v === undefined) return l10n.t`it has no "${field}"`;
+      const json = JSON.stringify(v);
+      return type === 'strings'
+        ? l10n.t`"${field}" is ${json}, not a list of strings`
+        : type === 'string'
+          ? l10n.t`"${field}" is ${json}, not a non-empty string`
+          : l10n.t`"${field}" is ${json}, not a boolean`;
+    }
   }
   return undefined;
 }
@@ -149,8 +155,10 @@ export function stripJsonc(text: string): string {
 }
 
 const invalidSetting = (file: string, problem: string) =>
-  new RcloneError('ConfigInvalid', `${file}: ${problem}.`, {
-    fix: 'Fix the setting: each mount profile is {"remote": "remote:bucket", "mountPoint": "/mnt/bucket", …} with the types of package.json\'s "rclone.mounts".',
+  new RcloneError('ConfigInvalid', l10n.t`${file}: ${problem}.`, {
+    fix: l10n.t(
+      'Fix the setting: each mount profile is {"remote": "remote:bucket", "mountPoint": "/mnt/bucket", …} with the types of package.json\'s "rclone.mounts".',
+    ),
   });
 
 /** A JSONC file's object, undefined when the file does not exist; a clear ConfigInvalid when it is not JSON. */
@@ -160,15 +168,15 @@ async function readJsonc(file: string): Promise<Record<string, unknown> | undefi
     text = await readFile(file, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new RcloneError('ConfigInvalid', `Cannot read ${file}.`, { detail: (e as Error).message });
+    throw new RcloneError('ConfigInvalid', l10n.t`Cannot read ${file}.`, { detail: (e as Error).message });
   }
   try {
     const value: unknown = JSON.parse(stripJsonc(text));
     if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
     throw new Error('not an object');
   } catch (e) {
-    throw new RcloneError('ConfigInvalid', `${file} is not valid JSON: ${(e as Error).message}.`, {
-      fix: 'Fix the file (comments and trailing commas are allowed, as in VS Code).',
+    throw new RcloneError('ConfigInvalid', l10n.t`${file} is not valid JSON: ${(e as Error).message}.`, {
+      fix: l10n.t('Fix the file (comments and trailing commas are allowed, as in VS Code).'),
     });
   }
 }
@@ -196,8 +204,8 @@ export async function readWorkspace(folder: string, configFile?: string): Promis
     ? [resolve(configFile)]
     : [join(dir, '.vscode', 'settings.json'), join(dir, '.vscode', 'tasks.json')];
   if (configFile && !(await stat(files[0]!).catch(() => undefined)))
-    throw new RcloneError('ConfigInvalid', `${configFile} was not found.`, {
-      fix: 'Give the path of a JSON file with "rclone.mounts" and "tasks".',
+    throw new RcloneError('ConfigInvalid', l10n.t`${configFile} was not found.`, {
+      fix: l10n.t('Give the path of a JSON file with "rclone.mounts" and "tasks".'),
     });
   const read = await Promise.all(files.map(readJsonc));
   const merged: Record<string, unknown> = Object.assign({}, ...read.filter(Boolean));
@@ -207,15 +215,15 @@ export async function readWorkspace(folder: string, configFile?: string): Promis
   const mounts = setting('mounts');
   const where = files.find((_f, i) => read[i] && ('rclone.mounts' in read[i]! || 'rclone' in read[i]!)) ?? files[0]!;
   if (mounts != null && !Array.isArray(mounts))
-    throw invalidSetting(where, `"rclone.mounts" is ${JSON.stringify(mounts)}, not a list of mount profiles`);
+    throw invalidSetting(where, l10n.t`"rclone.mounts" is ${JSON.stringify(mounts)}, not a list of mount profiles`);
   const profiles = ((mounts ?? []) as unknown[]).map((p, i) => {
     const problem = profileProblem(p);
-    if (problem) throw invalidSetting(where, `the mount profile ${i + 1} of "rclone.mounts": ${problem}`);
+    if (problem) throw invalidSetting(where, l10n.t`the mount profile ${i + 1} of "rclone.mounts": ${problem}`);
     return profileFromSetting(substitute(p as ProfileSetting, dir), defaultCacheMode);
   });
   for (const key of ['mountRoot', 'modelLink'])
     if (setting(key) !== undefined && typeof setting(key) !== 'string')
-      throw invalidSetting(where, `"rclone.${key}" is ${JSON.stringify(setting(key))}, not a string`);
+      throw invalidSetting(where, l10n.t`"rclone.${key}" is ${JSON.stringify(setting(key))}, not a string`);
   const tasks = (Array.isArray(merged.tasks) ? (merged.tasks as AppTask[]) : [])
     .filter((t) => t && t.type === TASK_TYPE)
     .map((t) => substitute(t, dir));
@@ -241,8 +249,8 @@ export function profileForTask(
   const found = profiles.find((p) => trim(p.remote) === trim(mount) || trim(p.mountPoint) === trim(mount));
   if (found) return found;
   if (!/^[^:/]+:/.test(mount))
-    throw new RcloneError('ConfigInvalid', `No mount profile is named "${mount}".`, {
-      fix: 'Name a profile by its remote or mount point (rclone.mounts), or give a remote:bucket/path.',
+    throw new RcloneError('ConfigInvalid', l10n.t`No mount profile is named "${mount}".`, {
+      fix: l10n.t('Name a profile by its remote or mount point (rclone.mounts), or give a remote:bucket/path.'),
     });
   const bucket = trim(mount.slice(mount.indexOf(':') + 1)).split('/')[0] || mount.slice(0, mount.indexOf(':'));
   return { remote: mount, mountPoint: join(defaults.mountRoot, bucket), cacheMode: defaults.cacheMode ?? 'writes' };
@@ -260,8 +268,8 @@ export async function chooseTask(
   if (opts.task) {
     const t = def.tasks.find((x) => x.label === opts.task);
     if (!t)
-      throw new RcloneError('ConfigInvalid', `No rclone-devbox task is labelled "${opts.task}".`, {
-        fix: `Tasks found: ${def.tasks.map((x) => x.label ?? '(no label)').join(', ') || 'none'} (in ${def.sources.join(', ') || 'no file'}).`,
+      throw new RcloneError('ConfigInvalid', l10n.t`No rclone-devbox task is labelled "${opts.task}".`, {
+        fix: l10n.t`Tasks found: ${def.tasks.map((x) => x.label ?? l10n.t('(no label)')).join(', ') || l10n.t('none')} (in ${def.sources.join(', ') || l10n.t('no file')}).`,
       });
     return t;
   }
@@ -273,8 +281,10 @@ export async function chooseTask(
   if (def.tasks.length) return def.tasks[0]!;
   const first = def.profiles[0];
   if (!first)
-    throw new RcloneError('ConfigInvalid', `${def.folder} has no mount profile and no rclone-devbox task.`, {
-      fix: 'Add "rclone.mounts" to .vscode/settings.json or a task of type "rclone-devbox" to .vscode/tasks.json, or give --profile remote:bucket.',
+    throw new RcloneError('ConfigInvalid', l10n.t`${def.folder} has no mount profile and no rclone-devbox task.`, {
+      fix: l10n.t(
+        'Add "rclone.mounts" to .vscode/settings.json or a task of type "rclone-devbox" to .vscode/tasks.json, or give --profile remote:bucket.',
+      ),
     });
   return defaultTask(def.folder, first, def.modelLink);
 }
@@ -294,6 +304,8 @@ export async function defaultTask(folder: string, profile: MountProfile, modelLi
   const target = rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : modelLink;
   return {
     type: TASK_TYPE,
+    // Not translated: the label names the task (tasks.json, task executions) and the app's record
+    // (findApps), so the editor and the CLI must agree on it whatever their languages.
     label: hasApp ? 'Bring up webui.py' : `Bring up ${profile.remote}`,
     mount: profile.remote,
     link: { [modelLink]: target },

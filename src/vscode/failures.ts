@@ -32,20 +32,29 @@ function actionsFor(kind: ErrorKind, where: Where): Action[] {
       vscode.commands.executeCommand(command, ...args);
   if (kind === 'RcloneMissing' || kind === 'RcloneTooOld') {
     return [
-      { title: 'Install rclone', run: () => vscode.env.openExternal(vscode.Uri.parse('https://rclone.org/install/')) },
-      { title: 'Set rclone Path', run: run('workbench.action.openSettings', 'rclone.path') },
+      {
+        title: vscode.l10n.t('Install rclone'),
+        run: () => vscode.env.openExternal(vscode.Uri.parse('https://rclone.org/install/')),
+      },
+      { title: vscode.l10n.t('Set rclone Path'), run: run('workbench.action.openSettings', 'rclone.path') },
     ];
   }
-  if (kind === 'RemoteNotFound') return [{ title: 'Add Remote', run: run('rclone.addRemote') }];
+  if (kind === 'RemoteNotFound') return [{ title: vscode.l10n.t('Add Remote'), run: run('rclone.addRemote') }];
   if (REMOTE_KINDS.has(kind) && where.remote)
-    return [{ title: 'Edit Remote', run: run('rclone.editRemote', where.remote) }];
+    return [{ title: vscode.l10n.t('Edit Remote'), run: run('rclone.editRemote', where.remote) }];
   if (kind === 'AllowOtherNotPermitted')
-    return [{ title: 'Open /etc/fuse.conf', run: run('vscode.open', vscode.Uri.file('/etc/fuse.conf')) }];
+    return [
+      { title: vscode.l10n.t('Open /etc/fuse.conf'), run: run('vscode.open', vscode.Uri.file('/etc/fuse.conf')) },
+    ];
   if (kind === 'FuseMissing')
     return [
-      { title: 'Copy Install Command', run: () => vscode.env.clipboard.writeText('sudo apt-get install -y fuse3') },
+      {
+        title: vscode.l10n.t('Copy Install Command'),
+        run: () => vscode.env.clipboard.writeText('sudo apt-get install -y fuse3'),
+      },
     ];
-  if (kind === 'Stale' && where.mountPoint) return [{ title: 'Repair', run: run('rclone.remount', where.mountPoint) }];
+  if (kind === 'Stale' && where.mountPoint)
+    return [{ title: vscode.l10n.t('Repair'), run: run('rclone.remount', where.mountPoint) }];
   return [];
 }
 
@@ -56,12 +65,12 @@ export function showFailure(svc: Services, e: unknown, where: Where = {}, extra:
     return;
   }
   const showLog: Action = where.logFile
-    ? { title: 'Show Log', run: () => showLogFile(where.logFile!) }
-    : { title: 'Show Log', run: () => svc.log.show() };
+    ? { title: vscode.l10n.t('Show Log'), run: () => showLogFile(where.logFile!) }
+    : { title: vscode.l10n.t('Show Log'), run: () => svc.log.show() };
   if (!isRcloneError(e)) {
     const error = e instanceof Error ? e : new Error(String(e));
     svc.log.error(`${error.message}\n${error.stack ?? ''}`);
-    svc.ui.notify('error', `Rclone Dev Box: ${error.message}`, [showLog]);
+    svc.ui.notify('error', vscode.l10n.t('Rclone Dev Box: {0}', error.message), [showLog]);
     return;
   }
   svc.log.error(`${e.kind}: ${e.message}${e.detail ? `\n${e.detail}` : ''}`);

@@ -28,7 +28,8 @@ class LinkCommands {
   /** The link, or a notification saying a folder must be open (the link lives in the workspace). */
   private linkOrSay(): string | undefined {
     const link = this.svc.linkPath();
-    if (!link) this.svc.ui.notify('info', "Open the app's folder first: the model link lives in the workspace.");
+    if (!link)
+      this.svc.ui.notify('info', vscode.l10n.t("Open the app's folder first: the model link lives in the workspace."));
     return link;
   }
 
@@ -51,20 +52,32 @@ class LinkCommands {
       const r = await relink(link, target, { ...this.options(), moveAside });
       await svc.models.refresh();
       if (!r.changed) {
-        vscode.window.setStatusBarMessage(`${label} already points at ${target}`, 4_000);
+        vscode.window.setStatusBarMessage(vscode.l10n.t('{0} already points at {1}', label, target), 4_000);
         return target;
       }
-      const aside = r.movedAside ? ` The folder that was there is now ${basename(r.movedAside)}.` : '';
-      svc.ui.notify('info', `${label} → ${target}${r.previous ? ` (was ${basename(r.previous)})` : ''}.${aside}`, [
-        ...(r.previous ? [{ title: 'Roll Back', run: () => this.rollback() }] : []),
+      const now = r.previous
+        ? vscode.l10n.t('{0} → {1} (was {2}).', label, target, basename(r.previous))
+        : vscode.l10n.t('{0} → {1}.', label, target);
+      const aside = r.movedAside
+        ? ` ${vscode.l10n.t('The folder that was there is now {0}.', basename(r.movedAside))}`
+        : '';
+      svc.ui.notify('info', `${now}${aside}`, [
+        ...(r.previous ? [{ title: vscode.l10n.t('Roll Back'), run: () => this.rollback() }] : []),
       ]);
       return target;
     } catch (e) {
       if (isRcloneError(e, 'LinkInTheWay') && !moveAside) {
         const ok = await svc.ui.confirm(
-          `${label} is a real ${(await inspectLink(link)).kind === 'directory' ? 'folder' : 'file'}, not a link.`,
-          `Move it aside to ${basename(link)}.backup-<date>-<time> and link ${label} to ${target}? Nothing is deleted.`,
-          'Move Aside and Link',
+          (await inspectLink(link)).kind === 'directory'
+            ? vscode.l10n.t('{0} is a real folder, not a link.', label)
+            : vscode.l10n.t('{0} is a real file, not a link.', label),
+          vscode.l10n.t(
+            'Move it aside to {0}.backup-<date>-<time> and link {1} to {2}? Nothing is deleted.',
+            basename(link),
+            label,
+            target,
+          ),
+          vscode.l10n.t('Move Aside and Link'),
         );
         return ok ? this.link(target, true) : undefined;
       }
@@ -82,7 +95,9 @@ class LinkCommands {
       await svc.models.refresh();
       svc.ui.notify(
         'info',
-        `${linkLabel(svc)} → ${r.target}${r.previous ? ` (rolled back from ${basename(r.previous)})` : ''}.`,
+        r.previous
+          ? vscode.l10n.t('{0} → {1} (rolled back from {2}).', linkLabel(svc), r.target, basename(r.previous))
+          : vscode.l10n.t('{0} → {1}.', linkLabel(svc), r.target),
       );
       return r.target;
     } catch (e) {
@@ -101,7 +116,7 @@ class LinkCommands {
       lists[i]!.map((v) => ({
         label: `${v.linked ? '$(link) ' : ''}${v.name}`,
         description: m.mountPoint,
-        detail: v.linked ? `${linkLabel(svc)} points here now` : undefined,
+        detail: v.linked ? vscode.l10n.t('{0} points here now', linkLabel(svc)) : undefined,
         path: v.path,
       })),
     );
@@ -109,14 +124,16 @@ class LinkCommands {
       svc.ui.notify(
         'info',
         live.length
-          ? `No folder matching "${pattern}" on ${live.map((m) => m.mountPoint).join(', ')}.`
-          : 'Nothing is mounted: mount the bucket that holds the model folders first.',
-        live.length ? [] : [{ title: 'Mount…', run: () => vscode.commands.executeCommand('rclone.mount') }],
+          ? vscode.l10n.t('No folder matching "{0}" on {1}.', pattern, live.map((m) => m.mountPoint).join(', '))
+          : vscode.l10n.t('Nothing is mounted: mount the bucket that holds the model folders first.'),
+        live.length
+          ? []
+          : [{ title: vscode.l10n.t('Mount…'), run: () => vscode.commands.executeCommand('rclone.mount') }],
       );
       return undefined;
     }
-    return (await svc.ui.pick(items, { title: `Link ${linkLabel(svc)} to which version?`, matchOnDescription: true }))
-      ?.path;
+    const title = vscode.l10n.t('Link {0} to which version?', linkLabel(svc));
+    return (await svc.ui.pick(items, { title, matchOnDescription: true }))?.path;
   }
 
   /** After a mount made here: a workspace without a link is offered one to this mount's versions. */
@@ -132,9 +149,10 @@ class LinkCommands {
     const first = versions.filter((v) => v.name === basename(link));
     const rest = versions.filter((v) => v.name !== basename(link)).reverse();
     const offered = [...first, ...rest].slice(0, 2);
-    this.svc.ui.notify('info', `${label} does not exist yet. Link it to a model version on ${m.mountPoint}?`, [
-      ...offered.map((v) => ({ title: `Link to ${v.name}`, run: () => this.link(v.path) })),
-      ...(versions.length > offered.length ? [{ title: 'Choose…', run: () => this.link() }] : []),
+    const question = vscode.l10n.t('{0} does not exist yet. Link it to a model version on {1}?', label, m.mountPoint);
+    this.svc.ui.notify('info', question, [
+      ...offered.map((v) => ({ title: vscode.l10n.t('Link to {0}', v.name), run: () => this.link(v.path) })),
+      ...(versions.length > offered.length ? [{ title: vscode.l10n.t('Choose…'), run: () => this.link() }] : []),
     ]);
   }
 }

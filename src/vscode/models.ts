@@ -103,9 +103,13 @@ export class ModelState implements vscode.Disposable {
   }
 }
 
-/** "until 10 Jan 14:00" for a warm expiry. */
+/**
+ * "until 10 Jan 14:00" for a warm expiry: in the runtime's locale, or, when VS Code shows a
+ * translation (a bundle is loaded), in its display language, like the sentence around it.
+ */
 export function untilText(ms: number): string {
-  return new Date(ms).toLocaleString(undefined, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+  const locale = vscode.l10n.bundle ? vscode.env.language : undefined;
+  return new Date(ms).toLocaleString(locale, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
 }
 
 /** The link's path as the user knows it: relative to the workspace folder. */

@@ -10,7 +10,7 @@ import { abortOn } from './cancel';
 import { command } from './commands';
 import { showFailure } from './failures';
 import { showLogFile } from './log';
-import { byFollowed, plural, rememberMount } from './mountState';
+import { byFollowed, rememberMount } from './mountState';
 import { PathNode } from './nodes';
 import type { Services } from './services';
 import { sameRemote } from './settings';
@@ -36,7 +36,7 @@ export function register(svc: Services): MountSurface {
     command(svc, 'rclone.unmount', (t?: Target) => c.unmount(t)),
     command(svc, 'rclone.remount', (t?: Target) => c.remount(t)),
     command(svc, 'rclone.openTerminal', async (t?: Target) => {
-      const m = await c.chooseMount(t, 'Open which mount in a terminal?', (x) => x.state === 'mounted');
+      const m = await c.chooseMount(t, vscode.l10n.t('Open which mount in a terminal?'), (x) => x.state === 'mounted');
       if (m) vscode.window.createTerminal({ name: `rclone: ${basename(m.mountPoint)}`, cwd: m.mountPoint }).show();
     }),
     command(svc, 'rclone.revealMount', (t?: Target) => c.reveal(t)),
@@ -71,7 +71,7 @@ class MountCommands {
       const mount = await vscode.window.withProgress(
         {
           location: vscode.ProgressLocation.Notification,
-          title: `Mounting ${profile.remote} on ${profile.mountPoint}`,
+          title: vscode.l10n.t('Mounting {0} on {1}', profile.remote, profile.mountPoint),
           cancellable: true,
         },
         (_progress, token) =>
@@ -86,13 +86,13 @@ class MountCommands {
         this.started.set(mount.mountPoint, mount.pid); // someone else's mount is never ours to unmount on exit
         svc.didMount(mount);
       }
-      svc.ui.notify('info', `Mounted ${profile.remote} on ${mount.mountPoint}.`, [
+      svc.ui.notify('info', vscode.l10n.t('Mounted {0} on {1}.', profile.remote, mount.mountPoint), [
         {
-          title: 'Open in Terminal',
+          title: vscode.l10n.t('Open in Terminal'),
           run: () => vscode.commands.executeCommand('rclone.openTerminal', mount.mountPoint),
         },
         {
-          title: 'Reveal in Explorer',
+          title: vscode.l10n.t('Reveal in Explorer'),
           run: () => vscode.commands.executeCommand('rclone.revealMount', mount.mountPoint),
         },
       ]);
@@ -104,19 +104,25 @@ class MountCommands {
   }
 
   async unmount(target?: Target, force = false): Promise<boolean> {
-    const m = await this.chooseMount(target, 'Unmount which mount?');
+    const m = await this.chooseMount(target, vscode.l10n.t('Unmount which mount?'));
     if (!m) return false;
     const { svc } = this;
     try {
       await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `Unmounting ${m.mountPoint}`, cancellable: true },
+        {
+          location: vscode.ProgressLocation.Notification,
+          title: vscode.l10n.t('Unmounting {0}', m.mountPoint),
+          cancellable: true,
+        },
         (progress, token) =>
           svc.whileBusy(m.mountPoint, m.remote, 'unmounting', () =>
             svc.registry.unmount(m.mountPoint, {
               force,
               signal: abortOn(token),
               onProgress: (n) =>
-                progress.report({ message: n ? `waiting for ${plural(n, 'file')} to upload` : 'uploads done' }),
+                progress.report({
+                  message: n ? vscode.l10n.t('waiting for {0} to upload', files(n)) : vscode.l10n.t('uploads done'),
+                }),
             }),
           ),
       );
@@ -124,7 +130,7 @@ class MountCommands {
       return true;
     } catch (e) {
       const anyway = isRcloneError(e, 'UploadsPending')
-        ? [{ title: 'Unmount Anyway', run: () => this.unmount(m.mountPoint, true) }]
+        ? [{ title: vscode.l10n.t('Unmount Anyway'), run: () => this.unmount(m.mountPoint, true) }]
         : [];
       showFailure(svc, e, { mountPoint: m.mountPoint, logFile: m.logFile }, anyway);
       return false;
@@ -133,7 +139,7 @@ class MountCommands {
 
   /** Repairs a stale mount and mounts it again (or just remounts a live one). */
   async remount(target?: Target): Promise<Mount | undefined> {
-    const m = await this.chooseMount(target, 'Remount or repair which mount?');
+    const m = await this.chooseMount(target, vscode.l10n.t('Remount or repair which mount?'));
     if (!m) return undefined;
     const { svc } = this;
     // A whole profile given (e.g. the same one in full cache mode), else the profile as the settings
@@ -142,12 +148,19 @@ class MountCommands {
     const profile = given ?? svc.settings.profiles.find((p) => svc.registry.find(p.mountPoint) === m) ?? m.profile;
     try {
       return await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `Repairing ${m.mountPoint}`, cancellable: true },
+        {
+          location: vscode.ProgressLocation.Notification,
+          title: vscode.l10n.t('Repairing {0}', m.mountPoint),
+          cancellable: true,
+        },
         async (_p, token) => {
           if (!profile) {
             await svc.whileBusy(m.mountPoint, m.remote, 'repairing', () => svc.registry.repair(m.mountPoint));
-            svc.ui.notify('info', `Cleaned the dead mount at ${m.mountPoint}.`, [
-              { title: 'Mount Again', run: () => this.mount({ remote: m.remote, mountPoint: m.mountPoint }) },
+            svc.ui.notify('info', vscode.l10n.t('Cleaned the dead mount at {0}.', m.mountPoint), [
+              {
+                title: vscode.l10n.t('Mount Again'),
+                run: () => this.mount({ remote: m.remote, mountPoint: m.mountPoint }),
+              },
             ]);
             return undefined;
           }
@@ -170,21 +183,21 @@ class MountCommands {
   }
 
   async reveal(target?: Target): Promise<void> {
-    const m = await this.chooseMount(target, 'Reveal which mount?', (x) => x.state === 'mounted');
+    const m = await this.chooseMount(target, vscode.l10n.t('Reveal which mount?'), (x) => x.state === 'mounted');
     if (!m) return;
     const uri = vscode.Uri.file(m.mountPoint);
     if (vscode.workspace.getWorkspaceFolder(uri)) {
       await vscode.commands.executeCommand('revealInExplorer', uri);
       return;
     }
-    const add = 'Add as Workspace Folder';
-    const choice = await this.svc.ui.pick([{ label: add }, { label: 'Open in New Window' }], {
-      title: `${m.mountPoint} is not in this workspace`,
+    const add = vscode.l10n.t('Add as Workspace Folder');
+    const choice = await this.svc.ui.pick([{ label: add }, { label: vscode.l10n.t('Open in New Window') }], {
+      title: vscode.l10n.t('{0} is not in this workspace', m.mountPoint),
     });
     if (choice?.label === add) {
       vscode.workspace.updateWorkspaceFolders(vscode.workspace.workspaceFolders?.length ?? 0, 0, {
         uri,
-        name: `${m.remote} (mount)`,
+        name: vscode.l10n.t('{0} (mount)', m.remote),
       });
     } else if (choice) await vscode.commands.executeCommand('vscode.openFolder', uri, { forceNewWindow: true });
   }
@@ -213,10 +226,11 @@ class MountCommands {
         .filter(Boolean)
         .pop() ?? remote.slice(0, remote.indexOf(':'));
     const mountPoint = await this.svc.ui.input({
-      title: `Mount ${remote}`,
-      prompt: 'Mount point (an empty or new folder; a profile in "rclone.mounts" skips this question)',
+      title: vscode.l10n.t('Mount {0}', remote),
+      prompt: vscode.l10n.t('Mount point (an empty or new folder; a profile in "rclone.mounts" skips this question)'),
       value: `${settings.mountRoot.replace(/\/+$/, '')}/${name}`,
-      validateInput: (v) => (isAbsolute(v) ? undefined : 'Give an absolute path, e.g. /mnt/index-tts-storage'),
+      validateInput: (v) =>
+        isAbsolute(v) ? undefined : vscode.l10n.t('Give an absolute path, e.g. /mnt/index-tts-storage'),
     });
     return mountPoint ? { remote, mountPoint, cacheMode: settings.defaultCacheMode } : undefined;
   }
@@ -228,7 +242,11 @@ class MountCommands {
   private async pickMountable(): Promise<string | undefined> {
     const stop = new AbortController();
     try {
-      const options = { title: 'Mount', placeHolder: 'What to mount (remote:bucket)', matchOnDescription: true };
+      const options = {
+        title: vscode.l10n.t('Mount'),
+        placeHolder: vscode.l10n.t('What to mount (remote:bucket)'),
+        matchOnDescription: true,
+      };
       return (await this.svc.ui.pick(this.mountables(stop.signal), options))?.label;
     } finally {
       stop.abort();
@@ -239,7 +257,7 @@ class MountCommands {
     const items: vscode.QuickPickItem[] = this.svc.settings.profiles.map((p) => ({
       label: p.remote,
       description: p.mountPoint,
-      detail: 'mount profile',
+      detail: vscode.l10n.t('mount profile'),
     }));
     const rclone = await this.svc.rclone();
     const remotes = await (await this.svc.config()).remotes();
@@ -267,22 +285,24 @@ class MountCommands {
       target instanceof PathNode ? target.location : typeof target === 'string' ? target : target?.mountPoint;
     if (given !== undefined) {
       const found = registry.find(given) ?? registry.mounts.find((m) => sameRemote(m.remote, given));
-      if (!found && question) this.svc.ui.notify('info', `${given} is not mounted.`);
+      if (!found && question) this.svc.ui.notify('info', vscode.l10n.t('{0} is not mounted.', given));
       return found;
     }
     // The followed mount first, so that Enter takes it; other tools' mounts last, under their own heading.
     const candidates = byFollowed(this.svc, registry.mounts.filter(fits));
     if (candidates.length <= 1 || !question) {
       if (!candidates.length)
-        this.svc.ui.notify('info', 'Nothing is mounted.', [{ title: 'Mount…', run: () => this.mount() }]);
+        this.svc.ui.notify('info', vscode.l10n.t('Nothing is mounted.'), [
+          { title: vscode.l10n.t('Mount…'), run: () => this.mount() },
+        ]);
       return candidates[0];
     }
     const items: Array<vscode.QuickPickItem & { mount?: Mount }> = [];
     for (const m of candidates) {
       if (m.external && !items.some((i) => i.kind === vscode.QuickPickItemKind.Separator))
-        items.push({ label: 'mounted by other tools', kind: vscode.QuickPickItemKind.Separator });
-      const state = m.state === 'mounted' ? '' : ` (${m.state})`;
-      items.push({ label: m.mountPoint, description: `${m.remote}${state}`, mount: m });
+        items.push({ label: vscode.l10n.t('mounted by other tools'), kind: vscode.QuickPickItemKind.Separator });
+      const description = m.state === 'mounted' ? m.remote : vscode.l10n.t('{0} ({1})', m.remote, stateText(m.state));
+      items.push({ label: m.mountPoint, description, mount: m });
     }
     return (await this.svc.ui.pick(items, { title: question }))?.mount;
   }
@@ -305,5 +325,22 @@ class MountCommands {
           .catch((e: Error) => this.svc.log.warn(`Left ${mp} mounted: ${e.message}`)),
       ),
     );
+  }
+}
+
+/** "1 file", "3 files". */
+const files = (n: number) => (n === 1 ? vscode.l10n.t('1 file') : vscode.l10n.t('{0} files', n));
+
+/** A mount's state as the pick shows it after its remote ("stale"). */
+function stateText(state: Mount['state']): string {
+  switch (state) {
+    case 'stale':
+      return vscode.l10n.t('stale');
+    case 'mounting':
+      return vscode.l10n.t('mounting');
+    case 'not answering':
+      return vscode.l10n.t('not answering');
+    default:
+      return state;
   }
 }

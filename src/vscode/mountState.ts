@@ -1,6 +1,7 @@
 // What the tree and the status bar show of a mount: the registry's state, or the operation this
 // window is running on it, put into words the same way on both. Also which mount the status bar
 // follows. Pure reads of the registry's snapshot and the window's state; nothing is spawned.
+import * as vscode from 'vscode';
 import { FIXES } from '../core/errors';
 import { cacheTrouble, type Mount } from '../core/mounts';
 import type { Busy, Services } from './services';
@@ -80,26 +81,52 @@ export function alarmOf(s: Shown | undefined): 'error' | 'warning' | undefined {
   return s?.state === 'stale' || s?.state === 'not answering' ? 'warning' : undefined;
 }
 
+/** A state in the user's language ("not answering", "starting app"…); the state itself stays the key. */
+export function stateWord(state: Shown['state'] | undefined): string {
+  switch (state) {
+    case 'mounted':
+      return vscode.l10n.t('mounted');
+    case 'stale':
+      return vscode.l10n.t('stale');
+    case 'not answering':
+      return vscode.l10n.t('not answering');
+    case 'mounting':
+      return vscode.l10n.t('mounting');
+    case 'unmounting':
+      return vscode.l10n.t('unmounting');
+    case 'repairing':
+      return vscode.l10n.t('repairing');
+    case 'warming':
+      return vscode.l10n.t('warming');
+    case 'starting app':
+      return vscode.l10n.t('starting app');
+    default:
+      return vscode.l10n.t('not mounted');
+  }
+}
+
 /** The state in a few words, where space is short: "mounted", "3 uploading", "stale", "cache full"… */
 export function stateText(s: Shown | undefined): string {
-  if (!s) return 'not mounted';
-  if (isBusy(s)) return s.progress ? `${s.state} ${s.progress}` : `${s.state}…`;
-  if (troubleOf(s)) return s.mount?.outOfSpace ? 'cache full' : 'cache errors';
-  if (s.state === 'mounted' && s.pendingUploads > 0) return `${s.pendingUploads} uploading`;
-  return s.state;
+  if (!s) return stateWord(undefined);
+  if (isBusy(s)) return s.progress ? `${stateWord(s.state)} ${s.progress}` : `${stateWord(s.state)}…`;
+  if (troubleOf(s)) return s.mount?.outOfSpace ? vscode.l10n.t('cache full') : vscode.l10n.t('cache errors');
+  if (s.state === 'mounted' && s.pendingUploads > 0) return vscode.l10n.t('{0} uploading', s.pendingUploads);
+  return stateWord(s.state);
 }
 
 /** Tooltip lines (markdown): the state and what to do about it, the cache mode, uploads, who mounted it. */
 export function stateDetails(s: Shown | undefined, cacheMode = s?.mount?.profile?.cacheMode): string[] {
   const lines = [
-    `State: ${s?.state ?? 'not mounted'}${s?.state === 'stale' ? ' (its rclone is gone: Remount / Repair)' : ''}`,
+    s?.state === 'stale'
+      ? vscode.l10n.t('State: {0} (its rclone is gone: Remount / Repair)', stateWord(s.state))
+      : vscode.l10n.t('State: {0}', stateWord(s?.state)),
   ];
   if (s?.state === 'not answering') lines.push(FIXES.NotAnswering);
   const trouble = troubleOf(s);
   if (trouble) lines.push(`**${trouble}.** ${FIXES.CacheFull}`);
-  if (cacheMode) lines.push(`Cache mode: ${cacheMode}`);
-  if (s?.mount?.external) lines.push('Mounted by another tool');
-  else if (s?.state === 'mounted') lines.push(`Pending uploads: ${s.pendingUploads}`);
+  if (cacheMode) lines.push(vscode.l10n.t('Cache mode: {0}', cacheMode));
+  if (s?.mount?.external) lines.push(vscode.l10n.t('Mounted by another tool'));
+  else if (s?.state === 'mounted') lines.push(vscode.l10n.t('Pending uploads: {0}', s.pendingUploads));
   return lines;
 }
 
@@ -115,11 +142,18 @@ export interface Followed {
 /** The mount the status bar follows: the first profile, else the last mounted here, else the first of ours mounted. */
 export function followedMount(svc: Services): Followed | undefined {
   const profile = svc.settings.profiles[0];
-  if (profile) return { remote: profile.remote, mountPoint: profile.mountPoint, why: 'the first mount profile' };
+  if (profile)
+    return { remote: profile.remote, mountPoint: profile.mountPoint, why: vscode.l10n.t('the first mount profile') };
   const last = svc.context.globalState.get<Followed>(LAST_MOUNT);
-  if (last) return { ...last, why: 'the last mount made in the editor' };
+  if (last) return { ...last, why: vscode.l10n.t('the last mount made in the editor') };
   const ours = svc.registry.mounts.find((m) => !m.external);
-  return ours && { remote: ours.remote, mountPoint: ours.mountPoint, why: 'mounted by another window or the CLI' };
+  return (
+    ours && {
+      remote: ours.remote,
+      mountPoint: ours.mountPoint,
+      why: vscode.l10n.t('mounted by another window or the CLI'),
+    }
+  );
 }
 
 /** Mount points of ours: profiles, mounts of our records (any window, the CLI), operations running here. */

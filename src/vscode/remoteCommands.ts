@@ -8,7 +8,6 @@ import { listBuckets } from '../core/listing';
 import { abortOn } from './cancel';
 import { command } from './commands';
 import { showFailure } from './failures';
-import { plural } from './mountState';
 import { RemoteNode } from './nodes';
 import type { Services } from './services';
 
@@ -21,17 +20,18 @@ interface Provider {
   regionHint?: string;
 }
 
-const PROVIDERS: readonly Provider[] = [
+/** The providers Add Remote offers, in the display language (a function: never translated at import). */
+const providers = (): readonly Provider[] => [
   { label: 'AWS S3', provider: 'AWS', regionHint: 'us-east-1' },
   {
-    label: 'CompShare / UCloud US3',
+    label: vscode.l10n.t('CompShare / UCloud US3'),
     provider: 'Other',
-    endpointHint: 'https://… (the S3 endpoint shown in the CompShare or UCloud console)',
+    endpointHint: vscode.l10n.t('https://… (the S3 endpoint shown in the CompShare or UCloud console)'),
   },
-  { label: 'Aliyun OSS', provider: 'Alibaba', endpointHint: 'oss-cn-hangzhou.aliyuncs.com' },
-  { label: 'Tencent COS', provider: 'TencentCOS', endpointHint: 'cos.ap-guangzhou.myqcloud.com' },
+  { label: vscode.l10n.t('Aliyun OSS'), provider: 'Alibaba', endpointHint: 'oss-cn-hangzhou.aliyuncs.com' },
+  { label: vscode.l10n.t('Tencent COS'), provider: 'TencentCOS', endpointHint: 'cos.ap-guangzhou.myqcloud.com' },
   { label: 'MinIO', provider: 'Minio', endpointHint: 'http://127.0.0.1:9000' },
-  { label: 'Other S3-compatible', provider: 'Other', endpointHint: 'https://s3.example.com' },
+  { label: vscode.l10n.t('Other S3-compatible'), provider: 'Other', endpointHint: 'https://s3.example.com' },
 ];
 
 const TOTAL = 5;
@@ -53,18 +53,21 @@ async function addRemote(svc: Services): Promise<string | undefined> {
     const config = await svc.config();
     const existing = new Set((await config.remotes()).map((r) => r.name));
     const name = await ui.input({
-      title: `Add Remote (1/${TOTAL})`,
-      prompt: 'A name for the remote, used as name:bucket',
+      title: `${vscode.l10n.t('Add Remote')} (1/${TOTAL})`,
+      prompt: vscode.l10n.t('A name for the remote, used as name:bucket'),
       placeHolder: 'compshare',
-      validateInput: (v) => (existing.has(v) ? `There is already a remote "${v}".` : validName(v)),
+      validateInput: (v) => (existing.has(v) ? vscode.l10n.t('There is already a remote "{0}".', v) : validName(v)),
     });
     if (!name) return undefined;
     const flavour = await ui.pick(
-      PROVIDERS.map((p) => ({ ...p, description: p.provider })),
-      { title: `Add Remote (2/${TOTAL})`, placeHolder: 'Which S3-compatible service?' },
+      providers().map((p) => ({ ...p, description: p.provider })),
+      {
+        title: `${vscode.l10n.t('Add Remote')} (2/${TOTAL})`,
+        placeHolder: vscode.l10n.t('Which S3-compatible service?'),
+      },
     );
     if (!flavour) return undefined;
-    const values = await askConnection(svc, flavour, `Add Remote`, undefined);
+    const values = await askConnection(svc, flavour, vscode.l10n.t('Add Remote'), undefined);
     if (!values) return undefined;
     await save(svc, name, { provider: flavour.provider, ...values }, 'Added');
     return name;
@@ -86,7 +89,7 @@ async function askConnection(
   if (p.regionHint) {
     const region = await ui.input({
       title: `${title} (3/${TOTAL})`,
-      prompt: 'AWS region of the buckets',
+      prompt: vscode.l10n.t('AWS region of the buckets'),
       value: current?.region ?? p.regionHint,
     });
     if (region === undefined) return undefined;
@@ -94,28 +97,31 @@ async function askConnection(
   } else {
     const endpoint = await ui.input({
       title: `${title} (3/${TOTAL})`,
-      prompt: 'Endpoint URL of the S3 API',
+      prompt: vscode.l10n.t('Endpoint URL of the S3 API'),
       placeHolder: p.endpointHint,
       value: current?.endpoint,
       validateInput: (v) =>
-        v.trim() && !/\s/.test(v.trim()) ? undefined : 'Give the endpoint, e.g. ' + p.endpointHint,
+        v.trim() && !/\s/.test(v.trim())
+          ? undefined
+          : vscode.l10n.t('Give the endpoint, e.g. {0}', `${p.endpointHint}`),
     });
     if (endpoint === undefined) return undefined;
     values.endpoint = endpoint.trim();
   }
-  const keep = current ? ' (empty: keep the current one)' : '';
   const keyId = await ui.input({
     title: `${title} (4/${TOTAL})`,
-    prompt: `Access key ID${keep}`,
+    prompt: current ? vscode.l10n.t('Access key ID (empty: keep the current one)') : vscode.l10n.t('Access key ID'),
     ignoreFocusOut: true,
-    validateInput: (v) => (v.trim() || current ? undefined : 'Required'),
+    validateInput: (v) => (v.trim() || current ? undefined : vscode.l10n.t('Required')),
   });
   if (keyId === undefined) return undefined;
   const secret = await ui.input({
     title: `${title} (5/${TOTAL})`,
-    prompt: `Secret access key${keep}`,
+    prompt: current
+      ? vscode.l10n.t('Secret access key (empty: keep the current one)')
+      : vscode.l10n.t('Secret access key'),
     password: true,
-    validateInput: (v) => (v || current ? undefined : 'Required'),
+    validateInput: (v) => (v || current ? undefined : vscode.l10n.t('Required')),
   });
   if (secret === undefined) return undefined;
   svc.log.forget(secret);
@@ -135,11 +141,17 @@ async function save(
   svc.log.info(`${verb} remote ${name} in ${config.path}.`);
   try {
     const buckets = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Trying ${name}…`, cancellable: true },
+      { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Trying {0}…', name), cancellable: true },
       async (_p, token) => listBuckets(await svc.rclone(), name, { timeoutMs: 30_000, signal: abortOn(token) }),
     );
-    svc.ui.notify('info', `${verb} remote ${name}: ${plural(buckets.length, 'bucket')} found.`, [
-      { title: 'Show Remotes', run: () => vscode.commands.executeCommand('rclone.remotes.focus') },
+    const n = buckets.length;
+    const found = n === 1 ? vscode.l10n.t('1 bucket') : vscode.l10n.t('{0} buckets', n);
+    const message =
+      verb === 'Added'
+        ? vscode.l10n.t('Added remote {0}: {1} found.', name, found)
+        : vscode.l10n.t('Updated remote {0}: {1} found.', name, found);
+    svc.ui.notify('info', message, [
+      { title: vscode.l10n.t('Show Remotes'), run: () => vscode.commands.executeCommand('rclone.remotes.focus') },
     ]);
   } catch (e) {
     showFailure(svc, e, { remote: name });
@@ -153,18 +165,20 @@ async function editRemote(svc: Services, name: string | undefined): Promise<void
     name ??= (
       await svc.ui.pick(
         remotes.map((r) => ({ label: r.name, description: r.provider ?? r.type })),
-        { title: 'Edit Remote' },
+        { title: vscode.l10n.t('Edit Remote') },
       )
     )?.label;
     const remote = remotes.find((r) => r.name === name);
     if (!name) return;
-    if (!remote) throw new RcloneError('RemoteNotFound', `There is no remote "${name}" in ${config.path}.`);
+    if (!remote)
+      throw new RcloneError('RemoteNotFound', vscode.l10n.t('There is no remote "{0}" in {1}.', name, config.path));
     if (remote.type !== 's3') {
       await vscode.window.showTextDocument(vscode.Uri.file(config.path));
       return;
     }
-    const flavour = PROVIDERS.find((p) => p.provider === remote.provider) ?? PROVIDERS[PROVIDERS.length - 1]!;
-    const values = await askConnection(svc, flavour, `Edit ${name}`, remote);
+    const all = providers();
+    const flavour = all.find((p) => p.provider === remote.provider) ?? all[all.length - 1]!;
+    const values = await askConnection(svc, flavour, vscode.l10n.t('Edit {0}', name), remote);
     if (values) await save(svc, name, values, 'Updated');
   } catch (e) {
     showFailure(svc, e, { remote: name });
@@ -177,13 +191,20 @@ async function removeRemote(svc: Services, name: string | undefined): Promise<bo
     name ??= (
       await svc.ui.pick(
         (await config.remotes()).filter((r) => r.source !== 'env').map((r) => ({ label: r.name })),
-        { title: 'Remove Remote' },
+        { title: vscode.l10n.t('Remove Remote') },
       )
     )?.label;
     if (!name) return false;
     const mounted = svc.registry.mounts.filter((m) => m.remote.startsWith(`${name}:`));
-    const detail = `Its lines are removed from ${config.path}; other remotes stay as they are.${mounted.length ? ` It is still mounted on ${mounted.map((m) => m.mountPoint).join(', ')}; those mounts keep running.` : ''}`;
-    if (!(await svc.ui.confirm(`Remove the remote "${name}"?`, detail, 'Remove'))) return false;
+    const detail = mounted.length
+      ? vscode.l10n.t(
+          'Its lines are removed from {0}; other remotes stay as they are. It is still mounted on {1}; those mounts keep running.',
+          config.path,
+          mounted.map((m) => m.mountPoint).join(', '),
+        )
+      : vscode.l10n.t('Its lines are removed from {0}; other remotes stay as they are.', config.path);
+    const question = vscode.l10n.t('Remove the remote "{0}"?', name);
+    if (!(await svc.ui.confirm(question, detail, vscode.l10n.t('Remove')))) return false;
     await config.removeRemote(name);
     svc.log.info(`Removed remote ${name} from ${config.path}.`);
     return true;

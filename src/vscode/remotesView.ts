@@ -27,7 +27,7 @@ export function register(svc: Services): RemotesView {
     const name = target.slice(0, colon);
     const remote = (await (await svc.config()).remotes()).find((r) => r.name === name);
     // Looked up, not checked against our naming rule: a newer rclone may have made it with + or @.
-    if (!remote) throw new RcloneError('RemoteNotFound', `There is no remote "${name}".`);
+    if (!remote) throw new RcloneError('RemoteNotFound', vscode.l10n.t('There is no remote "{0}".', name));
     const steps = target
       .slice(colon + 1)
       .split('/')
@@ -77,8 +77,8 @@ export function register(svc: Services): RemotesView {
       const folder = folderOf(n ?? view.selection[0]);
       if (!folder) return;
       const filter = await svc.ui.input({
-        title: `Filter ${folder.location}`,
-        prompt: 'Show only names that contain this text (case-insensitive). Empty: show all.',
+        title: vscode.l10n.t('Filter {0}', folder.location),
+        prompt: vscode.l10n.t('Show only names that contain this text (case-insensitive). Empty: show all.'),
         value: tree.state(folder).filter,
       });
       if (filter !== undefined) tree.setFilter(folder, filter);
@@ -93,22 +93,23 @@ export function register(svc: Services): RemotesView {
         typeof given === 'string'
           ? given
           : await svc.ui.input({
-              title: 'Go to Path',
+              title: vscode.l10n.t('Go to Path'),
               prompt: 'remote:bucket/some/deep/path',
               placeHolder: 'compshare:index-tts-data/cache_hub',
               value: typed,
-              validateInput: (v) => (/^[^:/]+:/.test(v) ? undefined : 'Write it as remote:bucket/path'),
+              validateInput: (v) => (/^[^:/]+:/.test(v) ? undefined : vscode.l10n.t('Write it as remote:bucket/path')),
             });
       if (!target) return undefined;
       try {
-        return await vscode.window.withProgress({ location: { viewId: VIEW_ID }, title: `Opening ${target}` }, () =>
-          goToPath(target),
+        return await vscode.window.withProgress(
+          { location: { viewId: VIEW_ID }, title: vscode.l10n.t('Opening {0}', target) },
+          () => goToPath(target),
         );
       } catch (e) {
         // A path that is not there is a typo to fix (or gone): the path is asked for again.
         const missing = isRcloneError(e, 'NotFound') || isRcloneError(e, 'BucketNotFound');
         const again = {
-          title: 'Go to Path…',
+          title: vscode.l10n.t('Go to Path…'),
           run: () => vscode.commands.executeCommand('rclone.goToPath', undefined, target),
         };
         showFailure(svc, e, { remote: target.slice(0, target.indexOf(':')) }, missing ? [again] : []);
@@ -120,7 +121,7 @@ export function register(svc: Services): RemotesView {
       if (!(node instanceof PathNode) && !(node instanceof RemoteNode)) return;
       const text = localPath(svc, node.location) ?? node.location;
       await vscode.env.clipboard.writeText(text);
-      vscode.window.setStatusBarMessage(`Copied ${text}`, 3_000);
+      vscode.window.setStatusBarMessage(vscode.l10n.t('Copied {0}', text), 3_000);
     }),
   );
   return { tree, view, dispose: () => disposables.dispose() };

@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import { type ErrorKind, isRcloneError, type RcloneError } from '../core/errors';
 import { formatBytes } from '../core/prewarm';
 import { REMOTE_KINDS } from './failures';
-import { alarmOf, isBusy, type Shown, stateDetails, stateText } from './mountState';
+import { alarmOf, isBusy, type Shown, stateDetails, stateText, stateWord } from './mountState';
 import { type Folder, MessageNode, type PathNode, type RemoteNode, type VersionNode, type VersionsNode } from './nodes';
 
 const REMOTE_ICONS: Record<string, string> = {
@@ -49,11 +49,15 @@ export function remoteItem(node: RemoteNode, filter: string | undefined): vscode
   item.id = node.id;
   item.iconPath = new vscode.ThemeIcon(REMOTE_ICONS[remote.type] ?? 'cloud');
   const flavour = remote.provider ? `${remote.type} · ${remote.provider}` : remote.type;
-  item.description = filter ? `${flavour} · filter: ${filter}` : flavour;
+  item.description = filter ? vscode.l10n.t('{0} · filter: {1}', flavour, filter) : flavour;
   const lines = [`**${remote.name}** — ${flavour}`];
-  if (remote.endpoint) lines.push(`Endpoint: ${remote.endpoint}`);
-  if (remote.region) lines.push(`Region: ${remote.region}`);
-  lines.push(remote.source === 'env' ? 'Defined by RCLONE_CONFIG_* variables' : 'Defined in the rclone config file');
+  if (remote.endpoint) lines.push(vscode.l10n.t('Endpoint: {0}', remote.endpoint));
+  if (remote.region) lines.push(vscode.l10n.t('Region: {0}', remote.region));
+  lines.push(
+    remote.source === 'env'
+      ? vscode.l10n.t('Defined by RCLONE_CONFIG_* variables')
+      : vscode.l10n.t('Defined in the rclone config file'),
+  );
   item.tooltip = new vscode.MarkdownString(lines.join('\n\n'));
   item.contextValue = withFilter(`remote.${remote.source === 'env' ? 'env' : 'file'}`, filter);
   return item;
@@ -66,8 +70,11 @@ export function fileItem(node: PathNode, local: string | undefined): vscode.Tree
   item.iconPath = vscode.ThemeIcon.File;
   item.resourceUri = vscode.Uri.file(`/${node.name}`); // lets the file icon theme pick by name
   item.description = formatSize(node.size);
-  if (local) item.command = { command: 'vscode.open', title: 'Open', arguments: [vscode.Uri.file(local)] };
-  item.tooltip = new vscode.MarkdownString(`**${node.location}**\n\nFile, ${formatSize(node.size)}`);
+  if (local)
+    item.command = { command: 'vscode.open', title: vscode.l10n.t('Open'), arguments: [vscode.Uri.file(local)] };
+  item.tooltip = new vscode.MarkdownString(
+    `**${node.location}**\n\n${vscode.l10n.t('File, {0}', formatSize(node.size))}`,
+  );
   item.contextValue = 'file';
   return item;
 }
@@ -95,24 +102,24 @@ export function folderItem(
 ): vscode.TreeItem {
   const item = new vscode.TreeItem(node.name, vscode.TreeItemCollapsibleState.Collapsed);
   item.id = node.id;
-  const tips = [`**${node.location}**`, node.kind === 'bucket' ? 'Bucket' : 'Folder'];
+  const tips = [`**${node.location}**`, node.kind === 'bucket' ? vscode.l10n.t('Bucket') : vscode.l10n.t('Folder')];
   const descriptions: string[] = [];
   let context: string = node.kind;
   if (mount) {
     item.iconPath = mountIcon(mount);
     const text = stateText(mount);
     const where = shortPath(mount.mountPoint);
-    descriptions.push(text === 'mounted' ? where : `${where} · ${text}`);
-    tips.push(`Mounted on \`${mount.mountPoint}\``, ...stateDetails(mount));
+    descriptions.push(text === stateWord('mounted') ? where : `${where} · ${text}`);
+    tips.push(vscode.l10n.t('Mounted on `{0}`', mount.mountPoint), ...stateDetails(mount));
     context = `${node.kind}.${MENU_STATE[mount.state]}`;
   } else {
     item.iconPath = node.kind === 'bucket' ? new vscode.ThemeIcon('database') : vscode.ThemeIcon.Folder;
     if (above) {
-      tips.push(`Inside the mount on \`${above.mountPoint}\``);
+      tips.push(vscode.l10n.t('Inside the mount on `{0}`', above.mountPoint));
       context = `${node.kind}.inMount`;
     }
   }
-  if (filter) descriptions.push(`filter: ${filter}`);
+  if (filter) descriptions.push(vscode.l10n.t('filter: {0}', filter));
   item.description = descriptions.join(' · ') || undefined;
   item.tooltip = new vscode.MarkdownString(tips.join('\n\n'));
   item.contextValue = withFilter(context, filter);
@@ -131,12 +138,15 @@ function mountIcon(mount: Shown): vscode.ThemeIcon {
 
 /** The "Model versions" group of a live mount, saying which one the workspace link points at. */
 export function versionsItem(node: VersionsNode, linked: string | undefined): vscode.TreeItem {
-  const item = new vscode.TreeItem('Model versions', vscode.TreeItemCollapsibleState.Expanded);
+  const item = new vscode.TreeItem(vscode.l10n.t('Model versions'), vscode.TreeItemCollapsibleState.Expanded);
   item.id = node.id;
   item.iconPath = new vscode.ThemeIcon('versions');
-  item.description = linked ? `linked: ${linked}` : undefined;
+  item.description = linked ? vscode.l10n.t('linked: {0}', linked) : undefined;
   item.tooltip = new vscode.MarkdownString(
-    `Folders of \`${node.mountPoint}\` that match \`rclone.versionPattern\`. The workspace's link points at one of them; **Link** switches it atomically, **Roll Back** returns to the previous one.`,
+    vscode.l10n.t(
+      "Folders of `{0}` that match `rclone.versionPattern`. The workspace's link points at one of them; **Link** switches it atomically, **Roll Back** returns to the previous one.",
+      node.mountPoint,
+    ),
   );
   item.contextValue = 'versions';
   return item;
@@ -147,10 +157,10 @@ export function versionItem(node: VersionNode, label: string | undefined): vscod
   const item = new vscode.TreeItem(node.name, vscode.TreeItemCollapsibleState.None);
   item.id = node.id;
   item.iconPath = new vscode.ThemeIcon(node.linked ? 'link' : 'folder-library');
-  const as = label ?? 'the link';
+  const as = label ?? vscode.l10n.t('the link');
   item.description = node.linked ? `← ${as}` : undefined;
   item.tooltip = new vscode.MarkdownString(
-    `\`${node.path}\`${node.linked ? `\n\n${as} points here` : `\n\nLink makes ${as} point here`}`,
+    `\`${node.path}\`\n\n${node.linked ? vscode.l10n.t('{0} points here', as) : vscode.l10n.t('Link makes {0} point here', as)}`,
   );
   item.contextValue = node.linked ? 'version.linked' : 'version';
   return item;
@@ -168,20 +178,36 @@ export function messageItem(node: MessageNode): vscode.TreeItem {
 }
 
 /** What an error row says in the few words a side bar has room for; the whole message is its tooltip. */
-const SHORT: Partial<Record<ErrorKind, string>> = {
-  RcloneMissing: 'rclone not found',
-  RcloneTooOld: 'rclone too old',
-  RemoteNotFound: 'No such remote',
-  AuthFailed: 'Credentials refused',
-  BucketNotFound: 'No such bucket',
-  NotFound: 'Not found',
-  PermissionDenied: 'Permission denied',
-  Unreachable: 'Endpoint unreachable',
-  Timeout: 'No answer in time',
-  TlsError: 'TLS failed',
-  CaBundle: 'CA bundle unusable',
-  ConfigInvalid: 'Config unreadable',
-};
+function shortText(kind: ErrorKind): string | undefined {
+  switch (kind) {
+    case 'RcloneMissing':
+      return vscode.l10n.t('rclone not found');
+    case 'RcloneTooOld':
+      return vscode.l10n.t('rclone too old');
+    case 'RemoteNotFound':
+      return vscode.l10n.t('No such remote');
+    case 'AuthFailed':
+      return vscode.l10n.t('Credentials refused');
+    case 'BucketNotFound':
+      return vscode.l10n.t('No such bucket');
+    case 'NotFound':
+      return vscode.l10n.t('Not found');
+    case 'PermissionDenied':
+      return vscode.l10n.t('Permission denied');
+    case 'Unreachable':
+      return vscode.l10n.t('Endpoint unreachable');
+    case 'Timeout':
+      return vscode.l10n.t('No answer in time');
+    case 'TlsError':
+      return vscode.l10n.t('TLS failed');
+    case 'CaBundle':
+      return vscode.l10n.t('CA bundle unusable');
+    case 'ConfigInvalid':
+      return vscode.l10n.t('Config unreadable');
+    default:
+      return undefined;
+  }
+}
 
 /** The row a failed listing leaves in its folder: a few words and the action that fixes it; the rest in its tooltip. */
 export function errorRow(folder: Folder, e: unknown): MessageNode {
@@ -189,27 +215,35 @@ export function errorRow(folder: Folder, e: unknown): MessageNode {
   if (!isRcloneError(e))
     return new MessageNode(
       folder,
-      'Listing failed — Show Log',
-      { command: 'rclone.showLog', title: 'Show Log' },
+      vscode.l10n.t('Listing failed — Show Log'),
+      { command: 'rclone.showLog', title: vscode.l10n.t('Show Log') },
       'error',
       (e as Error).message,
     );
   const action = rowAction(e, remote);
   const tooltip = [e.message, e.fix, e.detail].filter(Boolean).join('\n\n');
-  return new MessageNode(folder, `${SHORT[e.kind] ?? 'Listing failed'} — ${action.title}`, action, 'error', tooltip);
+  return new MessageNode(
+    folder,
+    `${shortText(e.kind) ?? vscode.l10n.t('Listing failed')} — ${action.title}`,
+    action,
+    'error',
+    tooltip,
+  );
 }
 
 function rowAction(e: RcloneError, remote: string): vscode.Command {
-  if (REMOTE_KINDS.has(e.kind)) return { command: 'rclone.editRemote', title: 'Edit Remote…', arguments: [remote] };
+  if (REMOTE_KINDS.has(e.kind))
+    return { command: 'rclone.editRemote', title: vscode.l10n.t('Edit Remote…'), arguments: [remote] };
   if (e.kind === 'RcloneMissing' || e.kind === 'RcloneTooOld')
     return {
       command: 'vscode.open',
-      title: 'Install rclone',
+      title: vscode.l10n.t('Install rclone'),
       arguments: [vscode.Uri.parse('https://rclone.org/install/')],
     };
   // A bucket or folder deleted since the tree listed it: listing its parent again drops its row.
-  if (e.kind === 'BucketNotFound' || e.kind === 'NotFound') return { command: 'rclone.refresh', title: 'Refresh' };
-  return { command: 'rclone.showLog', title: 'Show Log' };
+  if (e.kind === 'BucketNotFound' || e.kind === 'NotFound')
+    return { command: 'rclone.refresh', title: vscode.l10n.t('Refresh') };
+  return { command: 'rclone.showLog', title: vscode.l10n.t('Show Log') };
 }
 
 /** A file's size, or nothing when unknown (-1). */

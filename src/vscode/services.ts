@@ -91,9 +91,11 @@ export class Services implements vscode.Disposable {
       .approve(
         (what) =>
           this.ui.confirm(
-            `This workspace asks Rclone Dev Box to ${what.join('; ')}.`,
-            'Allow it only if you trust this folder: what it names runs with your permissions. A changed value is asked about again.',
-            'Allow',
+            vscode.l10n.t('This workspace asks Rclone Dev Box to {0}.', what.join('; ')),
+            vscode.l10n.t(
+              'Allow it only if you trust this folder: what it names runs with your permissions. A changed value is asked about again.',
+            ),
+            vscode.l10n.t('Allow'),
           ),
         again,
       )

@@ -45,11 +45,16 @@ function guardedValue<T>(i: Inspected<T> | undefined, approved: unknown): { valu
 
 /** What a guarded workspace value would make Rclone Dev Box do, for the question. */
 function describe(key: Guarded, value: unknown): string {
-  if (key === 'path') return `run ${String(value)} as rclone`;
-  if (key === 'configFile') return `use the rclone config ${String(value)}`;
-  if (key === 'autoMount') return 'mount the profiles of rclone.mounts whenever a window opens';
+  if (key === 'path') return vscode.l10n.t('run {0} as rclone', String(value));
+  if (key === 'configFile') return vscode.l10n.t('use the rclone config {0}', String(value));
+  if (key === 'autoMount') return vscode.l10n.t('mount the profiles of rclone.mounts whenever a window opens');
   const mounts = (Array.isArray(value) ? (value as ProfileSetting[]) : []).filter(validProfile);
-  return `mount ${mounts.map((p) => `${p.remote} on ${p.mountPoint}`).join(' and ') || 'what its rclone.mounts lists'}`;
+  if (!mounts.length) return vscode.l10n.t('mount what its rclone.mounts lists');
+  const each = mounts.map((p) => vscode.l10n.t('{0} on {1}', p.remote, p.mountPoint));
+  return vscode.l10n.t(
+    'mount {0}',
+    each.reduce((list, next) => vscode.l10n.t('{0} and {1}', list, next)),
+  );
 }
 
 export class Settings implements vscode.Disposable {

@@ -16,6 +16,7 @@ import {
   shownOn,
   stateDetails,
   stateText,
+  stateWord,
 } from './mountState';
 import type { AppView } from './apps';
 import { linkLabel, untilText } from './models';
@@ -30,7 +31,7 @@ class MountStatusBar implements vscode.Disposable {
   private readonly subscriptions: vscode.Disposable[];
 
   constructor(private readonly svc: Services) {
-    this.item.name = 'Rclone Mount';
+    this.item.name = vscode.l10n.t('Rclone Mount');
     this.item.command = 'rclone.statusActions';
     this.subscriptions = [
       this.item,
@@ -64,8 +65,13 @@ class MountStatusBar implements vscode.Disposable {
       this.full.add(m.mountPoint);
       this.svc.ui.notify(
         'error',
-        `The VFS cache disk of ${m.mountPoint} is full: writes to it fail. ${FIXES.CacheFull}`,
-        [{ title: 'Show Log', run: () => vscode.commands.executeCommand('rclone.showLog', m.mountPoint) }],
+        vscode.l10n.t('The VFS cache disk of {0} is full: writes to it fail. {1}', m.mountPoint, FIXES.CacheFull),
+        [
+          {
+            title: vscode.l10n.t('Show Log'),
+            run: () => vscode.commands.executeCommand('rclone.showLog', m.mountPoint),
+          },
+        ],
       );
     }
   }
@@ -82,15 +88,15 @@ class MountStatusBar implements vscode.Disposable {
       this.item.text = `$(${app.phase === 'ready' ? 'vm-running' : 'sync~spin'}) ${appText(app)}`;
       this.item.backgroundColor = undefined;
       this.item.tooltip = appLine(app);
-      this.item.accessibilityInformation = { label: `Rclone: ${appText(app)}` };
+      this.item.accessibilityInformation = { label: vscode.l10n.t('Rclone: {0}', appText(app)) };
       return;
     }
     if (!f) {
       // Nothing mounted or configured yet: still there, so the first mount is one click away.
       this.item.text = '$(cloud) Rclone';
       this.item.backgroundColor = undefined;
-      this.item.tooltip = 'Rclone Dev Box: nothing mounted yet. Click to mount a bucket.';
-      this.item.accessibilityInformation = { label: 'Rclone: nothing mounted' };
+      this.item.tooltip = vscode.l10n.t('Rclone Dev Box: nothing mounted yet. Click to mount a bucket.');
+      this.item.accessibilityInformation = { label: vscode.l10n.t('Rclone: nothing mounted') };
       return;
     }
     const s = shownOn(this.svc, f.mountPoint);
@@ -105,16 +111,19 @@ class MountStatusBar implements vscode.Disposable {
     this.item.backgroundColor = alarm && new vscode.ThemeColor(`statusBarItem.${alarm}Background`);
     const profile = this.svc.settings.profiles.find((p) => p.mountPoint === f.mountPoint);
     const tip = new vscode.MarkdownString(undefined, true);
-    tip.appendMarkdown(`**${f.remote}** on \`${f.mountPoint}\`\n\n`);
+    tip.appendMarkdown(`${vscode.l10n.t('**{0}** on `{1}`', f.remote, f.mountPoint)}\n\n`);
     for (const line of stateDetails(s, s?.mount?.profile?.cacheMode ?? profile?.cacheMode))
       tip.appendMarkdown(`${line}\n\n`);
     for (const line of modelLines(this.svc, f.mountPoint)) tip.appendMarkdown(`${line}\n\n`);
     if (app) tip.appendMarkdown(`${appLine(app)}\n\n`);
-    if (f.why) tip.appendMarkdown(`Shown here: ${f.why}\n\n`);
-    tip.appendMarkdown('Click for actions');
+    if (f.why) tip.appendMarkdown(`${vscode.l10n.t('Shown here: {0}', f.why)}\n\n`);
+    tip.appendMarkdown(vscode.l10n.t('Click for actions'));
     this.item.tooltip = tip;
     this.item.accessibilityInformation = {
-      label: `Rclone mount ${f.mountPoint}: ${s?.state ?? 'not mounted'}${app?.phase === 'ready' ? `, ${appText(app)}` : ''}`,
+      label:
+        app?.phase === 'ready'
+          ? vscode.l10n.t('Rclone mount {0}: {1}, {2}', f.mountPoint, stateWord(s?.state), appText(app))
+          : vscode.l10n.t('Rclone mount {0}: {1}', f.mountPoint, stateWord(s?.state)),
     };
   }
 
@@ -124,8 +133,10 @@ class MountStatusBar implements vscode.Disposable {
     const state = f && shownOn(this.svc, f.mountPoint)?.state;
     const app = this.svc.apps.current;
     const actions = [...(app ? appActions(app) : []), ...actionsFor(f, state)];
-    actions.push({ label: '$(list-tree) Show Remotes', command: 'rclone.remotes.focus' });
-    const picked = await this.svc.ui.pick(actions, { title: f ? `${f.remote} on ${f.mountPoint}` : 'Rclone' });
+    actions.push({ label: `$(list-tree) ${vscode.l10n.t('Show Remotes')}`, command: 'rclone.remotes.focus' });
+    const picked = await this.svc.ui.pick(actions, {
+      title: f ? vscode.l10n.t('{0} on {1}', f.remote, f.mountPoint) : 'Rclone',
+    });
     if (picked) await vscode.commands.executeCommand(picked.command, ...(picked.arg === undefined ? [] : [picked.arg]));
   }
 
@@ -138,30 +149,36 @@ class MountStatusBar implements vscode.Disposable {
 function modelLines(svc: Services, mountPoint: string): string[] {
   const lines: string[] = [];
   const linked = svc.models.linkedIn(mountPoint);
-  if (linked) lines.push(`Model link: \`${linkLabel(svc)}\` → \`${linked}\``);
+  if (linked) lines.push(vscode.l10n.t('Model link: `{0}` → `{1}`', linkLabel(svc), linked));
   for (const w of svc.models.warmthOf(mountPoint))
-    lines.push(`Warm: \`${w.path || '/'}\` (listings kept until ${untilText(w.until)})`);
+    lines.push(vscode.l10n.t('Warm: `{0}` (listings kept until {1})', w.path || '/', untilText(w.until)));
   return lines;
 }
 
 /** "app ready :7860", "starting app…". */
 function appText(app: AppView): string {
-  if (app.phase !== 'ready') return 'starting app…';
-  return app.port ? `app ready :${app.port}` : 'app ready';
+  if (app.phase !== 'ready') return vscode.l10n.t('starting app…');
+  return app.port ? vscode.l10n.t('app ready :{0}', app.port) : vscode.l10n.t('app ready');
 }
 
 function appLine(app: AppView): string {
-  const where = app.url ? ` at ${app.url}` : '';
-  const pid = app.record ? ` (pid ${app.record.pid})` : '';
-  return `App: ${app.label}${app.phase === 'ready' ? `${where}${pid}` : ' starting'}`;
+  if (app.phase !== 'ready') return vscode.l10n.t('App: {0} starting', app.label);
+  const { url, record } = app;
+  if (url)
+    return record
+      ? vscode.l10n.t('App: {0} at {1} (pid {2})', app.label, url, record.pid)
+      : vscode.l10n.t('App: {0} at {1}', app.label, url);
+  return record ? vscode.l10n.t('App: {0} (pid {1})', app.label, record.pid) : vscode.l10n.t('App: {0}', app.label);
 }
 
 /** What the click offers for the app: the page, its output, stopping it. */
 function appActions(app: AppView): Action[] {
   return [
-    ...(app.url ? [{ label: '$(globe) Open in Browser', command: 'rclone.openApp', arg: app }] : []),
-    { label: '$(terminal) Show Terminal', command: 'rclone.showAppTerminal', arg: app },
-    { label: '$(debug-stop) Stop App', command: 'rclone.stopApp', arg: app },
+    ...(app.url
+      ? [{ label: `$(globe) ${vscode.l10n.t('Open in Browser')}`, command: 'rclone.openApp', arg: app }]
+      : []),
+    { label: `$(terminal) ${vscode.l10n.t('Show Terminal')}`, command: 'rclone.showAppTerminal', arg: app },
+    { label: `$(debug-stop) ${vscode.l10n.t('Stop App')}`, command: 'rclone.stopApp', arg: app },
   ];
 }
 
@@ -183,27 +200,46 @@ interface Action {
 
 /** What the indicator's click offers, by state. */
 function actionsFor(f: Followed | undefined, state: Shown['state'] | undefined): Action[] {
-  const log = { label: '$(output) Show Log', command: 'rclone.showLog', arg: f?.mountPoint };
-  if (!f) return [{ label: '$(plug) Mount…', command: 'rclone.mount' }];
+  const log = { label: `$(output) ${vscode.l10n.t('Show Log')}`, command: 'rclone.showLog', arg: f?.mountPoint };
+  if (!f) return [{ label: `$(plug) ${vscode.l10n.t('Mount…')}`, command: 'rclone.mount' }];
   if (!state)
     return [
-      { label: '$(plug) Mount', command: 'rclone.mount', arg: { remote: f.remote, mountPoint: f.mountPoint } },
-      { label: '$(rocket) Bring Up Workspace', command: 'rclone.bringUp' },
+      {
+        label: `$(plug) ${vscode.l10n.t('Mount')}`,
+        command: 'rclone.mount',
+        arg: { remote: f.remote, mountPoint: f.mountPoint },
+      },
+      { label: `$(rocket) ${vscode.l10n.t('Bring Up Workspace')}`, command: 'rclone.bringUp' },
     ];
   switch (state) {
     case 'stale':
-      return [{ label: '$(debug-restart) Remount / Repair', command: 'rclone.remount', arg: f.mountPoint }, log];
+      return [
+        {
+          label: `$(debug-restart) ${vscode.l10n.t('Remount / Repair')}`,
+          command: 'rclone.remount',
+          arg: f.mountPoint,
+        },
+        log,
+      ];
     case 'mounted':
     case 'warming': // up and usable while its listings are read
       return [
-        { label: '$(terminal) Open in Terminal', command: 'rclone.openTerminal', arg: f.mountPoint },
-        { label: '$(folder-opened) Reveal in Explorer', command: 'rclone.revealMount', arg: f.mountPoint },
-        { label: '$(rocket) Bring Up Workspace', command: 'rclone.bringUp' },
-        { label: '$(flame) Prewarm…', command: 'rclone.prewarm' },
-        { label: '$(link) Link Model Version…', command: 'rclone.relink' },
-        { label: '$(discard) Roll Back Model Link', command: 'rclone.rollback' },
-        { label: '$(debug-disconnect) Unmount', command: 'rclone.unmount', arg: f.mountPoint },
-        { label: '$(debug-restart) Remount', command: 'rclone.remount', arg: f.mountPoint },
+        {
+          label: `$(terminal) ${vscode.l10n.t('Open in Terminal')}`,
+          command: 'rclone.openTerminal',
+          arg: f.mountPoint,
+        },
+        {
+          label: `$(folder-opened) ${vscode.l10n.t('Reveal in Explorer')}`,
+          command: 'rclone.revealMount',
+          arg: f.mountPoint,
+        },
+        { label: `$(rocket) ${vscode.l10n.t('Bring Up Workspace')}`, command: 'rclone.bringUp' },
+        { label: `$(flame) ${vscode.l10n.t('Prewarm…')}`, command: 'rclone.prewarm' },
+        { label: `$(link) ${vscode.l10n.t('Link Model Version…')}`, command: 'rclone.relink' },
+        { label: `$(discard) ${vscode.l10n.t('Roll Back Model Link')}`, command: 'rclone.rollback' },
+        { label: `$(debug-disconnect) ${vscode.l10n.t('Unmount')}`, command: 'rclone.unmount', arg: f.mountPoint },
+        { label: `$(debug-restart) ${vscode.l10n.t('Remount')}`, command: 'rclone.remount', arg: f.mountPoint },
         log,
       ];
     default:

@@ -130,11 +130,13 @@ class Tasks {
     if (!task) {
       svc.ui.notify(
         'warning',
-        'This workspace has nothing to bring up: no rclone-devbox task in tasks.json, and no webui.py with a mount profile.',
+        vscode.l10n.t(
+          'This workspace has nothing to bring up: no rclone-devbox task in tasks.json, and no webui.py with a mount profile.',
+        ),
         [
-          { title: 'Mount…', run: () => vscode.commands.executeCommand('rclone.mount') },
+          { title: vscode.l10n.t('Mount…'), run: () => vscode.commands.executeCommand('rclone.mount') },
           {
-            title: 'Configure Task',
+            title: vscode.l10n.t('Configure Task'),
             run: () => vscode.commands.executeCommand('workbench.action.tasks.configureTaskRunner'),
           },
         ],
@@ -152,7 +154,9 @@ class Tasks {
     if (already?.phase === 'ready') {
       svc.ui.notify(
         'info',
-        `${task.name}: the app already runs${already.url ? ` at ${already.url}` : ''}.`,
+        already.url
+          ? vscode.l10n.t('{0}: the app already runs at {1}.', task.name, already.url)
+          : vscode.l10n.t('{0}: the app already runs.', task.name),
         appActions(this, already),
       );
       return;
@@ -171,7 +175,7 @@ class Tasks {
           token.onCancellationRequested(() => {
             sub.dispose();
             executionOf(task.name)?.terminate();
-            done({ label: task.name, text: 'cancelled', end: 'stopped' });
+            done({ label: task.name, text: vscode.l10n.t('cancelled'), end: 'stopped' });
           });
         });
         await vscode.tasks.executeTask(task);
@@ -193,9 +197,9 @@ class Tasks {
 function appActions(tasks: Tasks, view: AppView) {
   return [
     ...(view.url
-      ? [{ title: 'Open in Browser', run: () => vscode.commands.executeCommand('rclone.openApp', view) }]
+      ? [{ title: vscode.l10n.t('Open in Browser'), run: () => vscode.commands.executeCommand('rclone.openApp', view) }]
       : []),
-    { title: 'Show Terminal', run: () => tasks.showTerminal(view) },
+    { title: vscode.l10n.t('Show Terminal'), run: () => tasks.showTerminal(view) },
   ];
 }
 
@@ -203,7 +207,7 @@ function appActions(tasks: Tasks, view: AppView) {
 async function openInBrowser(svc: Services, v?: AppView): Promise<void> {
   const view = v ?? svc.apps.current;
   if (!view?.url) {
-    svc.ui.notify('info', 'No app with a URL is running in this workspace.');
+    svc.ui.notify('info', vscode.l10n.t('No app with a URL is running in this workspace.'));
     return;
   }
   const external = await vscode.env.asExternalUri(vscode.Uri.parse(view.url));
@@ -267,7 +271,10 @@ class BringUpTerminal implements vscode.Pseudoterminal {
     const mp = plan.profile.mountPoint;
     if (this.fromTasksJson && !(await approveTask(svc, def, plan))) {
       return this.fail(
-        new RcloneError('Cancelled', `Task "${def.label}" was not allowed to run: nothing was mounted or started.`),
+        new RcloneError(
+          'Cancelled',
+          vscode.l10n.t('Task "{0}" was not allowed to run: nothing was mounted or started.', def.label),
+        ),
       );
     }
     const view: AppView | undefined = plan.app && {
@@ -303,22 +310,35 @@ class BringUpTerminal implements vscode.Pseudoterminal {
     void svc.models.refresh();
     const { app } = this.up;
     if (!app || !view) {
-      this.step(undefined, 'storage is up', 'ready');
+      this.step(undefined, vscode.l10n.t('storage is up'), 'ready');
       this.finish(0);
       return;
     }
     svc.apps.set({ ...view, phase: 'ready', record: app.record, port: app.record.port, execution: this.execution() });
-    this.step('app', `ready at ${app.url ?? `pid ${app.record.pid}`}`, 'ready');
+    this.step(
+      'app',
+      app.url ? vscode.l10n.t('ready at {0}', app.url) : vscode.l10n.t('ready at pid {0}', app.record.pid),
+      'ready',
+    );
     svc.ui.notify(
       'info',
-      `${def.label}: the app is ready${app.url ? ` at ${app.url}` : ''}.`,
-      app.url ? [{ title: 'Open in Browser', run: () => openInBrowser(svc, { ...view, url: app.url }) }] : [],
+      app.url
+        ? vscode.l10n.t('{0}: the app is ready at {1}.', def.label, app.url)
+        : vscode.l10n.t('{0}: the app is ready.', def.label),
+      app.url
+        ? [{ title: vscode.l10n.t('Open in Browser'), run: () => openInBrowser(svc, { ...view, url: app.url }) }]
+        : [],
     );
     const code = await app.exited;
     if (this.done) return;
     this.follow.abort();
     await app.following;
-    this.line(`rclone-devbox: the app ended${code === null ? '' : ` with exit code ${code}`}; the mount stays`);
+    // "rclone-devbox: " stays English in every language, like the lines the problem matcher keys on.
+    const ended =
+      code === null
+        ? vscode.l10n.t('the app ended; the mount stays')
+        : vscode.l10n.t('the app ended with exit code {0}; the mount stays', code);
+    this.line(`rclone-devbox: ${ended}`);
     svc.apps.remove(view);
     this.finish(code ?? 1);
   }
@@ -362,7 +382,7 @@ class BringUpTerminal implements vscode.Pseudoterminal {
       if (this.svc.shuttingDown) return;
       void stopApp(app.record, this.svc.registry.stateDir).finally(() => {
         this.svc.apps.remove({ cwd: app.record.cwd, label: this.def.label });
-        this.step('app', 'stopped', 'stopped');
+        this.step('app', vscode.l10n.t('stopped'), 'stopped');
       });
     }, WINDOW_CLOSING_MS);
   }
@@ -384,11 +404,28 @@ async function approveTask(svc: Services, def: AppTask, plan: BringUpPlan): Prom
   };
   const key = `rclone.approvedTask.${createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 32)}`;
   if (svc.context.globalState.get(key)) return true;
-  const runs = plan.app ? ` and run \`${plan.app.command.join(' ')}\` in ${plan.app.cwd}` : '';
+  const [label, remote, mountPoint] = [def.label ?? TASK_TYPE, plan.profile.remote, plan.profile.mountPoint];
+  const question = plan.app
+    ? vscode.l10n.t(
+        'The task "{0}" in this workspace\'s tasks.json asks Rclone Dev Box to mount {1} on {2} and run `{3}` in {4}.',
+        label,
+        remote,
+        mountPoint,
+        plan.app.command.join(' '),
+        plan.app.cwd,
+      )
+    : vscode.l10n.t(
+        'The task "{0}" in this workspace\'s tasks.json asks Rclone Dev Box to mount {1} on {2}.',
+        label,
+        remote,
+        mountPoint,
+      );
   const ok = await svc.ui.confirm(
-    `The task "${def.label ?? TASK_TYPE}" in this workspace's tasks.json asks Rclone Dev Box to mount ${plan.profile.remote} on ${plan.profile.mountPoint}${runs}.`,
-    'Allow it only if you trust this folder: what it names runs with your permissions. A changed task is asked about again.',
-    'Allow',
+    question,
+    vscode.l10n.t(
+      'Allow it only if you trust this folder: what it names runs with your permissions. A changed task is asked about again.',
+    ),
+    vscode.l10n.t('Allow'),
   );
   if (ok) await svc.context.globalState.update(key, true);
   return ok;

@@ -204,7 +204,14 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       });
       return found.map((v) => this.keep(new VersionNode(group, v.name, v.path, v.linked)));
     } catch (e) {
-      return [new MessageNode(group.parent, `Versions unreadable: ${(e as Error).message}`, undefined, 'error')];
+      return [
+        new MessageNode(
+          group.parent,
+          vscode.l10n.t('Versions unreadable: {0}', (e as Error).message),
+          undefined,
+          'error',
+        ),
+      ];
     }
   }
 
@@ -272,17 +279,17 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       rows.push(
         new MessageNode(
           folder,
-          'Load more…',
-          { command: 'rclone.loadMore', title: 'Load more', arguments: [folder] },
+          vscode.l10n.t('Load more…'),
+          { command: 'rclone.loadMore', title: vscode.l10n.t('Load more'), arguments: [folder] },
           'ellipsis',
-          `Shows the next ${this.svc.settings.pageSize} entries`,
+          vscode.l10n.t('Shows the next {0} entries', this.svc.settings.pageSize),
         ),
       );
     if (!rows.length)
       rows.push(
         new MessageNode(
           folder,
-          s.filter ? `No names contain "${s.filter}"` : 'Empty',
+          s.filter ? vscode.l10n.t('No names contain "{0}"', s.filter) : vscode.l10n.t('Empty'),
           undefined,
           s.filter ? 'filter' : 'info',
         ),
@@ -303,7 +310,13 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
           const say = () =>
             progress.report({
               // No title: VS Code would join it with a colon, and a remote's location ends in one.
-              message: `Listing ${folder.location} (${s.seen ? `${s.seen.toLocaleString('en-US')} entries so far` : 'waiting for the endpoint…'})`,
+              message: vscode.l10n.t(
+                'Listing {0} ({1})',
+                folder.location,
+                s.seen
+                  ? vscode.l10n.t('{0} entries so far', s.seen.toLocaleString('en-US'))
+                  : vscode.l10n.t('waiting for the endpoint…'),
+              ),
             });
           say();
           const tick = setInterval(say, 250);
@@ -376,10 +389,10 @@ function listAgain(s: FolderState): void {
 const cancelledRow = (folder: Folder) =>
   new MessageNode(
     folder,
-    'Listing cancelled',
-    { command: 'rclone.refresh', title: 'List again', arguments: [folder] },
+    vscode.l10n.t('Listing cancelled'),
+    { command: 'rclone.refresh', title: vscode.l10n.t('List again'), arguments: [folder] },
     'debug-pause',
-    'Click to list this folder again',
+    vscode.l10n.t('Click to list this folder again'),
   );
 
 /** What a row shows of its mount, as one comparable string. */

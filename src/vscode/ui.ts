@@ -42,6 +42,8 @@ export const windowUi: Ui = {
     // throws is still shown, never left as an unhandled rejection.
     void show(message, ...actions.map((a) => a.title))
       .then(async (title) => actions.find((a) => a.title === title)?.run())
-      .then(undefined, (e: unknown) => show(`Rclone Dev Box: ${e instanceof Error ? e.message : String(e)}`));
+      .then(undefined, (e: unknown) =>
+        show(vscode.l10n.t('Rclone Dev Box: {0}', e instanceof Error ? e.message : String(e))),
+      );
   },
 };

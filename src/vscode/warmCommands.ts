@@ -20,7 +20,7 @@ import { abortOn } from './cancel';
 import { command } from './commands';
 import { showFailure } from './failures';
 import { joinMount, untilText } from './models';
-import { liveMounts, localPath, plural } from './mountState';
+import { liveMounts, localPath } from './mountState';
 import { PathNode, VersionNode } from './nodes';
 import type { Services } from './services';
 
@@ -49,7 +49,7 @@ class WarmCommands {
       const result = await vscode.window.withProgress(
         {
           location: vscode.ProgressLocation.Notification,
-          title: `Warming ${shown}${content ? ' (content)' : ''}`,
+          title: content ? vscode.l10n.t('Warming {0} (content)', shown) : vscode.l10n.t('Warming {0}', shown),
           cancellable: true,
         },
         (progress, token) => {
@@ -60,13 +60,18 @@ class WarmCommands {
             svc.progress(target.mountPoint, `${Math.floor(percent)}%`);
           };
           if (!target.rc)
-            progress.report({ message: "another tool's mount: walking it folder by folder (the slow way)" });
+            progress.report({
+              message: vscode.l10n.t("another tool's mount: walking it folder by folder (the slow way)"),
+            });
           return svc.whileBusy(target.mountPoint, target.remote, 'warming', () =>
             prewarm(svc.registry, target, [path], {
               content,
               signal: abortOn(token),
               onMetadata: (p) =>
-                to((content ? 10 : 100) * metadataShare(p), `${p.files.toLocaleString()} files listed`),
+                to(
+                  (content ? 10 : 100) * metadataShare(p),
+                  vscode.l10n.t('{0} files listed', p.files.toLocaleString()),
+                ),
               onContent: (p) => to(10 + 90 * contentShare(p), contentText(p)),
             }),
           );
@@ -86,7 +91,7 @@ class WarmCommands {
   /** "Remount in Full Mode": the mount again with cache mode full (uploads are waited for), then the warm again. */
   private remountFull(target: WarmTarget, path: string) {
     return {
-      title: 'Remount in Full Mode',
+      title: vscode.l10n.t('Remount in Full Mode'),
       run: async () => {
         const m = this.svc.registry.find(target.mountPoint);
         const profile = m?.profile && { ...m.profile, cacheMode: 'full' as const };
@@ -142,14 +147,14 @@ class WarmCommands {
             : await this.ask(content);
     if (!dir) {
       if (t instanceof PathNode)
-        svc.ui.notify('info', `${t.location} is not on a live mount: mount it first.`, [
-          { title: 'Mount', run: () => vscode.commands.executeCommand('rclone.mount', t) },
+        svc.ui.notify('info', vscode.l10n.t('{0} is not on a live mount: mount it first.', t.location), [
+          { title: vscode.l10n.t('Mount'), run: () => vscode.commands.executeCommand('rclone.mount', t) },
         ]);
       return undefined;
     }
     const found = await mountHolding(svc.registry, dir);
     if (!found) {
-      svc.ui.notify('info', `${dir} is not on a mount.`);
+      svc.ui.notify('info', vscode.l10n.t('{0} is not on a mount.', dir));
       return undefined;
     }
     return found;
@@ -160,8 +165,8 @@ class WarmCommands {
     const { svc } = this;
     const live = await liveMounts(svc);
     if (!live.length) {
-      svc.ui.notify('info', 'Nothing is mounted.', [
-        { title: 'Mount…', run: () => vscode.commands.executeCommand('rclone.mount') },
+      svc.ui.notify('info', vscode.l10n.t('Nothing is mounted.'), [
+        { title: vscode.l10n.t('Mount…'), run: () => vscode.commands.executeCommand('rclone.mount') },
       ]);
       return undefined;
     }
@@ -171,7 +176,9 @@ class WarmCommands {
         : (
             await svc.ui.pick(
               live.map((x) => ({ label: x.mountPoint, description: x.remote, mount: x })),
-              { title: content ? 'Warm the content of which mount?' : 'Warm which mount?' },
+              {
+                title: content ? vscode.l10n.t('Warm the content of which mount?') : vscode.l10n.t('Warm which mount?'),
+              },
             )
           )?.mount;
     if (!m) return undefined;
@@ -179,30 +186,39 @@ class WarmCommands {
     const names = [...new Set([...(m.profile?.warm ?? []), ...versions.map((v) => v.name)])];
     const items = [
       ...names.map((n) => ({ label: n, description: joinMount(m.mountPoint, n), path: joinMount(m.mountPoint, n) })),
-      { label: '$(root-folder) The whole mount', description: m.mountPoint, path: m.mountPoint },
+      { label: `$(root-folder) ${vscode.l10n.t('The whole mount')}`, description: m.mountPoint, path: m.mountPoint },
     ];
-    return (await svc.ui.pick(items, { title: `Warm what on ${m.mountPoint}?` }))?.path;
+    return (await svc.ui.pick(items, { title: vscode.l10n.t('Warm what on {0}?', m.mountPoint) }))?.path;
   }
 }
 
 const metadataShare = (p: MetadataProgress) => (p.total ? p.done / p.total : 0);
 const contentShare = (p: ContentProgress) => (p.bytesTotal ? p.bytesDone / p.bytesTotal : 1);
 
+/** "1 file", "3 files". */
+const files = (n: number) => (n === 1 ? vscode.l10n.t('1 file') : vscode.l10n.t('{0} files', n));
+
 /** "120 MB of 300 MB · 45 MB/s · 4 s left". */
 export function contentText(p: ContentProgress): string {
-  const parts = [`${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}`];
+  const parts = [vscode.l10n.t('{0} of {1}', formatBytes(p.bytesDone), formatBytes(p.bytesTotal))];
   if (p.rate > 0) parts.push(`${formatBytes(p.rate)}/s`);
-  if (p.etaMs !== undefined) parts.push(`${Math.ceil(p.etaMs / 1000)} s left`);
-  if (p.skipped) parts.push(`${plural(p.skipped, 'file')} already cached`);
+  if (p.etaMs !== undefined) parts.push(vscode.l10n.t('{0} s left', Math.ceil(p.etaMs / 1000)));
+  if (p.skipped) parts.push(vscode.l10n.t('{0} already cached', files(p.skipped)));
   return parts.join(' · ');
 }
 
 function summary(what: string, r: PrewarmResult): string {
   const m = r.metadata;
-  const way = m.way === 'walk' ? ' (walked: a mount of another tool)' : '';
-  const listed = `${m.files.toLocaleString()} files in ${m.dirs.toLocaleString()} folders listed in ${(m.ms / 1000).toFixed(1)} s${way}`;
-  const content = r.content
-    ? `; ${formatBytes(r.content.bytes)} of content cached${r.content.skipped ? ` (${plural(r.content.skipped, 'file')} already were)` : ''}`
-    : '';
-  return `Warmed ${what}: ${listed}${content}. Listings stay warm until ${untilText(r.until)}.`;
+  const [nFiles, nDirs, secs] = [m.files.toLocaleString(), m.dirs.toLocaleString(), (m.ms / 1000).toFixed(1)];
+  const listed =
+    m.way === 'walk'
+      ? vscode.l10n.t('{0} files in {1} folders listed in {2} s (walked: a mount of another tool)', nFiles, nDirs, secs)
+      : vscode.l10n.t('{0} files in {1} folders listed in {2} s', nFiles, nDirs, secs);
+  const until = untilText(r.until);
+  if (!r.content) return vscode.l10n.t('Warmed {0}: {1}. Listings stay warm until {2}.', what, listed, until);
+  const bytes = formatBytes(r.content.bytes);
+  const content = r.content.skipped
+    ? vscode.l10n.t('{0} of content cached ({1} already were)', bytes, files(r.content.skipped))
+    : vscode.l10n.t('{0} of content cached', bytes);
+  return vscode.l10n.t('Warmed {0}: {1}; {2}. Listings stay warm until {3}.', what, listed, content, until);
 }

@@ -32,12 +32,13 @@ export type ServerSite = Pick<TestBox, 'dir' | 'dataDir' | 'extensionsDir' | 'en
 
 /**
  * Starts the server on 127.0.0.1 and waits until it answers HTTP. `port`: default a free one;
- * `quiet`: do not print its command line (the demo's output is for a newcomer).
+ * `quiet`: do not print its command line (the demo's output is for a newcomer); `args`: more of
+ * the server's options (`--locale zh-cn`).
  */
 export async function startServer(
   install: VscodeServerInstall,
   tb: ServerSite,
-  opts: { port?: number; quiet?: boolean } = {},
+  opts: { port?: number; quiet?: boolean; args?: string[] } = {},
 ): Promise<VscodeServer> {
   const port = opts.port ?? (await freePort());
   const logFile = join(tb.dir, 'server.log');
@@ -57,6 +58,7 @@ export async function startServer(
     tb.dataDir,
     '--extensions-dir',
     tb.extensionsDir,
+    ...(opts.args ?? []),
   ];
   if (!opts.quiet) console.log(`  ${install.node} ${args.join(' ')}`);
   // detached: its own process group, so stop() reaches the extension hosts it forks as well.

@@ -333,6 +333,104 @@ const untilUnmounted = (page: Page, mountPoint: string) =>
     `the status bar item of ${mountPoint} saying "not mounted"`,
   );
 
+/** From an empty window to a mount made from the palette: the walk's first steps, also run against the installed VSIX. */
+function browseAndMount(page: Page, mountPoint: string, first: Step[] = [], between: Step[] = []): Step[] {
+  return [
+    [
+      'the workbench is up',
+      60_000,
+      () => page.locator('.monaco-workbench .part.activitybar').waitFor({ state: 'visible', timeout: 60_000 }),
+    ],
+    ...first,
+    [
+      'open the Rclone view from the activity bar',
+      15_000,
+      async () => {
+        await page.locator('.part.activitybar .action-item a[aria-label^="Rclone"]').first().click({ timeout: 15_000 });
+        await page.locator('.part.sidebar').waitFor({ state: 'visible', timeout: 10_000 });
+      },
+    ],
+    [
+      `tree row "${REMOTE}" appears`,
+      30_000,
+      () => sideBarRow(page, REMOTE).first().waitFor({ state: 'visible', timeout: 30_000 }),
+    ],
+    [
+      `expand "${REMOTE}", row "${BUCKET}" appears`,
+      30_000,
+      async () => {
+        await expand(sideBarRow(page, REMOTE), REMOTE, 10_000);
+        await sideBarRow(page, BUCKET).first().waitFor({ state: 'visible', timeout: 20_000 });
+      },
+    ],
+    [
+      `expand "${BUCKET}", row "${FOLDER}" appears`,
+      30_000,
+      async () => {
+        await expand(sideBarRow(page, BUCKET), BUCKET, 10_000);
+        await sideBarRow(page, FOLDER).first().waitFor({ state: 'visible', timeout: 20_000 });
+      },
+    ],
+    [
+      'before any mount, the status bar offers "Rclone" (a click offers Mount…)',
+      15_000,
+      () =>
+        page
+          .locator('.part.statusbar .statusbar-item[aria-label="Rclone: nothing mounted"]', {
+            hasText: exactly('Rclone'),
+          })
+          .first()
+          .waitFor({ state: 'visible', timeout: 15_000 }),
+    ],
+    ...between,
+    ['command palette: "Rclone: Mount…"', 20_000, () => runCommand(page, 'Rclone: Mount', 'Rclone: Mount…')],
+    [`pick "${MOUNT_PICK}"`, 30_000, () => pickRemote(page)],
+    [`accept the prefilled mount point ${mountPoint}`, 20_000, () => acceptMountPoint(page, mountPoint)],
+    [
+      `status bar shows ${mountPoint} "mounted"`,
+      60_000,
+      () =>
+        waitUntil(
+          async () => (await mountState(page, mountPoint)) === 'mounted',
+          60_000,
+          `the status bar item of ${mountPoint} saying "mounted"`,
+        ),
+    ],
+  ];
+}
+
+/** The walkthrough's title and its steps' ids (package.json's contributes.walkthroughs), in order. */
+const WALKTHROUGH = 'Get Started with Rclone Dev Box';
+const WALKTHROUGH_STEPS = ['installRclone', 'addRemote', 'mount', 'link', 'app'];
+
+/** Waits until exactly the walkthrough's first `done` steps show as complete (its page must be open). */
+async function walkthroughAt(page: Page, done: number): Promise<void> {
+  const state = async () => {
+    const complete: string[] = [];
+    for (const id of WALKTHROUGH_STEPS) {
+      // VS Code marks a done step's button aria-checked (its id ends with the step's own id).
+      const step = page.locator(`button.getting-started-step[data-step-id$="${id}"]`).first();
+      if ((await step.getAttribute('aria-checked', { timeout: 2_000 }).catch(() => null)) === 'true') complete.push(id);
+    }
+    return complete;
+  };
+  const want = WALKTHROUGH_STEPS.slice(0, done);
+  let seen: string[] = [];
+  await waitUntil(
+    async () => JSON.stringify((seen = await state())) === JSON.stringify(want),
+    10_000,
+    `the walkthrough to show ${JSON.stringify(want)} done`,
+  ).catch(async (e: Error) => {
+    const buttons = page.locator('button.getting-started-step');
+    const all: string[] = [];
+    for (let i = 0; i < (await buttons.count()); i++)
+      all.push(
+        `${await buttons.nth(i).getAttribute('data-step-id')}=${await buttons.nth(i).getAttribute('aria-checked')}`,
+      );
+    throw new Error(`${e.message} (it shows ${JSON.stringify(seen)}; steps: ${all.join(', ')})`);
+  });
+}
+
 /** A second remote of the box's S3 server, through a proxy that can slow it down: added by a step, removed at the end. */
 interface SlowRemote {
   proxy: Proxy;
@@ -382,64 +480,31 @@ function steps(page: Page, opts: UiSmokeOptions, port: number, slow: SlowRemote)
   const appReady = `mounted, app ready :${port}`;
   const appPids = async () => (await findApps(appStateDir(opts.mountRoot))).map((a) => a.pid);
   return [
-    [
-      'the workbench is up',
-      60_000,
-      () => page.locator('.monaco-workbench .part.activitybar').waitFor({ state: 'visible', timeout: 60_000 }),
-    ],
-    [
-      'open the Rclone view from the activity bar',
-      15_000,
-      async () => {
-        await page.locator('.part.activitybar .action-item a[aria-label^="Rclone"]').first().click({ timeout: 15_000 });
-        await page.locator('.part.sidebar').waitFor({ state: 'visible', timeout: 10_000 });
-      },
-    ],
-    [
-      `tree row "${REMOTE}" appears`,
-      30_000,
-      () => sideBarRow(page, REMOTE).first().waitFor({ state: 'visible', timeout: 30_000 }),
-    ],
-    [
-      `expand "${REMOTE}", row "${BUCKET}" appears`,
-      30_000,
-      async () => {
-        await expand(sideBarRow(page, REMOTE), REMOTE, 10_000);
-        await sideBarRow(page, BUCKET).first().waitFor({ state: 'visible', timeout: 20_000 });
-      },
-    ],
-    [
-      `expand "${BUCKET}", row "${FOLDER}" appears`,
-      30_000,
-      async () => {
-        await expand(sideBarRow(page, BUCKET), BUCKET, 10_000);
-        await sideBarRow(page, FOLDER).first().waitFor({ state: 'visible', timeout: 20_000 });
-      },
-    ],
-    [
-      'before any mount, the status bar offers "Rclone" (a click offers Mount…)',
-      15_000,
-      () =>
-        page
-          .locator('.part.statusbar .statusbar-item[aria-label="Rclone: nothing mounted"]', {
-            hasText: exactly('Rclone'),
-          })
-          .first()
-          .waitFor({ state: 'visible', timeout: 15_000 }),
-    ],
-    ['command palette: "Rclone: Mount…"', 20_000, () => runCommand(page, 'Rclone: Mount', 'Rclone: Mount…')],
-    [`pick "${MOUNT_PICK}"`, 30_000, () => pickRemote(page)],
-    [`accept the prefilled mount point ${mountPoint}`, 20_000, () => acceptMountPoint(page, mountPoint)],
-    [
-      `status bar shows ${mountPoint} "mounted"`,
-      60_000,
-      () =>
-        waitUntil(
-          async () => (await mountState(page, mountPoint)) === 'mounted',
-          60_000,
-          `the status bar item of ${mountPoint} saying "mounted"`,
-        ),
-    ],
+    ...browseAndMount(
+      page,
+      mountPoint,
+      [
+        [
+          // As a newcomer does, from the Welcome page (VS Code only starts following the steps'
+          // completion events once a walkthrough has been shown in the window).
+          `command palette: "Welcome: Open Walkthrough…", pick "${WALKTHROUGH}": no step done yet`,
+          30_000,
+          async () => {
+            await runCommand(page, 'Welcome: Open Walkthrough', /Open Walkthrough/);
+            await quickPickRow(page, WALKTHROUGH).first().click({ timeout: 15_000 });
+            await walkthroughAt(page, 0);
+          },
+        ],
+      ],
+      [
+        [
+          `the tree found rclone and a remote: the walkthrough's first two steps are done`,
+          15_000,
+          () => walkthroughAt(page, 2),
+        ],
+      ],
+    ),
+    [`the walkthrough's "Mount a bucket" step is done, the next ones are not`, 15_000, () => walkthroughAt(page, 3)],
     [
       `at the default side bar width, row "${BUCKET}" shows its mount point whole: "…/${BUCKET}"`,
       15_000,
@@ -525,6 +590,11 @@ function steps(page: Page, opts: UiSmokeOptions, port: number, slow: SlowRemote)
       },
     ],
     [
+      `the walkthrough's "Prewarm and link cache_hub" step is done, the last one is not`,
+      15_000,
+      () => walkthroughAt(page, 4),
+    ],
+    [
       'command palette: "Rclone: Prewarm…"',
       20_000,
       async () => {
@@ -583,6 +653,7 @@ function steps(page: Page, opts: UiSmokeOptions, port: number, slow: SlowRemote)
           throw new Error(`the status bar never said "starting app": ${JSON.stringify(seen)}`);
       },
     ],
+    [`the walkthrough's "Start the app" step is done: all five, in order`, 15_000, () => walkthroughAt(page, 5)],
     [
       'a window reload finds the running app by pid and port: "app ready" again, no second copy',
       90_000,
@@ -710,4 +781,118 @@ export async function runUiSmoke(page: Page, opts: UiSmokeOptions): Promise<Repo
     const link = modelLink(opts.mountRoot);
     if (lstatSync(link, { throwIfNoEntry: false })?.isSymbolicLink()) unlinkSync(link);
   }
+}
+
+/**
+ * The extension as a user installs it: a window with no development path (the VSIX was installed
+ * into the server's extensions folder), then activation, the tree, a mount and an unmount.
+ */
+export function runInstalledSmoke(page: Page, opts: Omit<UiSmokeOptions, 'screenshot' | 'serverPid'>): Promise<Report> {
+  const mountPoint = `${opts.mountRoot.replace(/\/+$/, '')}/${BUCKET}`;
+  const steps: Step[] = [
+    ...browseAndMount(page, mountPoint),
+    [
+      'the window is not an Extension Development Host: the extension is the installed one',
+      5_000,
+      async () => {
+        const title = await page.title();
+        if (title.includes('Extension Development Host')) throw new Error(`the window's title is "${title}"`);
+      },
+    ],
+    [
+      'command palette: "Rclone: Unmount"',
+      20_000,
+      () => runCommand(page, 'Rclone: Unmount', /^\s*Rclone: Unmount…?\s*$/),
+    ],
+    [`unmounted: ${mountPoint}`, 60_000, () => untilUnmounted(page, mountPoint)],
+  ];
+  rmSync(opts.failureScreenshot, { force: true });
+  return walk(page, steps, {
+    suite: 'VSIX smoke',
+    problem: () => opts.problem(),
+    failureScreenshot: opts.failureScreenshot,
+  });
+}
+
+/**
+ * The same window in simplified Chinese (the server started with `--locale zh-cn`): the view, the
+ * palette's command titles, the status bar and the tree speak Chinese; a mount and an unmount from
+ * the palette; a screenshot (media/screenshot.zh-cn.png when asked to update the README's).
+ */
+export function runChineseSmoke(page: Page, opts: Omit<UiSmokeOptions, 'serverPid'>): Promise<Report> {
+  const mountPoint = `${opts.mountRoot.replace(/\/+$/, '')}/${BUCKET}`;
+  const stateIs = async (want: string) => {
+    const prefix = `Rclone 挂载 ${mountPoint}：`;
+    const item = page.locator(`.part.statusbar .statusbar-item[aria-label^=${JSON.stringify(prefix)}]`).first();
+    return (await item.count()) > 0 && (await item.getAttribute('aria-label'))?.slice(prefix.length) === want;
+  };
+  const steps: Step[] = [
+    [
+      'the workbench is up',
+      60_000,
+      () => page.locator('.monaco-workbench .part.activitybar').waitFor({ state: 'visible', timeout: 60_000 }),
+    ],
+    [
+      'the Rclone view is titled "远程存储", with row "s3", and its bucket under it',
+      45_000,
+      async () => {
+        await page.locator('.part.activitybar .action-item a[aria-label^="Rclone"]').first().click({ timeout: 15_000 });
+        await page
+          .locator('.part.sidebar .title-label', { hasText: /远程存储/ })
+          .first()
+          .waitFor({ state: 'visible', timeout: 15_000 });
+        await expand(sideBarRow(page, REMOTE), REMOTE, 20_000);
+        await sideBarRow(page, BUCKET).first().waitFor({ state: 'visible', timeout: 20_000 });
+      },
+    ],
+    [
+      'the status bar says "Rclone：未挂载任何内容"',
+      15_000,
+      () =>
+        page
+          .locator('.part.statusbar .statusbar-item[aria-label="Rclone：未挂载任何内容"]')
+          .first()
+          .waitFor({ state: 'visible', timeout: 15_000 }),
+    ],
+    [
+      'command palette: "Rclone: 挂载…", the bucket, its mount point: the status bar says "已挂载"',
+      60_000,
+      async () => {
+        await runCommand(page, 'Rclone: 挂载', 'Rclone: 挂载…');
+        await pickRemote(page);
+        await acceptMountPoint(page, mountPoint);
+        await waitUntil(() => stateIs('已挂载'), 45_000, `the status bar item of ${mountPoint} saying "已挂载"`);
+      },
+    ],
+    [
+      'screenshot',
+      15_000,
+      async () => {
+        mkdirSync(dirname(opts.screenshot), { recursive: true });
+        await page.screenshot({ path: opts.screenshot, timeout: 15_000 });
+      },
+    ],
+    [
+      'command palette: "Rclone: 卸载": the status bar says "未挂载"',
+      60_000,
+      async () => {
+        await runCommand(page, 'Rclone: 卸载', /^\s*Rclone: 卸载\s*$/);
+        await waitUntil(
+          async () => {
+            const row = quickPickRow(page, mountPoint).first();
+            if (await row.isVisible()) await row.click({ timeout: 5_000 });
+            return stateIs('未挂载');
+          },
+          45_000,
+          `the status bar item of ${mountPoint} saying "未挂载"`,
+        );
+      },
+    ],
+  ];
+  rmSync(opts.failureScreenshot, { force: true });
+  return walk(page, steps, {
+    suite: 'UI zh-cn',
+    problem: () => opts.problem(),
+    failureScreenshot: opts.failureScreenshot,
+  });
 }
