@@ -12,13 +12,16 @@
 //   node out/test/vscode-server.js --ui               run the UI test even when the suites failed
 //   node out/test/vscode-server.js --grep <text>      only tests whose "suite › name" contains <text>
 //   node out/test/vscode-server.js --keep             keep the temp dir (logs, settings, report) for debugging
-//   UPDATE_SCREENSHOT=1 node out/test/vscode-server.js  the UI test rewrites the README's media/screenshot.png
+//   UPDATE_SCREENSHOT=1 node out/test/vscode-server.js  the UI test writes the README's animated capture
+//                                                     media/capture.webp, the zh-cn run media/screenshot.zh-cn.png
+//                                                     (media/screenshot.png comes from `npm start -- --smoke --screenshot`)
 //                                                     (otherwise its screenshot goes to the UI run's temp dir)
 // The server, Node 24 and playwright-core are installed from npm into .cache/vscode-server on first
 // use (~2 min); RCLONE_DEVBOX_VSCODE_CACHE=<dir> puts them elsewhere. Chromium: /usr/bin/chromium.
 // Everything started here (S3 server, VS Code server, Chromium, rclone mounts) is stopped by pid in
 // a finally block, also on failure and on Ctrl-C. Exit code 0 only when every test passed.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { execa } from 'execa';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -177,21 +180,34 @@ function runIntegration(browser: Browser, server: VscodeServer, tb: TestBox): Pr
 }
 
 function runUi(browser: Browser, server: VscodeServer, tb: TestBox): Promise<boolean> {
-  // media/screenshot.png is tracked (the README shows it): rewritten only when asked for.
-  const screenshot =
-    process.env.UPDATE_SCREENSHOT === '1' ? join(ROOT, 'media', 'screenshot.png') : join(tb.dir, 'screenshot.png');
-  console.log(
-    `  screenshot: ${screenshot}${screenshot.startsWith(`${tb.dir}/`) ? ' (removed with the box unless --keep; UPDATE_SCREENSHOT=1 writes media/screenshot.png)' : ''}`,
-  );
-  return inWindow(browser, server, windowUrl(server, tb, false), (w) =>
-    runUiSmoke(w.page, {
+  // The README's own screenshot is the demo's; this one stays in the run's folder.
+  const screenshot = join(tb.dir, 'screenshot.png');
+  console.log(`  screenshot: ${screenshot} (removed with the box unless --keep)`);
+  const frames = process.env.UPDATE_SCREENSHOT === '1' ? join(tb.dir, 'frames') : undefined;
+  return inWindow(browser, server, windowUrl(server, tb, false), async (w) => {
+    const report = await runUiSmoke(w.page, {
       mountRoot: tb.info.mountRoot,
       screenshot,
       failureScreenshot: join(ROOT, 'out', 'ui-failure.png'),
       problem: w.problem,
       serverPid: server.pid,
-    }),
-  );
+      frames,
+    });
+    if (frames && report.failed === 0) await animate(frames, join(ROOT, 'media', 'capture.webp'));
+    return report;
+  });
+}
+
+/** The README's animated capture: the walk's frames, in order, as an animated WebP (img2webp, Debian's `webp`). */
+async function animate(frames: string, out: string): Promise<void> {
+  const files = readdirSync(frames)
+    .filter((f) => f.endsWith('.png'))
+    .sort((a, b) => parseInt(a) - parseInt(b))
+    .map((f) => join(frames, f));
+  const args = ['-loop', '0', '-lossy', '-q', '60', '-d', '1800', ...files, '-o', out];
+  const r = await execa('img2webp', args, { reject: false });
+  if (r.exitCode === 0) console.log(`  animated capture: ${out} (${files.length} frames)`);
+  else console.log(`  no animated capture: img2webp (apt-get install webp) failed: ${r.stderr || r.message}`);
 }
 
 function runZh(browser: Browser, server: VscodeServer, tb: TestBox): Promise<boolean> {

@@ -63,6 +63,8 @@ export interface UiSmokeOptions {
   problem(): string | undefined;
   /** The VS Code server's pid: its extension host is found among its descendants, to kill it. */
   serverPid: number;
+  /** Where to save the frames of the README's animated capture (tree, mount, link, app ready); none: no frames. */
+  frames?: string;
 }
 
 const SUITE = 'UI smoke';
@@ -479,6 +481,13 @@ function steps(page: Page, opts: UiSmokeOptions, port: number, slow: SlowRemote)
   const mountPoint = `${opts.mountRoot.replace(/\/+$/, '')}/${BUCKET}`;
   const appReady = `mounted, app ready :${port}`;
   const appPids = async () => (await findApps(appStateDir(opts.mountRoot))).map((a) => a.pid);
+  let frames = 0;
+  /** A frame of the README's animated capture, when asked for: the window as the user sees it now. */
+  const frame = async (name: string) => {
+    if (!opts.frames) return;
+    mkdirSync(opts.frames, { recursive: true });
+    await page.screenshot({ path: join(opts.frames, `${++frames}-${name}.png`), timeout: 15_000 });
+  };
   return [
     ...browseAndMount(
       page,
@@ -500,11 +509,21 @@ function steps(page: Page, opts: UiSmokeOptions, port: number, slow: SlowRemote)
         [
           `the tree found rclone and a remote: the walkthrough's first two steps are done`,
           15_000,
-          () => walkthroughAt(page, 2),
+          async () => {
+            await walkthroughAt(page, 2);
+            await frame('tree');
+          },
         ],
       ],
     ),
-    [`the walkthrough's "Mount a bucket" step is done, the next ones are not`, 15_000, () => walkthroughAt(page, 3)],
+    [
+      `the walkthrough's "Mount a bucket" step is done, the next ones are not`,
+      15_000,
+      async () => {
+        await walkthroughAt(page, 3);
+        await frame('mounted');
+      },
+    ],
     [
       `at the default side bar width, row "${BUCKET}" shows its mount point whole: "…/${BUCKET}"`,
       15_000,
@@ -592,7 +611,10 @@ function steps(page: Page, opts: UiSmokeOptions, port: number, slow: SlowRemote)
     [
       `the walkthrough's "Prewarm and link cache_hub" step is done, the last one is not`,
       15_000,
-      () => walkthroughAt(page, 4),
+      async () => {
+        await walkthroughAt(page, 4);
+        await frame('linked');
+      },
     ],
     [
       'command palette: "Rclone: Prewarm…"',
@@ -653,7 +675,14 @@ function steps(page: Page, opts: UiSmokeOptions, port: number, slow: SlowRemote)
           throw new Error(`the status bar never said "starting app": ${JSON.stringify(seen)}`);
       },
     ],
-    [`the walkthrough's "Start the app" step is done: all five, in order`, 15_000, () => walkthroughAt(page, 5)],
+    [
+      `the walkthrough's "Start the app" step is done: all five, in order`,
+      15_000,
+      async () => {
+        await walkthroughAt(page, 5);
+        await frame('app-ready');
+      },
+    ],
     [
       'a window reload finds the running app by pid and port: "app ready" again, no second copy',
       90_000,
@@ -865,9 +894,13 @@ export function runChineseSmoke(page: Page, opts: Omit<UiSmokeOptions, 'serverPi
       },
     ],
     [
-      'screenshot',
-      15_000,
+      'the mounted bucket shows its "模型版本" (model versions) group; screenshot',
+      30_000,
       async () => {
+        await expand(sideBarRow(page, BUCKET), BUCKET, 10_000);
+        await sideBarRow(page, '模型版本').first().waitFor({ state: 'visible', timeout: 20_000 });
+        await expand(sideBarRow(page, '模型版本'), '模型版本', 10_000);
+        await versionRow(page, VERSION).first().waitFor({ state: 'visible', timeout: 10_000 });
         mkdirSync(dirname(opts.screenshot), { recursive: true });
         await page.screenshot({ path: opts.screenshot, timeout: 15_000 });
       },
