@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { useBundle } from './core/locale';
 import * as linkCommands from './vscode/linkCommands';
 import * as mountCommands from './vscode/mountCommands';
+import * as permissions from './vscode/permissions';
 import * as remoteCommands from './vscode/remoteCommands';
 import * as remotesView from './vscode/remotesView';
 import { Services } from './vscode/services';
@@ -25,6 +26,7 @@ export function activate(context: vscode.ExtensionContext) {
     statusBar: statusBar.register(svc),
     warm: warmCommands.register(svc),
     links: linkCommands.register(svc),
+    permissions: permissions.register(svc),
     tasks: tasks.register(svc),
     walkthrough: walkthrough.register(svc),
   };

@@ -34,6 +34,11 @@ const CLI_FIXES: Partial<Record<ErrorKind, string>> = {
       'Add it with `rclone config`, or check which config file is read: `rclone config file` (RCLONE_CONFIG is honoured).',
     );
   },
+  get CredentialsExpired() {
+    return l10n.t(
+      'Put fresh credentials (keys and session token) in the remote with `rclone config` (the file: `rclone config file`), or let a credentials command renew them, then unmount and mount again.',
+    );
+  },
   get AuthFailed() {
     return l10n.t(
       "Check the remote's access key ID and secret key (and the region, for AWS) in the config file (`rclone config file`), e.g. with `rclone config update <remote> access_key_id …`.",

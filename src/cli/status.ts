@@ -7,10 +7,10 @@
 import { relative } from 'node:path';
 import * as l10n from '@vscode/l10n';
 import { findApps } from '../core/app';
-import { FIXES, isRcloneError, type RcloneError } from '../core/errors';
+import { FIXES, isRcloneError, RcloneError, say } from '../core/errors';
 import { checkTargetOnMount, inspectLink, type LinkInfo } from '../core/link';
 import { holderOf } from '../core/mountPoint';
-import { cacheTrouble, type Mount, MountRegistry } from '../core/mounts';
+import { cacheTrouble, credentialsTrouble, type Mount, MountRegistry } from '../core/mounts';
 import { formatBytes } from '../core/prewarm';
 import type { Rclone } from '../core/rclone';
 import { inFolder, readWorkspace, type WorkspaceDefinition } from '../core/workspace';
@@ -45,6 +45,12 @@ export interface StatusMount {
   pendingUploads: number;
   /** What is wrong with its VFS cache, in a few words; null when nothing is. */
   cacheTrouble: string | null;
+  /**
+   * The endpoint no longer takes the credentials its rclone holds (every request to the bucket
+   * fails): `expired` (short-lived credentials ran out), `refused` (keys revoked or wrong); null when
+   * nothing says so (always null for another tool's mount, or one that does not answer).
+   */
+  credentials: 'expired' | 'refused' | null;
   /** Its VFS cache, when it is ours, its rclone answers and it has one (cache mode not "off"). */
   cache: StatusCache | null;
   /** Our rclone's log; null for another tool's mount. */
@@ -120,6 +126,18 @@ export async function statusCommand(o: Options, locate: () => Promise<Rclone>, i
     for (const line of text(status, said)) io.out(line);
   }
   if (mounts.some(cacheTrouble)) io.err(cliFix({ kind: 'CacheFull', fix: FIXES.CacheFull }));
+  // Each remote whose credentials a mount found expired or refused: what it is, and the fix.
+  const told = new Set<string>();
+  for (const m of mounts) {
+    if (!m.credentials || m.state !== 'mounted') continue;
+    const e =
+      m.credentials === 'expired'
+        ? new RcloneError('CredentialsExpired', say.credentialsExpired(m.remote))
+        : new RcloneError('AuthFailed', say.credentialsRefused(m.remote));
+    if (told.has(e.message)) continue;
+    told.add(e.message);
+    io.err(describe(e, false, io.context).trimEnd());
+  }
   for (const e of failures) io.err(describe(e, false, io.context).trimEnd());
   return failures.length ? 1 : 0;
 }
@@ -133,6 +151,7 @@ async function mountStatus(registry: MountRegistry, m: Mount): Promise<StatusMou
     pid: m.pid ?? null,
     pendingUploads: m.pendingUploads,
     cacheTrouble: cacheTroubleInEnglish(m) ?? null,
+    credentials: (m.state === 'mounted' && m.credentials) || null,
     cache: !m.external && m.state === 'mounted' ? await cacheOf(registry, m) : null,
     logFile: m.logFile ?? null,
   };
@@ -282,7 +301,8 @@ function text(s: StatusJson, said: { troubles: (string | null)[]; problems: (str
       s.mounts.map((m, i) => [
         m.mountPoint,
         m.remote,
-        stateText(m.state),
+        (m.state === 'mounted' && credentialsTrouble({ credentials: m.credentials ?? undefined })) ||
+          stateText(m.state),
         m.ours ? l10n.t`ours, pid ${String(m.pid)}` : l10n.t('external'),
         m.ours ? l10n.t`${m.pendingUploads} pending` : '-',
         [m.cache && cacheText(m.cache), said.troubles[i]].filter(Boolean).join('; '),

@@ -6,6 +6,7 @@ import { realpathSync, watch, type FSWatcher } from 'node:fs';
 import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import * as l10n from '@vscode/l10n';
+import { isOurProfile, removeProfile } from './awsConfig';
 import { confValue, hasRemote, readConf, removeRemote, upsertRemote } from './confText';
 import { isRcloneError, RcloneError } from './errors';
 import { type Disposable, Emitter, type Event } from './events';
@@ -20,6 +21,14 @@ export interface Remote {
   provider?: string;
   endpoint?: string;
   region?: string;
+  /**
+   * How an S3 remote gets its credentials: long-lived keys, keys with a session token (STS), a
+   * command of ours in the AWS config file (`credential_process`, renewed by rclone), or the
+   * environment / AWS config as the user set it up.
+   */
+  credentials?: 'keys' | 'session' | 'command' | 'env';
+  /** The AWS profile it reads (`profile`), when it has one. */
+  profile?: string;
   /** Where it is defined: the config file, RCLONE_CONFIG_<NAME>_* variables, or both (env overrides). */
   source: 'file' | 'env' | 'file+env';
 }
@@ -78,6 +87,8 @@ export function parseRemotes(
           provider: value('provider'),
           endpoint: value('endpoint'),
           region: value('region'),
+          credentials: credentialsOf(value),
+          profile: value('profile'),
           ...override,
         },
         override ? 'file+env' : 'file',
@@ -95,7 +106,16 @@ function pick(name: string, v: Partial<Remote>, source: Remote['source']): Remot
   if (v.provider) remote.provider = v.provider;
   if (v.endpoint) remote.endpoint = v.endpoint;
   if (v.region) remote.region = v.region;
+  if (v.credentials && remote.type === 's3') remote.credentials = v.credentials;
+  if (v.profile) remote.profile = v.profile;
   return remote;
+}
+
+/** How an S3 remote's section says it gets its credentials (values are looked at, never kept). */
+function credentialsOf(value: (key: string) => string | undefined): Remote['credentials'] {
+  if (/^true$/i.test(value('env_auth') ?? '')) return isOurProfile(value('profile')) ? 'command' : 'env';
+  if (value('session_token')) return 'session';
+  return value('access_key_id') ? 'keys' : undefined;
 }
 
 /** Asks rclone where its config file is (this honours RCLONE_CONFIG and --config). */
@@ -272,8 +292,11 @@ export class RcloneConfig implements Disposable {
     await this.edit((text) => upsertRemote(text, name, stored));
   }
 
+  /** Removes the remote's lines, and its credentials command if it had one of ours in the AWS config file. */
   async removeRemote(name: string): Promise<void> {
+    const profile = (await this.remotes()).find((r) => r.name === name && r.credentials === 'command')?.profile;
     await this.edit((text) => removeRemote(text, name));
+    if (profile) await removeProfile(this.rclone.env, profile);
   }
 
   private async obscure(value: string, signal: AbortSignal | undefined, secrets: string[]): Promise<string> {

@@ -6,6 +6,7 @@ export type ErrorKind =
   | 'RcloneMissing'
   | 'RcloneTooOld'
   | 'RemoteNotFound'
+  | 'CredentialsExpired'
   | 'AuthFailed'
   | 'BucketNotFound'
   | 'NotFound'
@@ -65,6 +66,15 @@ const rows: Record<ErrorKind, () => Trouble> = {
     seen: l10n.t('There is no remote called "…" in the rclone config.'),
     cause: l10n.t('The name before the colon is not a remote of the rclone config file in use.'),
     fix: l10n.t('Add the remote (Rclone: Add Remote) or check the config file in use (`rclone config file`).'),
+  }),
+  CredentialsExpired: () => ({
+    seen: l10n.t('The credentials for … have expired.'),
+    cause: l10n.t(
+      "The remote's short-lived credentials (an STS session token) ran out, or the endpoint no longer accepts its token.",
+    ),
+    fix: l10n.t(
+      'Edit the remote with fresh credentials (keys and session token), or let a credentials command renew them, then Remount.',
+    ),
   }),
   AuthFailed: () => ({
     seen: l10n.t('The credentials for … were refused.'),
@@ -281,6 +291,9 @@ export const say = {
   notFound: (target: string) => l10n.t`${named(target)} was not found.`,
   noBucket: (target: string) =>
     l10n.t`There is no bucket "${target.slice(target.indexOf(':') + 1).split('/')[0] ?? ''}" on ${remoteOf(target)}.`,
+  /** Also what a running mount is said to have when its rclone's requests meet these errors (mounts.ts). */
+  credentialsExpired: (target: string) => l10n.t`The credentials for ${remoteOf(target)} have expired.`,
+  credentialsRefused: (target: string) => l10n.t`The credentials for ${remoteOf(target)} were refused.`,
 };
 
 interface Rule {
@@ -339,9 +352,17 @@ const rules: Rule[] = [
     message: (_t, mp) => l10n.t`The mount point ${mp} is not empty.`,
   },
   {
+    // Short-lived credentials that ran out (AWS: "ExpiredToken: The provided token has expired.", or
+    // "The security token included in the request is expired" from STS and other services), or a
+    // session token the endpoint no longer takes: renewing them is the fix, not checking the keys.
+    kind: 'CredentialsExpired',
+    test: /ExpiredToken|InvalidToken|TokenRefreshRequired|The provided token (?:has expired|must be refreshed)|security token included in the request is expired|SSO session has expired/i,
+    message: say.credentialsExpired,
+  },
+  {
     kind: 'AuthFailed',
-    test: /SignatureDoesNotMatch|InvalidAccessKeyId|InvalidToken|ExpiredToken|InvalidClientTokenId|AuthorizationHeaderMalformed|status code: 401|NoCredentialProviders|no EC2 instance role found|couldn't find credentials/i,
-    message: (t) => l10n.t`The credentials for ${remoteOf(t)} were refused.`,
+    test: /SignatureDoesNotMatch|InvalidAccessKeyId|InvalidClientTokenId|AuthorizationHeaderMalformed|status code: 401|NoCredentialProviders|no EC2 instance role found|couldn't find credentials/i,
+    message: say.credentialsRefused,
   },
   {
     kind: 'BucketNotFound',

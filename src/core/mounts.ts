@@ -7,7 +7,7 @@ import * as l10n from '@vscode/l10n';
 import { CacheWatch } from './cacheHealth';
 import { Emitter, type Disposable, type Event, type Logger, silentLogger } from './events';
 import { blank, isOurs, Lifecycle } from './lifecycle';
-import { type Liveness, Prober } from './liveness';
+import { type CredentialTrouble, CredentialWatch, type Liveness, Prober } from './liveness';
 import { withLock } from './lock';
 import { type MountEntry, readRcloneMounts } from './mountinfo';
 import { canonicalMountPoint } from './mountPoint';
@@ -38,6 +38,12 @@ export interface Mount {
   outOfSpace: boolean;
   /** Files the VFS cache failed to store or upload. */
   erroredFiles: number;
+  /**
+   * The endpoint no longer takes the credentials this mount's rclone holds (it keeps running, and
+   * every request to the bucket fails): `expired` (short-lived credentials ran out), `refused`
+   * (keys revoked or wrong). Absent when nothing says so; only for our mounts that answer.
+   */
+  credentials?: CredentialTrouble;
   pid?: number;
   logFile?: string;
   profile?: MountProfile;
@@ -72,6 +78,7 @@ export class MountRegistry implements Disposable {
   private readonly lifecycle = new Lifecycle(this);
   private readonly prober = new Prober();
   private readonly caches = new CacheWatch();
+  private readonly credentials = new CredentialWatch();
   /** How many changes operations have noted (see note()). */
   private notes = 0;
   /** Paths as callers gave them → canonical, so find() answers for `/mnt/x/` or a symlinked parent. */
@@ -158,7 +165,9 @@ export class MountRegistry implements Disposable {
     }
     // An operation noted a change while this look ran: it saw the world before it, so look again.
     if (notes !== this.notes) return this.read();
-    this.caches.keep(new Set(mounts.map((m) => m.mountPoint)));
+    const seen = new Set(mounts.map((m) => m.mountPoint));
+    this.caches.keep(seen);
+    this.credentials.keep(seen);
     this.publish(mounts);
     return this.snapshot;
   }
@@ -191,11 +200,16 @@ export class MountRegistry implements Disposable {
     };
     if (!isOurs(r)) return m; // its rclone is gone: kept for repair (its pid, its log)
     if (!entry) return { ...m, state: 'mounting' };
-    const { liveness, stats } = await this.prober.ask(r.pid, new RcClient(r));
+    const { liveness, stats, lastError } = await this.prober.ask(r.pid, new RcClient(r));
     m.state = shown(liveness);
     if (stats) {
       m.pendingUploads = stats.uploadsInProgress + stats.uploadsQueued;
-      Object.assign(m, await this.caches.check(r, stats));
+      const [cache, credentials] = await Promise.all([
+        this.caches.check(r, stats),
+        this.credentials.check(r, lastError).catch(() => undefined),
+      ]);
+      Object.assign(m, cache);
+      if (credentials) m.credentials = credentials;
     }
     return m;
   }
@@ -309,6 +323,13 @@ export function cacheTrouble(m: Pick<Mount, 'outOfSpace' | 'erroredFiles'>): str
     return m.erroredFiles === 1
       ? l10n.t('1 file failed in the cache')
       : l10n.t('{0} files failed in the cache', m.erroredFiles);
+  return undefined;
+}
+
+/** What is wrong with a mount's credentials, in a few words (undefined: nothing is known to be). */
+export function credentialsTrouble(m: Pick<Mount, 'credentials'>): string | undefined {
+  if (m.credentials === 'expired') return l10n.t('credentials expired');
+  if (m.credentials === 'refused') return l10n.t('credentials refused');
   return undefined;
 }
 

@@ -75,6 +75,21 @@ export class RcClient {
       files: r.metadataCache?.files ?? 0,
     };
   }
+
+  /**
+   * rclone's transfer counters (`core/stats`): how many errors, and the last one's text (absent
+   * until one happens). rclone 1.60 counts a mount's failed uploads here, not its failed listings
+   * or reads (those are only in its log).
+   */
+  async coreStats(opts?: { timeoutMs?: number; signal?: AbortSignal }): Promise<CoreStats> {
+    const r = await this.call<{ errors?: number; lastError?: string }>('core/stats', {}, opts);
+    return { errors: r.errors ?? 0, lastError: r.lastError || undefined };
+  }
+}
+
+export interface CoreStats {
+  errors: number;
+  lastError?: string;
 }
 
 /**

@@ -18,6 +18,7 @@ const DECISIVE = new Set<ErrorKind>([
   'Unreachable',
   'TlsError',
   'CaBundle',
+  'CredentialsExpired',
   'AuthFailed',
   'BucketNotFound',
   'RemoteNotFound',

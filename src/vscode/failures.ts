@@ -18,6 +18,7 @@ export interface Where {
  * that is a mistyped name or a deleted bucket, which no edit of the remote fixes.
  */
 export const REMOTE_KINDS = new Set<ErrorKind>([
+  'CredentialsExpired',
   'AuthFailed',
   'Unreachable',
   'TlsError',

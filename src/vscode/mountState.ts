@@ -3,7 +3,7 @@
 // follows. Pure reads of the registry's snapshot and the window's state; nothing is spawned.
 import * as vscode from 'vscode';
 import { FIXES } from '../core/errors';
-import { cacheTrouble, type Mount } from '../core/mounts';
+import { cacheTrouble, credentialsTrouble, type Mount } from '../core/mounts';
 import type { Busy, Services } from './services';
 import { sameRemote } from './settings';
 
@@ -75,9 +75,27 @@ export const isBusy = (s: Shown) =>
 
 const troubleOf = (s: Shown | undefined) => (s?.mount ? cacheTrouble(s.mount) : undefined);
 
-/** How loud to show it: writes failing in the cache first, then an rclone that is gone or stuck. */
+/**
+ * "credentials expired" / "credentials refused": the mount runs, but the endpoint no longer takes
+ * its credentials, so every request to the bucket fails (undefined: nothing says so).
+ */
+export const credentialsOf = (s: Shown | undefined) =>
+  s?.mount?.state === 'mounted' ? credentialsTrouble(s.mount) : undefined;
+
+/** What fixes a mount's credentials trouble (see credentialsOf). */
+const credentialsFix = (s: Shown | undefined) =>
+  s?.mount?.credentials === 'refused' ? FIXES.AuthFailed : FIXES.CredentialsExpired;
+
+/** The remote's name of a mount ("s3" of "s3:models/x"), for Edit Remote. */
+export const remoteName = (remote: string) => remote.slice(0, Math.max(0, remote.indexOf(':')));
+
+/**
+ * How loud to show it: writes failing in the cache first, then credentials the endpoint no longer
+ * takes, then an rclone that is gone or stuck.
+ */
 export function alarmOf(s: Shown | undefined): 'error' | 'warning' | undefined {
   if (troubleOf(s)) return 'error';
+  if (credentialsOf(s)) return 'warning';
   return s?.state === 'stale' || s?.state === 'not answering' ? 'warning' : undefined;
 }
 
@@ -110,6 +128,8 @@ export function stateText(s: Shown | undefined): string {
   if (!s) return stateWord(undefined);
   if (isBusy(s)) return s.progress ? `${stateWord(s.state)} ${s.progress}` : `${stateWord(s.state)}…`;
   if (troubleOf(s)) return s.mount?.outOfSpace ? vscode.l10n.t('cache full') : vscode.l10n.t('cache errors');
+  const credentials = credentialsOf(s);
+  if (credentials) return credentials;
   if (s.state === 'mounted' && s.pendingUploads > 0) return vscode.l10n.t('{0} uploading', s.pendingUploads);
   return stateWord(s.state);
 }
@@ -124,6 +144,8 @@ export function stateDetails(s: Shown | undefined, cacheMode = s?.mount?.profile
   if (s?.state === 'not answering') lines.push(FIXES.NotAnswering);
   const trouble = troubleOf(s);
   if (trouble) lines.push(`**${trouble}.** ${FIXES.CacheFull}`);
+  const credentials = credentialsOf(s);
+  if (credentials) lines.push(`**${credentials}.** ${credentialsFix(s)}`);
   if (cacheMode) lines.push(vscode.l10n.t('Cache mode: {0}', cacheMode));
   if (s?.mount?.external) lines.push(vscode.l10n.t('Mounted by another tool'));
   else if (s?.state === 'mounted') lines.push(vscode.l10n.t('Pending uploads: {0}', s.pendingUploads));

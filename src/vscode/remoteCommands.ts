@@ -1,7 +1,19 @@
 // Add Remote (a few questions for S3-compatible providers), Edit Remote, Remove Remote.
-// The secret key is typed into a password box, scrubbed from the log, and written to rclone.conf
-// by core (never on any argv). A new or edited remote is tried at once by listing its buckets.
+// Credentials are keys, keys with a session token (STS), or a command that prints short-lived
+// credentials (AWS `credential_process`, written to the AWS config file: rclone renews them
+// itself). The secret key and token are typed into password boxes, scrubbed from the log, and
+// written to rclone.conf by core (never on any argv); a command is tried once before it is saved,
+// and what it prints is never shown or logged. A new or edited remote is tried at once by listing
+// its buckets.
 import * as vscode from 'vscode';
+import {
+  isOurProfile,
+  credentialProcessOf,
+  profileFor,
+  removeProfile,
+  setCredentialProcess,
+  tryCredentialProcess,
+} from '../core/awsConfig';
 import { checkRemoteName, type Remote } from '../core/config';
 import { RcloneError } from '../core/errors';
 import { listBuckets } from '../core/listing';
@@ -34,7 +46,12 @@ const providers = (): readonly Provider[] => [
   { label: vscode.l10n.t('Other S3-compatible'), provider: 'Other', endpointHint: 'https://s3.example.com' },
 ];
 
-const TOTAL = 5;
+/** Questions before the credentials: name, provider, endpoint (or region), and which kind. */
+const BEFORE_CREDENTIALS = 4;
+/** Questions per kind of credentials, after those. */
+const CREDENTIAL_STEPS: Record<'keys' | 'session' | 'command', number> = { keys: 2, session: 3, command: 1 };
+const step = (title: string, n: number, kind: keyof typeof CREDENTIAL_STEPS = 'keys') =>
+  `${title} (${n}/${BEFORE_CREDENTIALS + CREDENTIAL_STEPS[kind]})`;
 
 export function register(svc: Services): vscode.Disposable {
   const nameOf = (arg: unknown) =>
@@ -53,7 +70,7 @@ async function addRemote(svc: Services): Promise<string | undefined> {
     const config = await svc.config();
     const existing = new Set((await config.remotes()).map((r) => r.name));
     const name = await ui.input({
-      title: `${vscode.l10n.t('Add Remote')} (1/${TOTAL})`,
+      title: step(vscode.l10n.t('Add Remote'), 1),
       prompt: vscode.l10n.t('A name for the remote, used as name:bucket'),
       placeHolder: 'compshare',
       validateInput: (v) => (existing.has(v) ? vscode.l10n.t('There is already a remote "{0}".', v) : validName(v)),
@@ -62,14 +79,14 @@ async function addRemote(svc: Services): Promise<string | undefined> {
     const flavour = await ui.pick(
       providers().map((p) => ({ ...p, description: p.provider })),
       {
-        title: `${vscode.l10n.t('Add Remote')} (2/${TOTAL})`,
+        title: step(vscode.l10n.t('Add Remote'), 2),
         placeHolder: vscode.l10n.t('Which S3-compatible service?'),
       },
     );
     if (!flavour) return undefined;
-    const values = await askConnection(svc, flavour, vscode.l10n.t('Add Remote'), undefined);
-    if (!values) return undefined;
-    await save(svc, name, { provider: flavour.provider, ...values }, 'Added');
+    const connection = await askConnection(svc, flavour, vscode.l10n.t('Add Remote'), undefined);
+    if (!connection) return undefined;
+    await save(svc, name, { ...connection, provider: flavour.provider }, 'Added', undefined);
     return name;
   } catch (e) {
     showFailure(svc, e);
@@ -77,18 +94,27 @@ async function addRemote(svc: Services): Promise<string | undefined> {
   }
 }
 
-/** Endpoint (or region), access key ID and secret key. In an edit, an empty key keeps the old one. */
+/** What askConnection gathered: rclone.conf values, and a credentials command to put in the AWS config file. */
+interface Connection {
+  values: Record<string, string | undefined>;
+  command?: string;
+}
+
+/**
+ * Endpoint (or region), then the credentials: keys, keys with a session token, or a command. In an
+ * edit, an empty key or token keeps the old one (of the same kind).
+ */
 async function askConnection(
   svc: Services,
   p: Provider,
   title: string,
   current: Remote | undefined,
-): Promise<Record<string, string | undefined> | undefined> {
+): Promise<Connection | undefined> {
   const { ui } = svc;
   const values: Record<string, string | undefined> = {};
   if (p.regionHint) {
     const region = await ui.input({
-      title: `${title} (3/${TOTAL})`,
+      title: step(title, 3),
       prompt: vscode.l10n.t('AWS region of the buckets'),
       value: current?.region ?? p.regionHint,
     });
@@ -96,7 +122,7 @@ async function askConnection(
     values.region = region.trim() || undefined;
   } else {
     const endpoint = await ui.input({
-      title: `${title} (3/${TOTAL})`,
+      title: step(title, 3),
       prompt: vscode.l10n.t('Endpoint URL of the S3 API'),
       placeHolder: p.endpointHint,
       value: current?.endpoint,
@@ -108,37 +134,151 @@ async function askConnection(
     if (endpoint === undefined) return undefined;
     values.endpoint = endpoint.trim();
   }
+  const kinds: (vscode.QuickPickItem & { way: 'keys' | 'session' | 'command' })[] = [
+    {
+      way: 'keys',
+      label: vscode.l10n.t('Access keys'),
+      detail: vscode.l10n.t('An access key ID and a secret key that do not expire.'),
+    },
+    {
+      way: 'session',
+      label: vscode.l10n.t('Temporary keys with a session token (STS)'),
+      detail: vscode.l10n.t(
+        'Keys and a session token from your STS console or `aws sts …`; paste new ones when they expire.',
+      ),
+    },
+    {
+      way: 'command',
+      label: vscode.l10n.t('Credentials from a command'),
+      detail: vscode.l10n.t(
+        'A command that prints temporary credentials as JSON (AWS credential_process): rclone runs it again whenever they expire, even in a running mount.',
+      ),
+    },
+  ];
+  const was = current?.credentials;
+  for (const k of kinds) if (k.way === was) k.description = vscode.l10n.t('current');
+  const chosen = await ui.pick(kinds, {
+    title: step(title, 4),
+    placeHolder: vscode.l10n.t('How does it get its credentials?'),
+  });
+  if (!chosen) return undefined;
+  const kind = chosen.way;
+  // Keys kept from before only when the kind stays the same: a token never outlives its keys.
+  const keep = !!current && was === kind;
+  if (kind === 'command') return askCommand(svc, title, current, values);
   const keyId = await ui.input({
-    title: `${title} (4/${TOTAL})`,
-    prompt: current ? vscode.l10n.t('Access key ID (empty: keep the current one)') : vscode.l10n.t('Access key ID'),
+    title: step(title, 5, kind),
+    prompt: keep ? vscode.l10n.t('Access key ID (empty: keep the current one)') : vscode.l10n.t('Access key ID'),
     ignoreFocusOut: true,
-    validateInput: (v) => (v.trim() || current ? undefined : vscode.l10n.t('Required')),
+    validateInput: (v) => (v.trim() || keep ? undefined : vscode.l10n.t('Required')),
   });
   if (keyId === undefined) return undefined;
   const secret = await ui.input({
-    title: `${title} (5/${TOTAL})`,
-    prompt: current
+    title: step(title, 6, kind),
+    prompt: keep
       ? vscode.l10n.t('Secret access key (empty: keep the current one)')
       : vscode.l10n.t('Secret access key'),
     password: true,
-    validateInput: (v) => (v || current ? undefined : vscode.l10n.t('Required')),
+    validateInput: (v) => (v || keep ? undefined : vscode.l10n.t('Required')),
   });
   if (secret === undefined) return undefined;
   svc.log.forget(secret);
   if (keyId.trim()) values.access_key_id = keyId.trim();
   if (secret) values.secret_access_key = secret;
-  return values;
+  if (kind === 'session') {
+    const token = await ui.input({
+      title: step(title, 7, kind),
+      prompt: keep ? vscode.l10n.t('Session token (empty: keep the current one)') : vscode.l10n.t('Session token'),
+      password: true,
+      validateInput: (v) => (v.trim() || keep ? undefined : vscode.l10n.t('Required')),
+    });
+    if (token === undefined) return undefined;
+    svc.log.forget(token.trim());
+    if (token.trim()) values.session_token = token.trim();
+  } else values.session_token = undefined;
+  // Keys in the remote itself: rclone no longer reads the environment or a profile for it.
+  values.env_auth = undefined;
+  values.profile = undefined;
+  return { values };
+}
+
+/** The command (tried once, its output unseen) and the values that make rclone run it. */
+async function askCommand(
+  svc: Services,
+  title: string,
+  current: Remote | undefined,
+  values: Record<string, string | undefined>,
+): Promise<Connection | undefined> {
+  const env = (await svc.rclone()).env;
+  const before =
+    current?.credentials === 'command' && current.profile ? await credentialProcessOf(env, current.profile) : undefined;
+  const command = await svc.ui.input({
+    title: step(title, 5, 'command'),
+    prompt: vscode.l10n.t(
+      'Command that prints credentials as JSON (Version, AccessKeyId, SecretAccessKey, SessionToken, Expiration); run with sh -c, as the AWS SDK does',
+    ),
+    placeHolder: '/opt/team/sts-broker --role models-read',
+    value: before,
+    ignoreFocusOut: true,
+    validateInput: (v) => (v.trim() && !/[\r\n]/.test(v) ? undefined : vscode.l10n.t('One line, required')),
+  });
+  if (!command?.trim()) return undefined;
+  return {
+    command: command.trim(),
+    values: {
+      ...values,
+      env_auth: 'true',
+      access_key_id: undefined,
+      secret_access_key: undefined,
+      session_token: undefined,
+    },
+  };
 }
 
 async function save(
   svc: Services,
   name: string,
-  values: Record<string, string | undefined>,
+  connection: Connection & { provider?: string },
   verb: 'Added' | 'Updated',
+  current: Remote | undefined,
 ): Promise<void> {
   const config = await svc.config();
+  const env = (await svc.rclone()).env;
+  const { command } = connection;
+  const values: Record<string, string | undefined> = {
+    ...(connection.provider ? { provider: connection.provider } : {}),
+    ...connection.values,
+  };
+  let until: Date | undefined;
+  if (command) {
+    // Tried before anything is written: a command that fails is said now, not at the first mount.
+    until = (
+      await vscode.window.withProgress(
+        {
+          location: vscode.ProgressLocation.Notification,
+          title: vscode.l10n.t('Running the credentials command…'),
+          cancellable: true,
+        },
+        (_p, token) => tryCredentialProcess(command, env, { timeoutMs: 60_000, signal: abortOn(token) }),
+      )
+    ).expires;
+    values.profile = profileFor(name);
+    await setCredentialProcess(env, values.profile, command);
+  }
   await config.setRemote(name, 's3', values);
-  svc.log.info(`${verb} remote ${name} in ${config.path}.`);
+  if (!command && current?.credentials === 'command' && isOurProfile(current.profile))
+    await removeProfile(env, current.profile!);
+  svc.log.info(
+    `${verb} remote ${name} in ${config.path}${command ? ` (credentials from a command, profile ${values.profile})` : ''}.`,
+  );
+  if (until)
+    svc.ui.notify(
+      'info',
+      vscode.l10n.t(
+        'The credentials command works: its credentials run until {0}, and rclone runs it again whenever they expire.',
+        until.toLocaleString(vscode.env.language),
+      ),
+    );
   try {
     const buckets = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Trying {0}…', name), cancellable: true },
@@ -178,8 +318,8 @@ async function editRemote(svc: Services, name: string | undefined): Promise<void
     }
     const all = providers();
     const flavour = all.find((p) => p.provider === remote.provider) ?? all[all.length - 1]!;
-    const values = await askConnection(svc, flavour, vscode.l10n.t('Edit {0}', name), remote);
-    if (values) await save(svc, name, values, 'Updated');
+    const connection = await askConnection(svc, flavour, vscode.l10n.t('Edit {0}', name), remote);
+    if (connection) await save(svc, name, connection, 'Updated', remote);
   } catch (e) {
     showFailure(svc, e, { remote: name });
   }

@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import { type ErrorKind, isRcloneError, type RcloneError } from '../core/errors';
 import { formatBytes } from '../core/prewarm';
 import { REMOTE_KINDS } from './failures';
-import { alarmOf, isBusy, type Shown, stateDetails, stateText, stateWord } from './mountState';
+import { alarmOf, credentialsOf, isBusy, type Shown, stateDetails, stateText, stateWord } from './mountState';
 import { type Folder, MessageNode, type PathNode, type RemoteNode, type VersionNode, type VersionsNode } from './nodes';
 
 const REMOTE_ICONS: Record<string, string> = {
@@ -132,7 +132,8 @@ function mountIcon(mount: Shown): vscode.ThemeIcon {
   if (alarm === 'error') return new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'));
   const warning = new vscode.ThemeColor('list.warningForeground');
   if (mount.state === 'not answering') return new vscode.ThemeIcon('watch', warning);
-  if (mount.state === 'stale') return new vscode.ThemeIcon('warning', warning);
+  // stale, or running on credentials the endpoint no longer takes: either way nothing can be read
+  if (mount.state === 'stale' || credentialsOf(mount)) return new vscode.ThemeIcon('warning', warning);
   return new vscode.ThemeIcon('pass-filled', new vscode.ThemeColor('testing.iconPassed'));
 }
 
@@ -186,6 +187,8 @@ function shortText(kind: ErrorKind): string | undefined {
       return vscode.l10n.t('rclone too old');
     case 'RemoteNotFound':
       return vscode.l10n.t('No such remote');
+    case 'CredentialsExpired':
+      return vscode.l10n.t('Credentials expired');
     case 'AuthFailed':
       return vscode.l10n.t('Credentials refused');
     case 'BucketNotFound':

@@ -8,10 +8,12 @@ import type { Mount } from '../core/mounts';
 import { command } from './commands';
 import {
   alarmOf,
+  credentialsOf,
   type Followed,
   followedMount,
   isBusy,
   ourMountPoints,
+  remoteName,
   type Shown,
   shownOn,
   stateDetails,
@@ -38,6 +40,7 @@ class MountStatusBar implements vscode.Disposable {
       svc.registry.onDidChange((mounts) => {
         this.refresh();
         this.noticeFullCaches(mounts);
+        this.noticeCredentials(mounts);
       }),
       svc.onDidChangeBusy(() => this.refresh()),
       svc.settings.onDidChange(() => this.refresh()),
@@ -74,6 +77,47 @@ class MountStatusBar implements vscode.Disposable {
         ],
       );
     }
+  }
+
+  /** Mounts told of credentials the endpoint no longer takes, and which rclone (pid) it was. */
+  private readonly credentialsTold = new Map<string, number | undefined>();
+
+  /**
+   * Credentials that expire (or are revoked) while mounted make every request of the mount to its
+   * bucket fail, whoever reads or writes (the app loading its model, a terminal): said once per
+   * rclone, with the fix and Edit Remote; the status bar and the tree keep saying it meanwhile.
+   */
+  private noticeCredentials(mounts: readonly Mount[]): void {
+    const now = new Set<string>();
+    for (const m of mounts) {
+      if (!m.credentials || m.external || m.state !== 'mounted') continue;
+      now.add(m.mountPoint);
+      if (this.credentialsTold.has(m.mountPoint) && this.credentialsTold.get(m.mountPoint) === m.pid) continue;
+      this.credentialsTold.set(m.mountPoint, m.pid);
+      const expired = m.credentials === 'expired';
+      const message = expired
+        ? vscode.l10n.t(
+            'The credentials of the mount on {0} have expired: every request it makes to the bucket fails. {1}',
+            m.mountPoint,
+            FIXES.CredentialsExpired,
+          )
+        : vscode.l10n.t(
+            'The endpoint refused the credentials of the mount on {0}: every request it makes to the bucket fails. {1}',
+            m.mountPoint,
+            FIXES.AuthFailed,
+          );
+      this.svc.ui.notify('warning', message, [
+        {
+          title: vscode.l10n.t('Edit Remote…'),
+          run: () => vscode.commands.executeCommand('rclone.editRemote', remoteName(m.remote)),
+        },
+        {
+          title: vscode.l10n.t('Show Log'),
+          run: () => vscode.commands.executeCommand('rclone.showLog', m.mountPoint),
+        },
+      ]);
+    }
+    for (const mp of this.credentialsTold.keys()) if (!now.has(mp)) this.credentialsTold.delete(mp);
   }
 
   followed(): Followed | undefined {
@@ -122,17 +166,22 @@ class MountStatusBar implements vscode.Disposable {
     this.item.accessibilityInformation = {
       label:
         app?.phase === 'ready'
-          ? vscode.l10n.t('Rclone mount {0}: {1}, {2}', f.mountPoint, stateWord(s?.state), appText(app))
-          : vscode.l10n.t('Rclone mount {0}: {1}', f.mountPoint, stateWord(s?.state)),
+          ? vscode.l10n.t(
+              'Rclone mount {0}: {1}, {2}',
+              f.mountPoint,
+              credentialsOf(s) ?? stateWord(s?.state),
+              appText(app),
+            )
+          : vscode.l10n.t('Rclone mount {0}: {1}', f.mountPoint, credentialsOf(s) ?? stateWord(s?.state)),
     };
   }
 
   /** The next useful actions for the followed mount's state. */
   private async showActions(): Promise<void> {
     const f = this.followed();
-    const state = f && shownOn(this.svc, f.mountPoint)?.state;
+    const s = f && shownOn(this.svc, f.mountPoint);
     const app = this.svc.apps.current;
-    const actions = [...(app ? appActions(app) : []), ...actionsFor(f, state)];
+    const actions = [...(app ? appActions(app) : []), ...credentialActions(s), ...actionsFor(f, s?.state)];
     actions.push({ label: `$(list-tree) ${vscode.l10n.t('Show Remotes')}`, command: 'rclone.remotes.focus' });
     const picked = await this.svc.ui.pick(actions, {
       title: f ? vscode.l10n.t('{0} on {1}', f.remote, f.mountPoint) : 'Rclone',
@@ -187,7 +236,7 @@ function iconFor(s: Shown | undefined): string {
   if (!s) return 'circle-slash';
   if (isBusy(s)) return 'sync~spin';
   if (alarmOf(s) === 'error') return 'error';
-  if (s.state === 'stale') return 'warning';
+  if (s.state === 'stale' || credentialsOf(s)) return 'warning';
   if (s.state === 'not answering') return 'watch';
   return s.pendingUploads > 0 ? 'cloud-upload' : 'cloud';
 }
@@ -196,6 +245,18 @@ interface Action {
   label: string;
   command: string;
   arg?: unknown;
+}
+
+/** What the click offers first when the endpoint no longer takes the mount's credentials: the fix. */
+function credentialActions(s: Shown | undefined): Action[] {
+  if (!s?.mount || !credentialsOf(s)) return [];
+  return [
+    {
+      label: `$(key) ${vscode.l10n.t('Edit Remote…')}`,
+      command: 'rclone.editRemote',
+      arg: remoteName(s.mount.remote),
+    },
+  ];
 }
 
 /** What the indicator's click offers, by state. */

@@ -87,6 +87,8 @@ export async function startTestBox(host: BoxInfo['host']): Promise<TestBox> {
         XDG_CACHE_HOME: sub('cache'),
         XDG_STATE_HOME: info.stateDir,
         RCLONE_CONFIG: info.configFile,
+        // A credentials command goes into the AWS config file: this box's, never the user's ~/.aws/config.
+        AWS_CONFIG_FILE: join(dir, 'aws-config'),
         [REPORT_ENV]: reportFile,
         [SECRET_ENV]: `sekrit-${randomBytes(8).toString('hex')}`,
         [BOX_ENV]: JSON.stringify(info),

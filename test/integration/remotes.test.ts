@@ -35,20 +35,25 @@ describe('Remotes: add, edit, remove', () => {
   });
 
   it('Add Remote asks name, provider, endpoint and keys (secret in a password box), saves and tries it', async () => {
-    const ui = new ScriptedUi(['minio-test', 'MinIO', boxInfo().endpoint, 'S3RVER', SECRET]);
+    const ui = new ScriptedUi(['minio-test', 'MinIO', boxInfo().endpoint, 'Access keys', 'S3RVER', SECRET]);
     const name = await withUi(ui, () => vscode.commands.executeCommand('rclone.addRemote'));
     assert.equal(name, 'minio-test', JSON.stringify(ui.notes));
     assert.deepEqual(
       ui.asked.map((a) => a.kind),
-      ['input', 'pick', 'input', 'input', 'input'],
+      ['input', 'pick', 'input', 'pick', 'input', 'input'],
     );
     assert.ok(
       ui.asked[1]!.items!.includes('CompShare / UCloud US3') &&
         ui.asked[1]!.items!.includes('Aliyun OSS') &&
         ui.asked[1]!.items!.includes('Tencent COS'),
     );
-    assert.equal(ui.asked[4]!.password, true, 'the secret is typed into a password box');
-    assert.equal(ui.asked[3]!.password, undefined);
+    assert.deepEqual(ui.asked[3]!.items, [
+      'Access keys',
+      'Temporary keys with a session token (STS)',
+      'Credentials from a command',
+    ]);
+    assert.equal(ui.asked[5]!.password, true, 'the secret is typed into a password box');
+    assert.equal(ui.asked[4]!.password, undefined);
     const text = await readFile(boxInfo().configFile, 'utf8');
     assert.ok(text.startsWith(original), 'the other remotes are left byte for byte');
     assert.match(
@@ -76,7 +81,7 @@ describe('Remotes: add, edit, remove', () => {
 
   it('Edit Remote keeps the keys when left empty, and changes the endpoint', async () => {
     const before = await readFile(boxInfo().configFile, 'utf8');
-    const ui = new ScriptedUi(['http://127.0.0.1:9', '', '']);
+    const ui = new ScriptedUi(['http://127.0.0.1:9', 'Access keys', '', '']);
     await withUi(ui, () => vscode.commands.executeCommand('rclone.editRemote', 'minio-test'));
     assert.equal(ui.asked[0]!.value, boxInfo().endpoint, 'the current endpoint is proposed');
     const text = await readFile(boxInfo().configFile, 'utf8');
@@ -89,6 +94,97 @@ describe('Remotes: add, edit, remove', () => {
     const [error] = ui.errors();
     assert.match(error?.message ?? '', /cannot be reached|did not answer/);
     assert.ok(error!.actions.includes('Edit Remote'));
+  });
+
+  it('a session token: typed into a password box, written as session_token; keys again drop it', async () => {
+    const token = `${SECRET}-token`;
+    const ui = new ScriptedUi([
+      'sts-test',
+      'MinIO',
+      boxInfo().endpoint,
+      'Temporary keys with a session token (STS)',
+      'S3RVER',
+      SECRET,
+      token,
+    ]);
+    assert.equal(await withUi(ui, () => vscode.commands.executeCommand('rclone.addRemote')), 'sts-test');
+    assert.equal(ui.asked[6]!.password, true, 'the token is typed into a password box');
+    assert.match(
+      await readFile(boxInfo().configFile, 'utf8'),
+      new RegExp(`\\[sts-test\\][^[]*session_token = ${token}`),
+    );
+    assert.deepEqual(
+      ui.notes.map((n) => n.message),
+      ['Added remote sts-test: 2 buckets found.'],
+      's3rver takes any session token: listed',
+    );
+    const keys = new ScriptedUi([boxInfo().endpoint, 'Access keys', 'S3RVER', SECRET]);
+    await withUi(keys, () => vscode.commands.executeCommand('rclone.editRemote', 'sts-test'));
+    assert.equal(keys.asked[1]!.items!.length, 3);
+    const text = await readFile(boxInfo().configFile, 'utf8');
+    assert.ok(!text.includes('session_token'), 'the token went with the switch to keys');
+    await withUi(new ScriptedUi([true]), () => vscode.commands.executeCommand('rclone.removeRemote', 'sts-test'));
+  });
+
+  it('credentials from a command: tried once, put in the AWS config file as our profile, renewed by rclone; removed with the remote', async () => {
+    const dir = dirname(boxInfo().configFile);
+    const calls = join(dir, 'credential-calls');
+    const script = join(dir, 'sts broker.sh'); // a space: the command is a shell line, as for the AWS SDK
+    await writeFile(
+      script,
+      `#!/bin/sh\necho call >> '${calls}'\nprintf '{"Version":1,"AccessKeyId":"S3RVER","SecretAccessKey":"${SECRET}","SessionToken":"t","Expiration":"%s"}\\n' "$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)"\n`,
+      { mode: 0o700 },
+    );
+    const command = `'${script}' --role models`;
+    const ui = new ScriptedUi(['cmd-test', 'MinIO', boxInfo().endpoint, 'Credentials from a command', command]);
+    assert.equal(await withUi(ui, () => vscode.commands.executeCommand('rclone.addRemote')), 'cmd-test');
+    assert.equal(ui.errors().length, 0, JSON.stringify(ui.notes));
+    const conf = await readFile(boxInfo().configFile, 'utf8');
+    assert.match(
+      conf,
+      /\[cmd-test\]\ntype = s3\nprovider = Minio\nendpoint = [^\n]+\nenv_auth = true\nprofile = rclone-devbox-cmd-test\n/,
+    );
+    const section = conf.slice(conf.indexOf('[cmd-test]')).split(/\n(?=\[)/)[0]!;
+    assert.ok(!/access_key_id|secret_access_key|session_token/.test(section), `no key in its section: ${section}`);
+    const aws = await readFile(process.env.AWS_CONFIG_FILE!, 'utf8');
+    assert.equal(aws, `[profile rclone-devbox-cmd-test]\ncredential_process = ${command}\n`);
+    assert.equal((statSync(process.env.AWS_CONFIG_FILE!).mode & 0o777).toString(8), '600');
+    assert.ok(ui.notes.some((n) => /^The credentials command works: its credentials run until /.test(n.message)));
+    assert.ok(
+      ui.notes.some((n) => n.message === 'Added remote cmd-test: 2 buckets found.'),
+      'rclone ran the command and listed',
+    );
+    assert.ok(
+      (await readFile(calls, 'utf8')).split('\n').filter(Boolean).length >= 2,
+      'tried by us, then run by rclone',
+    );
+    // Edit Remote proposes the command it has.
+    const edit = new ScriptedUi([
+      boxInfo().endpoint,
+      'Credentials from a command',
+      (a) => (a.value === command ? command : 'wrong'),
+    ]);
+    await withUi(edit, () => vscode.commands.executeCommand('rclone.editRemote', 'cmd-test'));
+    assert.equal(edit.asked[1]!.items!.length, 3);
+    assert.equal(edit.errors().length, 0, JSON.stringify(edit.notes));
+    await withUi(new ScriptedUi([true]), () => vscode.commands.executeCommand('rclone.removeRemote', 'cmd-test'));
+    assert.equal(await readFile(process.env.AWS_CONFIG_FILE!, 'utf8'), '', 'our profile went with the remote');
+  });
+
+  it('a credentials command that fails is said at once, and nothing is written', async () => {
+    const before = await readFile(boxInfo().configFile, 'utf8');
+    const ui = new ScriptedUi([
+      'bad-cmd',
+      'MinIO',
+      boxInfo().endpoint,
+      'Credentials from a command',
+      `echo '{"Version":1}'; echo what-it-printed >&2; exit 3`,
+    ]);
+    await withUi(ui, () => vscode.commands.executeCommand('rclone.addRemote'));
+    const [error] = ui.errors();
+    assert.match(error?.message ?? '', /^The credentials command failed: exit code 3/);
+    assert.ok(!JSON.stringify(ui.notes).includes('what-it-printed'), 'what it printed is not repeated');
+    assert.equal(await readFile(boxInfo().configFile, 'utf8'), before);
   });
 
   it('Remove Remote asks first, then removes only that remote', async () => {

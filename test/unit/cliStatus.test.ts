@@ -49,6 +49,7 @@ const STATUS_SCHEMA: Schema = object({
       pid: { type: ['integer', 'null'] },
       pendingUploads: int,
       cacheTrouble: strOrNull,
+      credentials: { type: ['string', 'null'], enum: ['expired', 'refused', null] },
       cache: {
         ...object({ dir: str, bytesUsed: int, maxBytes: { type: ['integer', 'null'] } }),
         type: ['object', 'null'],
@@ -243,6 +244,7 @@ describe('rclone-devbox status', () => {
         pid: rclonePid,
         pendingUploads: 0,
         cacheTrouble: null,
+        credentials: null,
         cache: { dir: vfs, bytesUsed: 0, maxBytes: 100 * 1024 * 1024 },
         logFile: records(stateDir)[0]!.logFile,
       },

@@ -11,6 +11,7 @@ import { listFolder } from '../../src/core/listing';
 import { checkAllowOther, checkMountPoint, findFusermount } from '../../src/core/preflight';
 import { atLeast, Rclone } from '../../src/core/rclone';
 import { type Box, s3Remote, startBox, tempDir } from '../helpers/fixtures';
+import { startS3Stub } from '../helpers/s3stub';
 
 const NOBODY = 65534;
 
@@ -128,6 +129,46 @@ describe('errors say what happened and what to do', () => {
   it('AuthFailed: an unknown access key', async () => {
     const rclone = await remoteWith('bad', { access_key_id: 'NOT-A-KEY' });
     await assert.rejects(listFolder(rclone, 'bad:models'), isKind('AuthFailed'));
+  });
+
+  // s3rver ignores session tokens and never expires one: the endpoint here is a stub answering as AWS does.
+  it('CredentialsExpired: an STS session token that ran out', async () => {
+    const stub = await startS3Stub({ code: 'ExpiredToken' });
+    try {
+      const rclone = await remoteWith('sts', { endpoint: stub.endpoint, session_token: 'FQoGZXIvYXdzEXAMPLE' });
+      await assert.rejects(
+        listFolder(rclone, 'sts:models'),
+        (e) =>
+          isKind('CredentialsExpired')(e) && (e as RcloneError).message === 'The credentials for sts have expired.',
+      );
+    } finally {
+      await stub.stop();
+    }
+  });
+
+  it("CredentialsExpired or not: AWS's wordings, classified", () => {
+    const table: [string, ErrorKind][] = [
+      [
+        'ERROR : : error listing: ExpiredToken: The provided token has expired.\n\tstatus code: 400',
+        'CredentialsExpired',
+      ],
+      ['ExpiredToken: The security token included in the request is expired\n\tstatus code: 403', 'CredentialsExpired'],
+      [
+        'operation error S3: ListObjectsV2, https response error StatusCode: 400, api error ExpiredToken',
+        'CredentialsExpired',
+      ],
+      ['InvalidToken: The provided token is malformed or otherwise invalid.', 'CredentialsExpired'],
+      ['TokenRefreshRequired: The provided token must be refreshed.', 'CredentialsExpired'],
+      ['InvalidAccessKeyId: The AWS Access Key Id you provided does not exist in our records.', 'AuthFailed'],
+      ['SignatureDoesNotMatch: The request signature we calculated does not match', 'AuthFailed'],
+      ['InvalidClientTokenId: The security token included in the request is invalid.', 'AuthFailed'],
+      ['AccessDenied: Access Denied\n\tstatus code: 403', 'PermissionDenied'],
+    ];
+    for (const [stderr, kind] of table) {
+      const e = classify({ stderr, target: 's3:models' });
+      assert.equal(e.kind, kind, stderr);
+      assert.match(e.detail, /Token|Key|Signature|Access/, 'the code survives redaction');
+    }
   });
 
   // s3rver does not verify V4 signatures; with V2 signing it does, so a wrong secret is refused for real.
