@@ -10,6 +10,7 @@ import * as remotesView from './vscode/remotesView';
 import { Services } from './vscode/services';
 import * as statusBar from './vscode/statusBar';
 import * as tasks from './vscode/tasks';
+import * as teamProfile from './vscode/teamProfile';
 import * as walkthrough from './vscode/walkthrough';
 import * as warmCommands from './vscode/warmCommands';
 
@@ -28,6 +29,7 @@ export function activate(context: vscode.ExtensionContext) {
     links: linkCommands.register(svc),
     permissions: permissions.register(svc),
     tasks: tasks.register(svc),
+    team: teamProfile.register(svc),
     walkthrough: walkthrough.register(svc),
   };
   // Surfaces first: they let go of the services they use, which go last.

@@ -27,6 +27,8 @@ import {
   readWorkspace,
   type WorkspaceDefinition,
 } from '../core/workspace';
+import { shellWord, teamRemoteMissing } from '../core/bringup';
+import { driftOf, readTeamProfile, type TeamProfile } from '../core/teamProfile';
 import type { Options } from './args';
 import { type Context, cliFix, cliMessage } from './fixes';
 import { listsInPages } from './ls';
@@ -140,7 +142,7 @@ export async function doctorCommand(o: Options, locate: () => Promise<Rclone>, i
     Promise.resolve(
       read.error ? [failWith(l10n.t`workspace ${folder}`, read.error, ctx)] : workspaceLines(def!, taskLines, o.config),
     ),
-    remoteChecks(rclone, profiles, { shellConfig, def }, io.signal, ctx),
+    remoteChecks(rclone, profiles, { shellConfig, def, team: teamOf(def, o.config) }, io.signal, ctx),
     cacheDiskChecks(profiles, env, io.signal, ctx),
     portCheck(def, stateDir, ctx),
   ];
@@ -281,10 +283,41 @@ function bucketOf(path: string): string {
   }`;
 }
 
+/** The folder's team profile, when the workspace was read from the folder (not --config); a broken one was reported already. */
+async function teamOf(def: WorkspaceDefinition | undefined, configFile?: string): Promise<TeamProfile | undefined> {
+  if (!def || configFile) return undefined;
+  return readTeamProfile(def.folder).catch(() => undefined);
+}
+
+/** How `local` differs from what the team profile says of it, as a problem line; undefined when it does not. */
+function driftLine(name: string, local: Remote, team: TeamProfile, folder: string): Line | undefined {
+  const described = team.remotes[name];
+  if (!described) return undefined;
+  const drift = driftOf(described, local);
+  if (!drift.length) return undefined;
+  const file = relative(folder, team.file) || team.file;
+  const none = l10n.t('(none)');
+  const differences = drift
+    .map((d) => l10n.t`${d.field} is ${d.local ?? none} here, ${d.team ?? none} in the team profile`)
+    .join('; ');
+  const update = drift
+    .filter((d) => d.field !== 'credentials' && d.team !== undefined)
+    .flatMap((d) => [d.field, shellWord(d.team!)]);
+  const fix = update.length
+    ? l10n.t`Apply the team profile: in the editor, "Rclone: Apply Team Profile"; from a shell: \`rclone config update ${shellWord(name)} ${update.join(' ')}\`.`
+    : l10n.t`Apply the team profile: in the editor, "Rclone: Apply Team Profile"; from a shell, add the remote again as ${file} describes it (rclone config).`;
+  return fail(
+    l10n.t`remote ${name}`,
+    l10n.t`it differs from the team profile ${file}: ${differences}`,
+    fix,
+    'ConfigInvalid',
+  );
+}
+
 async function remoteChecks(
   rclone: Promise<Rclone>,
   profiles: readonly MountProfile[],
-  chosen: { shellConfig?: string; def?: WorkspaceDefinition },
+  chosen: { shellConfig?: string; def?: WorkspaceDefinition; team: Promise<TeamProfile | undefined> },
   signal: AbortSignal,
   ctx: Context,
 ): Promise<Line[]> {
@@ -295,6 +328,7 @@ async function remoteChecks(
     return [note(l10n.t('rclone config, remotes and credentials not checked: no usable rclone (above)'))];
   }
   const { shellConfig, def } = chosen;
+  const team = await chosen.team;
   const lines: Line[] = [];
   const byDefault = !shellConfig && !def?.configFile;
   const source = shellConfig
@@ -350,9 +384,13 @@ async function remoteChecks(
   const groups = [...byRemote].map(async ([name, buckets]): Promise<Line[]> => {
     const remote = remotes.find((x) => x.name === name);
     if (!remote) {
+      // The team profile names it: its own words and fix (the shell command that adds it).
+      const missing = teamRemoteMissing(`${name}:`, team, remotes, config.path);
+      if (missing) return [fail(l10n.t`remote ${name}`, missing.message, missing.fix, 'RemoteNotFound')];
       const e = new RcloneError('RemoteNotFound', l10n.t`There is no remote called "${name}" in ${config.path}.`);
       return [failWith(l10n.t`remote ${name}`, e, ctx)];
     }
+    const drift = team && driftLine(name, remote, team, def!.folder);
     const kind = [remote.type, remote.provider].filter(Boolean).join(', ');
     const from = remote.source === 'file' ? '' : l10n.t` (from RCLONE_CONFIG_${name.toUpperCase()}_* variables)`;
     const [endpoint, ...tried] = await Promise.all([
@@ -366,9 +404,25 @@ async function remoteChecks(
         ? note(l10n.t`${l.what!}: fails too, as its endpoint does not answer (above)`)
         : l,
     );
-    return [ok(l10n.t`remote ${name} (${kind}) is in the config${from}`), endpoint, ...access];
+    return [
+      ok(l10n.t`remote ${name} (${kind}) is in the config${from}`),
+      ...(drift ? [drift] : []),
+      endpoint,
+      ...access,
+    ];
   });
   for (const g of await Promise.all(groups)) lines.push(...g);
+  // The team's other remotes, which no profile mounts here: there, and as the team describes them.
+  for (const name of Object.keys(team?.remotes ?? {})) {
+    if (byRemote.has(name)) continue;
+    const remote = remotes.find((x) => x.name === name);
+    const missing = teamRemoteMissing(`${name}:`, team, remotes, config.path);
+    if (missing) lines.push(fail(l10n.t`remote ${name}`, missing.message, missing.fix, 'RemoteNotFound'));
+    else if (remote)
+      lines.push(
+        driftLine(name, remote, team!, def!.folder) ?? ok(l10n.t`remote ${name} is as the team profile describes it`),
+      );
+  }
   return lines;
 }
 

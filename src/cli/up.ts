@@ -5,9 +5,11 @@
 // passed through, Ctrl-C or SIGTERM ends the app's whole process tree and leaves the mount up.
 import * as l10n from '@vscode/l10n';
 import { stopApp } from '../core/app';
-import { bringUp, planOf, SAY } from '../core/bringup';
+import { bringUp, planOf, remoteNameOf, SAY, teamRemoteMissing } from '../core/bringup';
+import { RcloneConfig } from '../core/config';
 import { MountRegistry } from '../core/mounts';
 import type { Rclone } from '../core/rclone';
+import { readTeamProfile } from '../core/teamProfile';
 import { chooseTask, readWorkspace } from '../core/workspace';
 import type { Options, Values } from './args';
 import type { Io } from './mounts';
@@ -20,6 +22,21 @@ export async function upCommand(o: Options, v: Values, locate: () => Promise<Rcl
   const plan = planOf(task, def.folder, def.profiles, { mountRoot: def.mountRoot });
   if (plan.app && v.timeoutMs) plan.app.readyTimeoutMs = v.timeoutMs;
   io.context.dir = plan.profile.mountPoint;
+  // A remote the team profile names, missing from rclone's config (a fresh box): said before
+  // anything is mounted, with the command that adds it.
+  const team = o.config ? undefined : await readTeamProfile(def.folder);
+  const name = remoteNameOf(plan.profile.remote);
+  if (team && name && team.remotes[name]) {
+    const config = await RcloneConfig.open(await locate(), io.signal);
+    const missing = teamRemoteMissing(plan.profile.remote, team, await config.remotes(io.signal), config.path);
+    if (missing) {
+      // Said as it is: its fix names the editor's command and the shell's, which the CLI's
+      // general advice for RemoteNotFound (cli/fixes.ts) would replace.
+      io.err(missing.message);
+      io.err(missing.fix);
+      return 1;
+    }
+  }
   const registry = new MountRegistry(locate, { log: io.log });
   // Progress is one line rewritten on a terminal; it is cleared before each step's own line.
   let statusShown = false;

@@ -17,13 +17,16 @@ import {
   stopApp,
   waitAppReady,
 } from './app';
+import { awsConfigFile, profileFor } from './awsConfig';
+import type { Remote } from './config';
 import { isRcloneError, RcloneError } from './errors';
-import { checkTargetOnMount, inspectLink, relink } from './link';
+import { ensureTargetOnMount, inspectLink, relink } from './link';
 import { withLock } from './lock';
 import type { Mount, MountRegistry } from './mounts';
 import { type ContentProgress, formatBytes, type MetadataProgress, prewarm, targetOf } from './prewarm';
 import { type CacheMode, durationMs, type MountProfile } from './profile';
 import { sameProcess } from './processes';
+import type { TeamProfile, TeamRemote } from './teamProfile';
 import { type AppTask, inFolder, profileForTask } from './workspace';
 
 /**
@@ -193,17 +196,29 @@ export async function bringUp(plan: BringUpPlan, events: BringUpEvents, opts: Br
   const mount = await mountStep(plan.profile, events, opts);
   if (plan.warm.length) await warmStep(plan, mount, events, opts);
   for (const l of plan.links) {
+    // A target that does not exist yet (`outputs` → `outputs/${hostname}` on a fresh box) is
+    // created through the mount; one that exists and is not a folder is refused, as everywhere.
+    let created = false;
+    const checkTarget = async (t: string) => {
+      created = (await ensureTargetOnMount(t, await registry.refresh(), { create: true })).created;
+    };
     const now = await inspectLink(l.link);
     if (now.kind === 'symlink' && now.target === l.target) {
-      say(l10n.t`link    ${shown(plan.folder, l.link)} → ${l.target} (already)`);
+      // The link is there; its folder may not be (an empty folder lives only in the mount that made it).
+      await checkTarget(l.target);
+      say(
+        created
+          ? l10n.t`link    ${shown(plan.folder, l.link)} → ${l.target} (already; the folder was created on the mount)`
+          : l10n.t`link    ${shown(plan.folder, l.link)} → ${l.target} (already)`,
+      );
       continue;
     }
-    const mounts = await registry.refresh();
-    await relink(l.link, l.target, {
-      stateDir: registry.stateDir,
-      checkTarget: (t) => checkTargetOnMount(t, mounts),
-    });
-    say(l10n.t`link    ${shown(plan.folder, l.link)} → ${l.target}`);
+    await relink(l.link, l.target, { stateDir: registry.stateDir, checkTarget });
+    say(
+      created
+        ? l10n.t`link    ${shown(plan.folder, l.link)} → ${l.target} (the folder was created on the mount)`
+        : l10n.t`link    ${shown(plan.folder, l.link)} → ${l.target}`,
+    );
   }
   if (!plan.app || opts.noApp) {
     say(`${READY}: ${l10n.t`storage is up (${secs(performance.now() - t0)})`}`);
@@ -357,4 +372,63 @@ export function failureLines(e: unknown): string[] {
   // The message is already in the user's language; the prefix and " (see <file>)" stay English.
   const first = `${FAILED}: ${message}${see ? ` (see ${see})` : ''}`;
   return isRcloneError(e) && e.fix ? [first, `  ${l10n.t`fix: ${e.fix}`}`] : [first];
+}
+
+/** The remote's name in "remote:bucket/path" ("remote,opt=v:…" too); undefined for a local path. */
+export function remoteNameOf(path: string): string | undefined {
+  const colon = path.indexOf(':');
+  return (colon > 0 ? path.slice(0, colon).split(',')[0] : undefined) || undefined;
+}
+
+/** A word for a shell command line: as it is when plain, else in single quotes. */
+export const shellWord = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * How to add the team's remote `name` from a shell, as the team profile describes it: `rclone
+ * config create` with its provider, endpoint and region filled in and its secrets left as
+ * placeholders (never on a line we print); for a credentials command, with the AWS config profile
+ * rclone reads it from, as Add Remote writes it.
+ */
+export function teamRemoteCommand(name: string, team: TeamRemote, env: NodeJS.ProcessEnv = process.env): string {
+  const args = ['rclone', 'config', 'create', shellWord(name), 's3'];
+  for (const key of ['provider', 'endpoint', 'region'] as const) if (team[key]) args.push(key, shellWord(team[key]));
+  if (team.credentials === 'command') {
+    const profile = profileFor(name);
+    args.push('env_auth', 'true', 'profile', profile);
+    return l10n.t(
+      '`{0}`, with the lines "[profile {1}]" and "credential_process = {2}" in {3}',
+      args.join(' '),
+      profile,
+      team.command ?? '',
+      awsConfigFile(env),
+    );
+  }
+  args.push('access_key_id', l10n.t('<access key ID>'), 'secret_access_key', l10n.t('<secret key>'));
+  if (team.credentials === 'session') args.push('session_token', l10n.t('<session token>'));
+  return `\`${args.join(' ')}\``;
+}
+
+/**
+ * RemoteNotFound when the team profile names the remote `path` is on and rclone's config (`remotes`,
+ * read from `configPath`) has no remote of that name, saying that the team profile names it and
+ * how to add it; undefined when it is there, or when the team profile does not name it (rclone's
+ * own error says the rest).
+ */
+export function teamRemoteMissing(
+  path: string,
+  team: TeamProfile | undefined,
+  remotes: readonly Pick<Remote, 'name'>[],
+  configPath: string,
+  env: NodeJS.ProcessEnv = process.env,
+): RcloneError | undefined {
+  const name = remoteNameOf(path);
+  const described = name !== undefined && team ? team.remotes[name] : undefined;
+  if (!name || !team || !described || remotes.some((r) => r.name === name)) return undefined;
+  return new RcloneError(
+    'RemoteNotFound',
+    l10n.t`There is no remote called "${name}" in ${configPath}; the team profile ${team.file} names it.`,
+    {
+      fix: l10n.t`Add it: in the editor, "Rclone: Apply Team Profile" (it asks only for the secrets); from a shell: ${teamRemoteCommand(name, described, env)}.`,
+    },
+  );
 }

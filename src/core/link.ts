@@ -20,7 +20,7 @@ import {
   symlink,
   writeFile,
 } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import * as l10n from '@vscode/l10n';
 import { RcloneError } from './errors';
 import { writeAtomically } from './files';
@@ -159,17 +159,57 @@ function unusable(
   }
 }
 
-/** `path` must be an existing folder (following symlinks); else NotFound. */
-async function requireDirectory(path: string): Promise<void> {
+/** What is at `path`, following symlinks: a folder, something else, or nothing (a parent may be a file). */
+async function kindOf(path: string): Promise<'folder' | 'other' | 'missing'> {
   const info = await stat(path).catch((e: unknown) => {
     if (errorCode(e) === 'ENOENT' || errorCode(e) === 'ENOTDIR') return undefined;
     throw e;
   });
-  if (!info) throw new RcloneError('NotFound', l10n.t`${path} was not found; nothing was changed.`);
-  if (!info.isDirectory()) {
-    throw new RcloneError('NotFound', l10n.t`${path} is a file, not a folder; nothing was changed.`, {
-      fix: l10n.t('Choose the folder that holds the model files.'),
-    });
+  return !info ? 'missing' : info.isDirectory() ? 'folder' : 'other';
+}
+
+const notAFolder = (path: string) =>
+  new RcloneError('NotFound', l10n.t`${path} is a file, not a folder; nothing was changed.`, {
+    fix: l10n.t('Choose the folder that holds the model files.'),
+  });
+
+/** `path` must be an existing folder (following symlinks); else NotFound. */
+async function requireDirectory(path: string): Promise<void> {
+  const kind = await kindOf(path);
+  if (kind === 'missing') throw new RcloneError('NotFound', l10n.t`${path} was not found; nothing was changed.`);
+  if (kind === 'other') throw notAFolder(path);
+}
+
+/**
+ * Creates the missing folder `path` through the mount at `mountPoint`, one level at a time from the
+ * mount point down (mkdir -p, but never outside the mount): each level that exists already must be
+ * a real folder, not a file and not a symlink (which could lead off the mount). What is made is a
+ * folder of the mount's VFS; in the bucket it appears with the first file written into it.
+ */
+async function createOnMount(path: string, mountPoint: string): Promise<void> {
+  const rel = relative(mountPoint, path);
+  if (!rel || rel.startsWith('..') || isAbsolute(rel)) throw notAFolder(path); // the caller checked: never happens
+  let dir = mountPoint;
+  for (const part of rel.split(sep)) {
+    dir = join(dir, part);
+    try {
+      await mkdir(dir);
+    } catch (e) {
+      if (errorCode(e) === 'EACCES' || errorCode(e) === 'EPERM' || errorCode(e) === 'EROFS')
+        throw new RcloneError(
+          'PermissionDenied',
+          l10n.t`Cannot create ${path} on the mount ${mountPoint}: the mount does not allow it; nothing was changed.`,
+          {
+            fix: l10n.t(
+              'Check that the mount is not read-only and that its key may write to the bucket, then try again.',
+            ),
+            detail: (e as Error).message,
+          },
+        );
+      if (errorCode(e) !== 'EEXIST') throw e;
+    }
+    const info = await lstat(dir);
+    if (!info.isDirectory()) throw notAFolder(dir);
   }
 }
 
@@ -182,6 +222,20 @@ export async function checkTargetOnMount(
   target: string,
   mounts: readonly Pick<Mount, 'mountPoint' | 'state' | 'remote'>[],
 ): Promise<void> {
+  await ensureTargetOnMount(target, mounts, { create: false });
+}
+
+/**
+ * checkTargetOnMount, except that with `create` a target that does not exist yet is created
+ * through its mount (a bring-up's `outputs` → `outputs/${hostname}`: the folder the app writes
+ * into, uploaded in the background); what exists and is not a folder is still refused. Says
+ * whether it created the folder.
+ */
+export async function ensureTargetOnMount(
+  target: string,
+  mounts: readonly Pick<Mount, 'mountPoint' | 'state' | 'remote'>[],
+  opts: { create: boolean },
+): Promise<{ created: boolean }> {
   const abs = resolve(target);
   // The innermost mount holds it (a mount inside another mount's folder).
   const holder = holderOf(abs, mounts);
@@ -214,12 +268,23 @@ export async function checkTargetOnMount(
       STAT_MS,
     );
   });
-  const checked = requireDirectory(abs).catch((e: unknown) => {
+  const checked = (async () => {
+    if (!opts.create) {
+      await requireDirectory(abs);
+      return false;
+    }
+    const kind = await kindOf(abs);
+    if (kind === 'other') throw notAFolder(abs);
+    if (kind === 'folder') return false;
+    await createOnMount(abs, mountPoint);
+    return true;
+  })().catch((e: unknown) => {
     if (errorCode(e) !== 'ENOTCONN' && errorCode(e) !== 'ECONNABORTED') throw e;
     const { message, fix } = unusable('stale', mountPoint, holder.remote);
     throw new RcloneError('NotMounted', message, { fix });
   });
-  await Promise.race([checked, late]).finally(() => clearTimeout(timer));
+  const created = await Promise.race([checked, late]).finally(() => clearTimeout(timer));
+  return { created };
 }
 
 export interface RelinkOptions {

@@ -3,11 +3,13 @@
 // both JSON with comments, or one file given with --config that holds both keys. The editor reads
 // the same two things through its own API; both then resolve a task the same way (resolveTask).
 import { readFile, readlink, stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import * as l10n from '@vscode/l10n';
 import { RcloneError } from './errors';
 import { type CacheMode, DEFAULT_WARM, type MountProfile } from './profile';
+import { stripJsonc } from './jsonc';
+import { readTeamProfile } from './teamProfile';
 
 /** The task type the extension contributes (package.json taskDefinitions), as written in tasks.json. */
 export const TASK_TYPE = 'rclone-devbox';
@@ -127,33 +129,6 @@ export interface WorkspaceDefinition {
   sources: string[];
 }
 
-/**
- * JSON with comments and trailing commas (VS Code's settings.json and tasks.json) as plain JSON:
- * comments and those commas become spaces, so JSON.parse's positions still point into the file.
- */
-export function stripJsonc(text: string): string {
-  let out = '';
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (c === '"') {
-      const start = i;
-      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
-      out += text.slice(start, i + 1);
-    } else if (c === '/' && text[i + 1] === '/') {
-      const end = text.indexOf('\n', i);
-      const stop = end < 0 ? text.length : end;
-      out += ' '.repeat(stop - i);
-      i = stop - 1;
-    } else if (c === '/' && text[i + 1] === '*') {
-      const end = text.indexOf('*/', i + 2);
-      const stop = end < 0 ? text.length : end + 2;
-      out += text.slice(i, stop).replace(/[^\n]/g, ' ');
-      i = stop - 1;
-    } else out += c;
-  }
-  return out.replace(/,(\s*[}\]])/g, ' $1');
-}
-
 const invalidSetting = (file: string, problem: string) =>
   new RcloneError('ConfigInvalid', l10n.t`${file}: ${problem}.`, {
     fix: l10n.t(
@@ -181,12 +156,17 @@ async function readJsonc(file: string): Promise<Record<string, unknown> | undefi
   }
 }
 
-/** VS Code's variables a task may use: ${workspaceFolder}, ${userHome}, ${env:NAME}; others are left as they are. */
+/**
+ * VS Code's variables a task may use: ${workspaceFolder}, ${userHome}, ${env:NAME}; and ${hostname}
+ * (this box's name: a team profile's `outputs` → `outputs/${hostname}` keeps each box's results
+ * apart in the shared bucket). Others are left as they are.
+ */
 export function substitute<T>(value: T, folder: string, env: NodeJS.ProcessEnv = process.env): T {
   if (typeof value === 'string')
     return value.replace(
-      /\$\{(workspaceFolder|workspaceRoot|userHome|env:([^}]+))\}/g,
-      (_m, name: string, v?: string) => (v !== undefined ? (env[v] ?? '') : name === 'userHome' ? homedir() : folder),
+      /\$\{(workspaceFolder|workspaceRoot|userHome|hostname|env:([^}]+))\}/g,
+      (_m, name: string, v?: string) =>
+        v !== undefined ? (env[v] ?? '') : name === 'userHome' ? homedir() : name === 'hostname' ? hostname() : folder,
     ) as T;
   if (Array.isArray(value)) return value.map((v: unknown) => substitute(v, folder, env)) as T;
   if (value && typeof value === 'object')
@@ -196,7 +176,9 @@ export function substitute<T>(value: T, folder: string, env: NodeJS.ProcessEnv =
 
 /**
  * Reads the folder's definition: `configFile` (any JSONC file with "rclone.mounts" and/or "tasks")
- * when given, else `.vscode/settings.json` and `.vscode/tasks.json`. Either may be missing.
+ * when given, else `.vscode/settings.json` and `.vscode/tasks.json`, then the team profile
+ * (`.vscode/rclone-devbox.json`), whose mount profiles and tasks come after them (a profile of the
+ * same mount point, or a task of the same label, in the user's own files wins). Any may be missing.
  */
 export async function readWorkspace(folder: string, configFile?: string): Promise<WorkspaceDefinition> {
   const dir = resolve(folder);
@@ -227,6 +209,23 @@ export async function readWorkspace(folder: string, configFile?: string): Promis
   const tasks = (Array.isArray(merged.tasks) ? (merged.tasks as AppTask[]) : [])
     .filter((t) => t && t.type === TASK_TYPE)
     .map((t) => substitute(t, dir));
+  const team = configFile ? undefined : await readTeamProfile(dir);
+  if (team) {
+    if (team.mounts != null && !Array.isArray(team.mounts))
+      throw invalidSetting(
+        team.file,
+        l10n.t`"rclone.mounts" is ${JSON.stringify(team.mounts)}, not a list of mount profiles`,
+      );
+    ((team.mounts ?? []) as unknown[]).forEach((p, i) => {
+      const problem = profileProblem(p);
+      if (problem) throw invalidSetting(team.file, l10n.t`the mount profile ${i + 1} of "rclone.mounts": ${problem}`);
+      const profile = profileFromSetting(substitute(p as ProfileSetting, dir), defaultCacheMode);
+      // The same folder however written: `/mnt/x/` is `/mnt/x`.
+      if (!profiles.some((q) => resolve(q.mountPoint) === resolve(profile.mountPoint))) profiles.push(profile);
+    });
+    for (const t of Array.isArray(team.tasks) ? (team.tasks as AppTask[]) : [])
+      if (t && t.type === TASK_TYPE && !tasks.some((u) => u.label === t.label)) tasks.push(substitute(t, dir));
+  }
   const configured = setting('configFile');
   return {
     folder: dir,
@@ -235,7 +234,7 @@ export async function readWorkspace(folder: string, configFile?: string): Promis
     configFile: typeof configured === 'string' && configured ? substitute(configured, dir) : undefined,
     mountRoot: (setting('mountRoot') as string | undefined) || '/mnt',
     modelLink: (setting('modelLink') as string | undefined) || 'cache_hub',
-    sources: files.filter((_f, i) => read[i]),
+    sources: [...files.filter((_f, i) => read[i]), ...(team ? [team.file] : [])],
   };
 }
 

@@ -86,7 +86,7 @@ async function addRemote(svc: Services): Promise<string | undefined> {
     if (!flavour) return undefined;
     const connection = await askConnection(svc, flavour, vscode.l10n.t('Add Remote'), undefined);
     if (!connection) return undefined;
-    await save(svc, name, { ...connection, provider: flavour.provider }, 'Added', undefined);
+    await saveRemote(svc, name, { ...connection, provider: flavour.provider }, 'Added', undefined);
     return name;
   } catch (e) {
     showFailure(svc, e);
@@ -95,7 +95,7 @@ async function addRemote(svc: Services): Promise<string | undefined> {
 }
 
 /** What askConnection gathered: rclone.conf values, and a credentials command to put in the AWS config file. */
-interface Connection {
+export interface Connection {
   values: Record<string, string | undefined>;
   command?: string;
 }
@@ -166,15 +166,33 @@ async function askConnection(
   // Keys kept from before only when the kind stays the same: a token never outlives its keys.
   const keep = !!current && was === kind;
   if (kind === 'command') return askCommand(svc, title, current, values);
+  const secrets = await askKeys(svc, kind, keep, (n) => step(title, BEFORE_CREDENTIALS + n, kind));
+  return secrets && { values: { ...values, ...secrets } };
+}
+
+/**
+ * The secrets of keys (access key ID, secret key) or of temporary keys (those and a session
+ * token), in password boxes but the key ID; `titleOf(n)` titles the n-th question. With `keep`
+ * (an edit of the same kind), an empty answer keeps the current one. The values to write to
+ * rclone.conf (env_auth and profile cleared: rclone then reads the keys of the remote itself).
+ */
+export async function askKeys(
+  svc: Services,
+  kind: 'keys' | 'session',
+  keep: boolean,
+  titleOf: (n: number) => string,
+): Promise<Record<string, string | undefined> | undefined> {
+  const { ui } = svc;
+  const values: Record<string, string | undefined> = {};
   const keyId = await ui.input({
-    title: step(title, 5, kind),
+    title: titleOf(1),
     prompt: keep ? vscode.l10n.t('Access key ID (empty: keep the current one)') : vscode.l10n.t('Access key ID'),
     ignoreFocusOut: true,
     validateInput: (v) => (v.trim() || keep ? undefined : vscode.l10n.t('Required')),
   });
   if (keyId === undefined) return undefined;
   const secret = await ui.input({
-    title: step(title, 6, kind),
+    title: titleOf(2),
     prompt: keep
       ? vscode.l10n.t('Secret access key (empty: keep the current one)')
       : vscode.l10n.t('Secret access key'),
@@ -187,7 +205,7 @@ async function askConnection(
   if (secret) values.secret_access_key = secret;
   if (kind === 'session') {
     const token = await ui.input({
-      title: step(title, 7, kind),
+      title: titleOf(3),
       prompt: keep ? vscode.l10n.t('Session token (empty: keep the current one)') : vscode.l10n.t('Session token'),
       password: true,
       validateInput: (v) => (v.trim() || keep ? undefined : vscode.l10n.t('Required')),
@@ -199,7 +217,7 @@ async function askConnection(
   // Keys in the remote itself: rclone no longer reads the environment or a profile for it.
   values.env_auth = undefined;
   values.profile = undefined;
-  return { values };
+  return values;
 }
 
 /** The command (tried once, its output unseen) and the values that make rclone run it. */
@@ -223,6 +241,11 @@ async function askCommand(
     validateInput: (v) => (v.trim() && !/[\r\n]/.test(v) ? undefined : vscode.l10n.t('One line, required')),
   });
   if (!command?.trim()) return undefined;
+  return commandConnection(command, values);
+}
+
+/** A remote whose credentials come from `command`: env_auth (saveRemote adds our profile), no keys. */
+export function commandConnection(command: string, values: Record<string, string | undefined> = {}): Connection {
   return {
     command: command.trim(),
     values: {
@@ -235,7 +258,13 @@ async function askCommand(
   };
 }
 
-async function save(
+/**
+ * Writes remote `name` (type s3) with the connection's values, its credentials command first
+ * (tried once, then put in the AWS config file as our profile), then tries it by listing its
+ * buckets and says how that went. Values left out stay as they are in rclone.conf; a connection
+ * that clears `profile` (keys again) also removes the command profile `current` had.
+ */
+export async function saveRemote(
   svc: Services,
   name: string,
   connection: Connection & { provider?: string },
@@ -266,7 +295,7 @@ async function save(
     await setCredentialProcess(env, values.profile, command);
   }
   await config.setRemote(name, 's3', values);
-  if (!command && current?.credentials === 'command' && isOurProfile(current.profile))
+  if (!command && 'profile' in values && current?.credentials === 'command' && isOurProfile(current.profile))
     await removeProfile(env, current.profile!);
   svc.log.info(
     `${verb} remote ${name} in ${config.path}${command ? ` (credentials from a command, profile ${values.profile})` : ''}.`,
@@ -319,7 +348,7 @@ async function editRemote(svc: Services, name: string | undefined): Promise<void
     const all = providers();
     const flavour = all.find((p) => p.provider === remote.provider) ?? all[all.length - 1]!;
     const connection = await askConnection(svc, flavour, vscode.l10n.t('Edit {0}', name), remote);
-    if (connection) await save(svc, name, connection, 'Updated', remote);
+    if (connection) await saveRemote(svc, name, connection, 'Updated', remote);
   } catch (e) {
     showFailure(svc, e, { remote: name });
   }

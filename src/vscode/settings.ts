@@ -1,7 +1,19 @@
-// Typed access to the `rclone.*` settings, read in one place, with one change event.
+// Typed access to the `rclone.*` settings, read in one place, with one change event. The mount
+// profiles also come from each workspace folder's team profile (.vscode/rclone-devbox.json, read
+// here and again when it changes), after the user's own, once the user approved them.
+import { createHash } from 'node:crypto';
+import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import type { CacheMode, MountProfile } from '../core/profile';
-import { type ProfileSetting, profileFromSetting, validProfile } from '../core/workspace';
+import { readTeamProfile, TEAM_PROFILE, type TeamProfile } from '../core/teamProfile';
+import {
+  type AppTask,
+  type ProfileSetting,
+  profileFromSetting,
+  substitute,
+  TASK_TYPE,
+  validProfile,
+} from '../core/workspace';
 
 const SECTION = 'rclone';
 
@@ -43,6 +55,12 @@ function guardedValue<T>(i: Inspected<T> | undefined, approved: unknown): { valu
   return { value: user, pending: fromWorkspace };
 }
 
+/** "a on b and c on d", for the questions. */
+const mountList = (mounts: readonly ProfileSetting[]) =>
+  mounts
+    .map((p) => vscode.l10n.t('{0} on {1}', p.remote, p.mountPoint))
+    .reduce((list, next) => vscode.l10n.t('{0} and {1}', list, next));
+
 /** What a guarded workspace value would make Rclone Dev Box do, for the question. */
 function describe(key: Guarded, value: unknown): string {
   if (key === 'path') return vscode.l10n.t('run {0} as rclone', String(value));
@@ -50,11 +68,42 @@ function describe(key: Guarded, value: unknown): string {
   if (key === 'autoMount') return vscode.l10n.t('mount the profiles of rclone.mounts whenever a window opens');
   const mounts = (Array.isArray(value) ? (value as ProfileSetting[]) : []).filter(validProfile);
   if (!mounts.length) return vscode.l10n.t('mount what its rclone.mounts lists');
-  const each = mounts.map((p) => vscode.l10n.t('{0} on {1}', p.remote, p.mountPoint));
-  return vscode.l10n.t(
-    'mount {0}',
-    each.reduce((list, next) => vscode.l10n.t('{0} and {1}', list, next)),
-  );
+  return vscode.l10n.t('mount {0}', mountList(mounts));
+}
+
+/** A workspace folder's team profile as last read: undefined when it has none; `error` when it is wrong. */
+export interface TeamEntry {
+  folder: vscode.WorkspaceFolder;
+  profile?: TeamProfile;
+  error?: unknown;
+}
+
+/** The team profile's mount profiles of `entry` (valid entries only, variables substituted). */
+function teamMountSettings(entry: TeamEntry): ProfileSetting[] {
+  const raw = entry.profile?.mounts;
+  const dir = entry.folder.uri.fsPath;
+  return (Array.isArray(raw) ? (raw as unknown[]) : [])
+    .map((p) => substitute(p as ProfileSetting, dir))
+    .filter((p) => validProfile(p));
+}
+
+/**
+ * globalState key of the approval of the team profile's mounts of `entry`: per file and value, so
+ * a changed file is asked about again, and another repository's file with the same mounts too.
+ */
+function teamApprovalKey(entry: TeamEntry, mounts: readonly ProfileSetting[]): string {
+  const what = JSON.stringify({ file: join(entry.folder.uri.fsPath, TEAM_PROFILE), mounts });
+  return `rclone.approvedTeamMounts.${createHash('sha256').update(what).digest('hex').slice(0, 32)}`;
+}
+
+/** A value waiting for approval: how the question names it, and what a yes keeps. */
+interface Pending {
+  what: string;
+  /** Identifies the value, for "refused in this window". */
+  id: string;
+  approve(): Thenable<void>;
+  /** Changes which rclone or which config is used. */
+  rclone: boolean;
 }
 
 export class Settings implements vscode.Disposable {
@@ -65,8 +114,15 @@ export class Settings implements vscode.Disposable {
   /** Fires on any other `rclone.*` change (profiles, page size…). */
   readonly onDidChange = this.others.event;
   private readonly listener: vscode.Disposable;
-  /** Guarded workspace values the user refused in this window (as JSON), so they are not asked again. */
-  private readonly refused = new Map<Guarded, string>();
+  /** Workspace values the user refused in this window (ids of Pending), so they are not asked again. */
+  private readonly refused = new Set<string>();
+  /** The team profile of each workspace folder (by its path), as last read. */
+  private team = new Map<string, TeamEntry>();
+  private teamRead: Promise<void> | undefined;
+  private teamWatch: vscode.Disposable | undefined;
+  private readonly teamChanged = new vscode.EventEmitter<void>();
+  /** A team profile was created, changed, deleted, or found wrong (the profiles changed too: onDidChange fires). */
+  readonly onDidChangeTeam = this.teamChanged.event;
 
   constructor(private readonly state: vscode.Memento) {
     this.listener = vscode.workspace.onDidChangeConfiguration((e) => {
@@ -79,31 +135,143 @@ export class Settings implements vscode.Disposable {
     return vscode.workspace.getConfiguration(SECTION);
   }
 
-  /** Guarded workspace values waiting for approval; unless `again`, not those refused in this window. */
-  private pending(again: boolean): Array<{ key: Guarded; value: unknown }> {
-    return GUARDED.flatMap((key) => {
+  /** Workspace values waiting for approval; unless `again`, not those refused in this window. */
+  private pending(again: boolean): Pending[] {
+    const settings = GUARDED.flatMap((key): Pending[] => {
       const { pending } = guardedValue(this.config.inspect(key), this.state.get(approvedKey(key)));
-      if (pending === undefined || (!again && this.refused.get(key) === JSON.stringify(pending))) return [];
-      return [{ key, value: pending }];
+      if (pending === undefined) return [];
+      return [
+        {
+          what: describe(key, pending),
+          id: `${key}:${JSON.stringify(pending)}`,
+          approve: () => this.state.update(approvedKey(key), pending),
+          rclone: key === 'path' || key === 'configFile',
+        },
+      ];
     });
+    const team = this.teamEntries().flatMap((entry): Pending[] => {
+      const mounts = teamMountSettings(entry);
+      const key = teamApprovalKey(entry, mounts);
+      if (!mounts.length || this.state.get(key)) return [];
+      return [
+        {
+          what: vscode.l10n.t('mount {0}, as its team profile {1} says', mountList(mounts), TEAM_PROFILE),
+          id: key,
+          approve: () => this.state.update(key, true),
+          rclone: false,
+        },
+      ];
+    });
+    return [...settings, ...team].filter((p) => again || !this.refused.has(p.id));
   }
 
   /**
    * Asks, in one question, about the workspace's values of rclone.path, configFile, mounts and
-   * autoMount that wait for approval, if any. A yes is kept (in globalState, for these exact
-   * values); a no holds for this window unless `again`. Returns whether anything was approved.
+   * autoMount, and the mount profiles of its team profiles, that wait for approval, if any. A yes
+   * is kept (in globalState, for these exact values); a no holds for this window unless `again`.
+   * Returns whether anything was approved.
    */
   async approve(ask: (what: string[]) => Promise<boolean>, again = false): Promise<boolean> {
+    await this.teams();
     const pending = this.pending(again);
     if (!pending.length) return false;
-    if (!(await ask(pending.map((p) => describe(p.key, p.value))))) {
-      for (const p of pending) this.refused.set(p.key, JSON.stringify(p.value));
+    if (!(await ask(pending.map((p) => p.what)))) {
+      for (const p of pending) this.refused.add(p.id);
       return false;
     }
-    for (const p of pending) await this.state.update(approvedKey(p.key), p.value);
-    if (pending.some((p) => p.key === 'path' || p.key === 'configFile')) this.changed.fire();
-    if (pending.some((p) => p.key === 'mounts' || p.key === 'autoMount')) this.others.fire();
+    for (const p of pending) await p.approve();
+    if (pending.some((p) => p.rclone)) this.changed.fire();
+    if (pending.some((p) => !p.rclone)) this.others.fire();
     return true;
+  }
+
+  /** The workspace folders' team profiles, read once (then kept up to date by a file watcher). */
+  async teams(): Promise<readonly TeamEntry[]> {
+    this.teamRead ??= this.readTeams();
+    await this.teamRead;
+    return this.teamEntries();
+  }
+
+  /** The team profiles as last read (empty until teams() has read them; reading starts here). */
+  private teamEntries(): TeamEntry[] {
+    this.teamRead ??= this.readTeams();
+    if (!vscode.workspace.isTrusted) return []; // Restricted Mode: a repository's file counts for nothing
+    return [...this.team.values()].filter((e) => e.profile || e.error);
+  }
+
+  private async readTeams(): Promise<void> {
+    this.teamWatch ??= this.watchTeams();
+    const folders = vscode.workspace.workspaceFolders ?? [];
+    const entries = await Promise.all(folders.map((f) => this.readTeam(f)));
+    const next = new Map(entries.map((e) => [e.folder.uri.fsPath, e]));
+    const fingerprint = (m: Map<string, TeamEntry>) =>
+      JSON.stringify(
+        [...m.values()].map((e) => [e.folder.uri.fsPath, e.profile, e.error && (e.error as Error).message]),
+      );
+    const changed = fingerprint(next) !== fingerprint(this.team);
+    this.team = next;
+    if (changed) {
+      this.others.fire();
+      this.teamChanged.fire();
+    }
+  }
+
+  private async readTeam(folder: vscode.WorkspaceFolder): Promise<TeamEntry> {
+    try {
+      return { folder, profile: await readTeamProfile(folder.uri.fsPath) };
+    } catch (error) {
+      return { folder, error };
+    }
+  }
+
+  /**
+   * Reads the team profiles again whenever one is created, changed or deleted, or the folders
+   * change. Also when a .vscode folder goes or comes (a branch without it checked out): the
+   * watcher then reports the folder alone, not the files in it.
+   */
+  private watchTeams(): vscode.Disposable {
+    const watcher = vscode.workspace.createFileSystemWatcher(`**/${TEAM_PROFILE.replace(/\\/g, '/')}`);
+    const folders = vscode.workspace.createFileSystemWatcher(`**/${dirname(TEAM_PROFILE)}`, false, true, false);
+    const again = () => {
+      // One read at a time, in order; a read that failed leaves the last state (the next event reads again).
+      this.teamRead = (this.teamRead ?? Promise.resolve()).then(() => this.readTeams()).catch(() => undefined);
+    };
+    return vscode.Disposable.from(
+      watcher,
+      watcher.onDidCreate(again),
+      watcher.onDidChange(again),
+      watcher.onDidDelete(again),
+      folders,
+      folders.onDidCreate(again),
+      folders.onDidDelete(again),
+      vscode.workspace.onDidChangeWorkspaceFolders(again),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => {
+        this.others.fire();
+        this.teamChanged.fire();
+      }),
+    );
+  }
+
+  /**
+   * The team profile's mount profiles of `folder`: with `approvedOnly`, only once the user approved
+   * them (what counts as a profile of the workspace); else all of them (a team task that uses one
+   * is approved with its profile).
+   */
+  teamProfiles(folder: string, approvedOnly = true): MountProfile[] {
+    const entry = this.teamEntries().find((e) => e.folder.uri.fsPath === folder);
+    if (!entry) return [];
+    const mounts = teamMountSettings(entry);
+    if (approvedOnly && !this.state.get(teamApprovalKey(entry, mounts))) return [];
+    return mounts.map((p) => profileFromSetting(p, this.defaultCacheMode));
+  }
+
+  /** The team profile's rclone-devbox tasks of `folder` that have a label, variables substituted. */
+  teamTasks(folder: string): Array<AppTask & { label: string }> {
+    const entry = this.teamEntries().find((e) => e.folder.uri.fsPath === folder);
+    const raw = entry?.profile?.tasks;
+    return (Array.isArray(raw) ? (raw as AppTask[]) : [])
+      .filter((t) => t && typeof t === 'object' && t.type === TASK_TYPE && typeof t.label === 'string' && t.label)
+      .map((t) => substitute(t, folder) as AppTask & { label: string });
   }
 
   private guarded<T>(key: Guarded): T | undefined {
@@ -149,12 +317,20 @@ export class Settings implements vscode.Disposable {
     return this.config.get<boolean>('unmountOnExit') ?? false;
   }
 
-  /** Mount profiles from settings (a workspace's only once approved); entries without a remote or a mount point are skipped. */
+  /**
+   * Mount profiles from settings (a workspace's only once approved), then those of the folders'
+   * team profiles (once approved; a mount point the settings already have keeps the settings'
+   * profile). Entries without a remote or a mount point are skipped.
+   */
   get profiles(): MountProfile[] {
     const raw = this.guarded<ProfileSetting[]>('mounts');
-    return (Array.isArray(raw) ? raw : [])
+    const profiles = (Array.isArray(raw) ? raw : [])
       .filter(validProfile)
       .map((p) => profileFromSetting(p, this.defaultCacheMode));
+    for (const entry of this.teamEntries())
+      for (const p of this.teamProfiles(entry.folder.uri.fsPath))
+        if (!profiles.some((q) => q.mountPoint === p.mountPoint)) profiles.push(p);
+    return profiles;
   }
 
   profileFor(remote: string): MountProfile | undefined {
@@ -163,8 +339,10 @@ export class Settings implements vscode.Disposable {
 
   dispose(): void {
     this.listener.dispose();
+    this.teamWatch?.dispose();
     this.changed.dispose();
     this.others.dispose();
+    this.teamChanged.dispose();
   }
 }
 

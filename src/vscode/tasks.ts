@@ -1,9 +1,11 @@
 // The `rclone-devbox` task type: mount → warm → link → app, in a terminal the user watches (a
 // pseudoterminal over core/bringup.ts), offered for a workspace with IndexTTS2's webui.py and
-// writable in tasks.json for any app. It is a background task: its problem matcher (package.json)
-// begins on "rclone-devbox: bringing up" and ends on "rclone-devbox: ready" or "… failed", so
-// `dependsOn` and `preLaunchTask` wait for the app to answer. Also the commands around it: Bring
-// Up Workspace (one notification that follows the steps), Open in Browser, Show Terminal, Stop App.
+// writable in tasks.json for any app, or in the repository's team profile
+// (.vscode/rclone-devbox.json, whose tasks are offered here under their own labels). It is a
+// background task: its problem matcher (package.json) begins on "rclone-devbox: bringing up" and
+// ends on "rclone-devbox: ready" or "… failed", so `dependsOn` and `preLaunchTask` wait for the
+// app to answer. Also the commands around it: Bring Up Workspace (one notification that follows
+// the steps), Open in Browser, Show Terminal, Stop App.
 import { createHash } from 'node:crypto';
 import { access } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
@@ -11,6 +13,7 @@ import * as vscode from 'vscode';
 import { stopApp } from '../core/app';
 import { bringUp, type BringUpPlan, type BroughtUp, failureLines, planOf, type Step } from '../core/bringup';
 import { isRcloneError, RcloneError } from '../core/errors';
+import { TEAM_PROFILE } from '../core/teamProfile';
 import { type AppTask, defaultTask, TASK_TYPE } from '../core/workspace';
 import type { AppView } from './apps';
 import { command } from './commands';
@@ -29,8 +32,17 @@ export interface StepEvent {
   end?: 'ready' | 'failed' | 'stopped';
 }
 
+/**
+ * Where a task's definition comes from: the workspace's tasks.json, its team profile (both asked
+ * about before they first run), or offered by us for webui.py (no question: approved profiles only).
+ */
+type Origin = 'tasksJson' | 'team' | 'offered';
+
 export interface TaskSurface extends vscode.Disposable {
-  /** The task the workspace brings up with: tasks.json's first rclone-devbox task, else the offered one. */
+  /**
+   * The task the workspace brings up with: tasks.json's first rclone-devbox task, else the team
+   * profile's first, else the offered one.
+   */
   workspaceTask(): Promise<vscode.Task | undefined>;
   readonly onDidStep: vscode.Event<StepEvent>;
 }
@@ -69,11 +81,23 @@ class Tasks {
     private readonly steps: vscode.EventEmitter<StepEvent>,
   ) {}
 
-  /** Offered: IndexTTS2's bring-up, for each folder with a webui.py and a mount profile. */
+  /**
+   * Offered: the team profile's tasks (but a label tasks.json has too: the user's own wins), and
+   * IndexTTS2's bring-up, for each folder with a webui.py and a mount profile.
+   */
   async provide(): Promise<vscode.Task[]> {
-    const profile = this.svc.settings.profiles[0];
-    if (!profile) return [];
+    await this.svc.settings.teams();
     const offered: vscode.Task[] = [];
+    for (const folder of vscode.workspace.workspaceFolders ?? []) {
+      const own = vscode.workspace.getConfiguration('tasks', folder.uri).get<unknown[]>('tasks');
+      const labels = new Set(
+        (Array.isArray(own) ? own : []).map((t) => (t as { label?: unknown } | null)?.label).filter(Boolean),
+      );
+      for (const def of this.svc.settings.teamTasks(folder.uri.fsPath))
+        if (!labels.has(def.label)) offered.push(this.taskOf({ ...def, type: TASK_TYPE }, folder, def.label, 'team'));
+    }
+    const profile = this.svc.settings.profiles[0];
+    if (!profile) return offered;
     for (const folder of vscode.workspace.workspaceFolders ?? []) {
       const hasApp = await access(join(folder.uri.fsPath, 'webui.py')).then(
         () => true,
@@ -81,7 +105,7 @@ class Tasks {
       );
       if (!hasApp) continue;
       const def = await defaultTask(folder.uri.fsPath, profile, this.svc.settings.modelLink);
-      offered.push(this.taskOf({ ...def, type: TASK_TYPE }, folder, def.label!, false));
+      offered.push(this.taskOf({ ...def, type: TASK_TYPE }, folder, def.label!, 'offered'));
     }
     return offered;
   }
@@ -92,15 +116,14 @@ class Tasks {
     if (def.type !== TASK_TYPE) return undefined;
     const folder = typeof task.scope === 'object' ? task.scope : vscode.workspace.workspaceFolders?.[0];
     if (!folder) return undefined;
-    return this.taskOf(def, folder, task.name, true);
+    return this.taskOf(def, folder, task.name, 'tasksJson');
   }
 
-  /** `written`: the task comes from the workspace's tasks.json (asked about before its first run). */
   private taskOf(
     def: AppTask & vscode.TaskDefinition,
     folder: vscode.WorkspaceFolder,
     label: string,
-    written: boolean,
+    origin: Origin,
   ): vscode.Task {
     const task = new vscode.Task(
       def,
@@ -108,7 +131,7 @@ class Tasks {
       label,
       'rclone',
       new vscode.CustomExecution(
-        async () => new BringUpTerminal(this.svc, this.steps, { ...def, label }, folder, written),
+        async () => new BringUpTerminal(this.svc, this.steps, { ...def, label }, folder, origin),
       ),
       MATCHER,
     );
@@ -119,8 +142,15 @@ class Tasks {
 
   async workspaceTask(): Promise<vscode.Task | undefined> {
     const all = await vscode.tasks.fetchTasks({ type: TASK_TYPE });
-    // tasks.json first (the user's own), then the offered one.
-    return all.find((t) => t.source !== 'rclone') ?? all[0];
+    const team = (await this.svc.settings.teams()).flatMap((e) =>
+      this.svc.settings.teamTasks(e.folder.uri.fsPath).map((t) => t.label),
+    );
+    // tasks.json first (the user's own), then the team profile's, then the offered one.
+    return (
+      all.find((t) => t.source !== 'rclone') ??
+      all.find((t) => t.source === 'rclone' && team.includes(t.name)) ??
+      all[0]
+    );
   }
 
   /** Rclone: Bring Up Workspace: runs the workspace's task with one notification that follows its steps. */
@@ -240,7 +270,7 @@ class BringUpTerminal implements vscode.Pseudoterminal {
     private readonly steps: vscode.EventEmitter<StepEvent>,
     private readonly def: AppTask & { label: string },
     private readonly folder: vscode.WorkspaceFolder,
-    private readonly fromTasksJson: boolean,
+    private readonly origin: Origin,
   ) {}
 
   private line(text: string): void {
@@ -259,8 +289,15 @@ class BringUpTerminal implements vscode.Pseudoterminal {
     const { svc, def } = this;
     const { settings } = svc;
     let plan;
+    // A team task may use the team profile's mount profiles before they are approved as the
+    // workspace's: its own question names what it mounts, and its approval covers the whole profile.
+    const folder = this.folder.uri.fsPath;
+    const profiles = settings.profiles;
+    if (this.origin === 'team')
+      for (const p of settings.teamProfiles(folder, false))
+        if (!profiles.some((q) => q.mountPoint === p.mountPoint)) profiles.push(p);
     try {
-      plan = planOf(def, this.folder.uri.fsPath, settings.profiles, {
+      plan = planOf(def, folder, profiles, {
         mountRoot: settings.mountRoot,
         cacheMode: settings.defaultCacheMode,
         python: await workspacePython(this.folder),
@@ -269,7 +306,7 @@ class BringUpTerminal implements vscode.Pseudoterminal {
       return this.fail(e);
     }
     const mp = plan.profile.mountPoint;
-    if (this.fromTasksJson && !(await approveTask(svc, def, plan))) {
+    if (this.origin !== 'offered' && !(await approveTask(svc, def, plan, this.origin))) {
       return this.fail(
         new RcloneError(
           'Cancelled',
@@ -389,37 +426,48 @@ class BringUpTerminal implements vscode.Pseudoterminal {
 }
 
 /**
- * A task from a repository's tasks.json names what to mount and what to run: a cloned repository
- * must not do either just because the user ran "Bring Up" or a task that depends on it. Asked once
- * per definition (what it mounts, links and runs, where and with what variables); a changed
- * definition is asked about again. The task offered for webui.py needs no question: it mounts only
- * approved profiles and runs the workspace's own webui.py.
+ * A task from a repository's tasks.json or team profile names what to mount and what to run: a
+ * cloned repository must not do either just because the user ran "Bring Up" or a task that
+ * depends on it. Asked once per definition (what it mounts, links and runs, where and with what
+ * variables; for the team profile's, the whole mount profile it uses); a changed definition is
+ * asked about again. The task offered for webui.py needs no question: it mounts only approved
+ * profiles and runs the workspace's own webui.py.
  */
-async function approveTask(svc: Services, def: AppTask, plan: BringUpPlan): Promise<boolean> {
+async function approveTask(
+  svc: Services,
+  def: AppTask,
+  plan: BringUpPlan,
+  origin: Exclude<Origin, 'offered'>,
+): Promise<boolean> {
   const what = {
     mount: plan.profile.remote,
     mountPoint: plan.profile.mountPoint,
     links: plan.links,
     app: plan.app && { command: plan.app.command, cwd: plan.app.cwd, env: plan.app.env },
+    // Kept out of a tasks.json task's: its approvals stay valid as they were.
+    ...(origin === 'team' ? { team: plan.profile } : {}),
   };
   const key = `rclone.approvedTask.${createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 32)}`;
   if (svc.context.globalState.get(key)) return true;
   const [label, remote, mountPoint] = [def.label ?? TASK_TYPE, plan.profile.remote, plan.profile.mountPoint];
-  const question = plan.app
-    ? vscode.l10n.t(
-        'The task "{0}" in this workspace\'s tasks.json asks Rclone Dev Box to mount {1} on {2} and run `{3}` in {4}.',
-        label,
-        remote,
-        mountPoint,
-        plan.app.command.join(' '),
-        plan.app.cwd,
-      )
-    : vscode.l10n.t(
-        'The task "{0}" in this workspace\'s tasks.json asks Rclone Dev Box to mount {1} on {2}.',
-        label,
-        remote,
-        mountPoint,
-      );
+  const question =
+    origin === 'team'
+      ? teamQuestion(label, plan)
+      : plan.app
+        ? vscode.l10n.t(
+            'The task "{0}" in this workspace\'s tasks.json asks Rclone Dev Box to mount {1} on {2} and run `{3}` in {4}.',
+            label,
+            remote,
+            mountPoint,
+            plan.app.command.join(' '),
+            plan.app.cwd,
+          )
+        : vscode.l10n.t(
+            'The task "{0}" in this workspace\'s tasks.json asks Rclone Dev Box to mount {1} on {2}.',
+            label,
+            remote,
+            mountPoint,
+          );
   const ok = await svc.ui.confirm(
     question,
     vscode.l10n.t(
@@ -429,6 +477,29 @@ async function approveTask(svc: Services, def: AppTask, plan: BringUpPlan): Prom
   );
   if (ok) await svc.context.globalState.update(key, true);
   return ok;
+}
+
+/** The question before a team profile's task first runs: as for tasks.json, and the rclone flags its profile adds. */
+function teamQuestion(label: string, plan: BringUpPlan): string {
+  const { remote, mountPoint, extraFlags } = plan.profile;
+  const mount = extraFlags?.length
+    ? vscode.l10n.t('{0} on {1} (with the rclone flags `{2}`)', remote, mountPoint, extraFlags.join(' '))
+    : vscode.l10n.t('{0} on {1}', remote, mountPoint);
+  return plan.app
+    ? vscode.l10n.t(
+        'The task "{0}" in this repository\'s team profile ({1}) asks Rclone Dev Box to mount {2} and run `{3}` in {4}.',
+        label,
+        TEAM_PROFILE,
+        mount,
+        plan.app.command.join(' '),
+        plan.app.cwd,
+      )
+    : vscode.l10n.t(
+        'The task "{0}" in this repository\'s team profile ({1}) asks Rclone Dev Box to mount {2}.',
+        label,
+        TEAM_PROFILE,
+        mount,
+      );
 }
 
 /**

@@ -8,4 +8,5 @@ import './commands.test';
 import './walk.test';
 import './models.test';
 import './bringup.test';
+import './team.test';
 import './faults.test';

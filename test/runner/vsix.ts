@@ -17,6 +17,7 @@ const SHIPPED = [
   /^dist\/(extension|cli)\.js$/,
   /^media\/(rclone\.svg|icon\.png)$/,
   /^media\/walkthrough\/[\w-]+\.svg$/,
+  /^media\/schema\/[\w.-]+\.json$/,
   /^l10n\/bundle\.l10n\.[\w-]+\.json$/,
   /^package(\.nls(\.[\w-]+)?)?\.json$/,
   /^README(\.zh-CN)?\.md$/,
@@ -48,7 +49,15 @@ export async function packageVsix(dir: string): Promise<Vsix> {
   const unexpected = files.filter((f) => !SHIPPED.some((re) => re.test(f)));
   if (unexpected.length)
     throw new Error(`the VSIX would ship files the allowlist should leave out: ${unexpected.join(', ')}`);
-  for (const must of ['dist/extension.js', 'dist/cli.js', 'package.json', 'README.md', 'media/icon.png'])
+  const musts = [
+    'dist/extension.js',
+    'dist/cli.js',
+    'package.json',
+    'README.md',
+    'media/icon.png',
+    'media/schema/rclone-devbox.schema.json', // package.json's jsonValidation points at it
+  ];
+  for (const must of musts)
     if (!files.includes(must)) throw new Error(`the VSIX would not ship ${must}: ${files.join(', ')}`);
   const file = join(dir, 'rclone-devbox.vsix');
   await execa(vsce, ['package', '--no-dependencies', '--out', file], { cwd: stage });

@@ -295,6 +295,54 @@ describe('rclone-devbox doctor', () => {
     );
   });
 
+  it('team-profile drift: a remote whose endpoint differs and a team remote missing from the config are problems, with how to fix them', async () => {
+    const dir = fresh();
+    const folder = workspace(dir, await freePort());
+    const team = {
+      remotes: {
+        // The box's s3 remote, as the team describes it, but at another endpoint.
+        s3: { type: 's3', provider: 'Other', endpoint: 'http://s3.team.example:9000', credentials: 'keys' },
+        compshare: { type: 's3', provider: 'Other', endpoint: 'internal.s3-cn-bj.ufileos.com', credentials: 'session' },
+      },
+    };
+    writeFileSync(join(folder, '.vscode', 'rclone-devbox.json'), JSON.stringify(team, null, 2));
+    const r = await cli(['doctor'], cliEnv(box, dir), 20_000, folder);
+    assertShape(r);
+    assert.equal(r.code, 2, r.stdout);
+    assert.match(
+      r.stdout,
+      /^ok {3}workspace .*\(\.vscode\/settings\.json, \.vscode\/tasks\.json, \.vscode\/rclone-devbox\.json\)$/m,
+    );
+    const [drift, missing] = failures(r);
+    assert.equal(
+      drift,
+      `FAIL remote s3: it differs from the team profile .vscode/rclone-devbox.json: endpoint is ${box.s3.endpoint} here, http://s3.team.example:9000 in the team profile — ` +
+        'Apply the team profile: in the editor, "Rclone: Apply Team Profile"; from a shell: `rclone config update s3 endpoint http://s3.team.example:9000`.',
+    );
+    assert.equal(
+      missing,
+      `FAIL remote compshare: There is no remote called "compshare" in ${box.configFile}; the team profile ${join(folder, '.vscode', 'rclone-devbox.json')} names it — ` +
+        'Add it: in the editor, "Rclone: Apply Team Profile" (it asks only for the secrets); from a shell: ' +
+        '`rclone config create compshare s3 provider Other endpoint internal.s3-cn-bj.ufileos.com access_key_id <access key ID> secret_access_key <secret key> session_token <session token>`.',
+    );
+    // The drift line comes with its remote's own checks, which still run.
+    assert.match(r.stdout, /^ok {3}remote s3 \(s3, Other\) is in the config\nFAIL remote s3: /m);
+    assert.match(r.stdout, /^ok {3}access to s3:models: listed in/m);
+
+    // As the team describes it (a trailing slash is no difference): no problem, and said so for a remote no profile mounts.
+    team.remotes.s3.endpoint = `${box.s3.endpoint}/`;
+    const file = config(
+      dir,
+      s3Remote('compshare', box.s3.endpoint).replace('provider = Other', 'provider = Other\nsession_token = t'),
+    );
+    team.remotes.compshare.endpoint = box.s3.endpoint;
+    writeFileSync(join(folder, '.vscode', 'rclone-devbox.json'), JSON.stringify(team, null, 2));
+    const good = await cli(['doctor'], cliEnv(box, dir, { RCLONE_CONFIG: file }), 20_000, folder);
+    assertShape(good);
+    assert.equal(good.code, 0, good.stdout);
+    assert.match(good.stdout, /^ok {3}remote compshare is as the team profile describes it$/m);
+  });
+
   it('several problems at once: the exit status counts them (a missing remote, a cache disk too small)', async () => {
     const dir = fresh();
     const folder = join(dir, 'ws');

@@ -1,0 +1,28 @@
+// JSON with comments, as VS Code writes settings.json, tasks.json and the team profile.
+
+/**
+ * JSON with comments and trailing commas (VS Code's settings.json and tasks.json) as plain JSON:
+ * comments and those commas become spaces, so JSON.parse's positions still point into the file.
+ */
+export function stripJsonc(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"') {
+      const start = i;
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      out += text.slice(start, i + 1);
+    } else if (c === '/' && text[i + 1] === '/') {
+      const end = text.indexOf('\n', i);
+      const stop = end < 0 ? text.length : end;
+      out += ' '.repeat(stop - i);
+      i = stop - 1;
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      const stop = end < 0 ? text.length : end + 2;
+      out += text.slice(i, stop).replace(/[^\n]/g, ' ');
+      i = stop - 1;
+    } else out += c;
+  }
+  return out.replace(/,(\s*[}\]])/g, ' $1');
+}
