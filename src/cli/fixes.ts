@@ -41,7 +41,7 @@ const CLI_FIXES: Partial<Record<ErrorKind, string>> = {
   },
   get AuthFailed() {
     return l10n.t(
-      "Check the remote's access key ID and secret key (and the region, for AWS) in the config file (`rclone config file`), e.g. with `rclone config update <remote> access_key_id …`.",
+      "Check the remote's access key ID and secret key (and the region, for AWS) in the config file (`rclone config file`), e.g. with `rclone config`, choosing e (Edit existing remote) (it asks for them, so they stay off the command line).",
     );
   },
   get ConfigInvalid() {

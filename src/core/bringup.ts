@@ -385,8 +385,8 @@ export const shellWord = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.
 
 /**
  * How to add the team's remote `name` from a shell, as the team profile describes it: `rclone
- * config create` with its provider, endpoint and region filled in and its secrets left as
- * placeholders (never on a line we print); for a credentials command, with the AWS config profile
+ * config create` with its provider, endpoint and region filled in, its keys then asked by `rclone
+ * config` (never put on a command line); for a credentials command, with the AWS config profile
  * rclone reads it from, as Add Remote writes it.
  */
 export function teamRemoteCommand(name: string, team: TeamRemote, env: NodeJS.ProcessEnv = process.env): string {
@@ -403,9 +403,16 @@ export function teamRemoteCommand(name: string, team: TeamRemote, env: NodeJS.Pr
       awsConfigFile(env),
     );
   }
-  args.push('access_key_id', l10n.t('<access key ID>'), 'secret_access_key', l10n.t('<secret key>'));
-  if (team.credentials === 'session') args.push('session_token', l10n.t('<session token>'));
-  return `\`${args.join(' ')}\``;
+  // Keys are never put on a command line (shell history, ps): `rclone config` asks for them.
+  return team.credentials === 'session'
+    ? l10n.t(
+        '`{0}`, then its keys and session token with `rclone config`, choosing e (Edit existing remote) (it asks for them)',
+        args.join(' '),
+      )
+    : l10n.t(
+        '`{0}`, then its keys with `rclone config`, choosing e (Edit existing remote) (it asks for them)',
+        args.join(' '),
+      );
 }
 
 /**

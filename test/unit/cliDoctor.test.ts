@@ -213,7 +213,7 @@ describe('rclone-devbox doctor', () => {
     assert.equal(r.code, 1, r.stdout);
     assert.equal(
       failures(r)[0],
-      "FAIL access to bad:models: The credentials for bad were refused — Check the remote's access key ID and secret key (and the region, for AWS) in the config file (`rclone config file`), e.g. with `rclone config update <remote> access_key_id …`.",
+      "FAIL access to bad:models: The credentials for bad were refused — Check the remote's access key ID and secret key (and the region, for AWS) in the config file (`rclone config file`), e.g. with `rclone config`, choosing e (Edit existing remote) (it asks for them, so they stay off the command line).",
     );
     assert.match(r.stdout, new RegExp(`^ok {3}endpoint 127\\.0\\.0\\.1:${box.s3.port} answers in`, 'm'));
     assert.ok(!`${r.stdout}${r.stderr}`.includes('wrong-secret-1234'), 'the secret was printed');
@@ -323,7 +323,7 @@ describe('rclone-devbox doctor', () => {
       missing,
       `FAIL remote compshare: There is no remote called "compshare" in ${box.configFile}; the team profile ${join(folder, '.vscode', 'rclone-devbox.json')} names it — ` +
         'Add it: in the editor, "Rclone: Apply Team Profile" (it asks only for the secrets); from a shell: ' +
-        '`rclone config create compshare s3 provider Other endpoint internal.s3-cn-bj.ufileos.com access_key_id <access key ID> secret_access_key <secret key> session_token <session token>`.',
+        '`rclone config create compshare s3 provider Other endpoint internal.s3-cn-bj.ufileos.com`, then its keys and session token with `rclone config`, choosing e (Edit existing remote) (it asks for them).',
     );
     // The drift line comes with its remote's own checks, which still run.
     assert.match(r.stdout, /^ok {3}remote s3 \(s3, Other\) is in the config\nFAIL remote s3: /m);

@@ -200,7 +200,7 @@ describe('outputs published to the bucket', () => {
     assert.equal(
       fix,
       'Add it: in the editor, "Rclone: Apply Team Profile" (it asks only for the secrets); from a shell: ' +
-        `\`rclone config create compshare s3 provider Other endpoint ${endpoint} access_key_id <access key ID> secret_access_key <secret key>\`.`,
+        `\`rclone config create compshare s3 provider Other endpoint ${endpoint}\`, then its keys with \`rclone config\`, choosing e (Edit existing remote) (it asks for them).`,
     );
     assert.equal(await mounted(f.mountPoint), false);
     assert.equal(existsSync(f.mountPoint), false, 'not even the mount point was made');
