@@ -10,15 +10,15 @@
 // `credential_process` is a shell command line by definition (the AWS SDK runs it with `sh -c`):
 // we run it the same way, with an argument array.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import * as l10n from '@vscode/l10n';
 import { Child } from './child';
 import { removeRemote as removeSection, upsertRemote as upsertSection } from './confText';
 import { RcloneError } from './errors';
 import { linkTarget, writeAtomically } from './files';
-import { withLock } from './lock';
+import { lockedEdit } from './lock';
 
 /** The AWS config file the SDK inside rclone reads. */
 export const awsConfigFile = (env: NodeJS.ProcessEnv): string =>
@@ -64,17 +64,21 @@ export async function credentialProcessOf(env: NodeJS.ProcessEnv, profile: strin
 
 async function editAwsConfig(env: NodeJS.ProcessEnv, change: (text: string) => string): Promise<void> {
   const target = await linkTarget(awsConfigFile(env));
-  // Two windows or the CLI adding credentials commands at once take turns (a lock beside the file).
-  const locks = join(dirname(target), '.rclone-devbox-locks');
-  await mkdir(locks, { recursive: true, mode: 0o700 });
-  await withLock(locks, basename(target), 10_000, async () => {
-    const before = await readFile(target, 'utf8').catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') return '';
-      throw e;
-    });
-    const after = change(before);
-    if (after !== before) await writeAtomically(target, after);
-  });
+  // Two windows or the CLI adding credentials commands at once take turns, as for rclone.conf.
+  const fix = (dir: string) =>
+    l10n.t('Make {0} writable for this user, or set AWS_CONFIG_FILE to a file in a folder you can write.', dir);
+  await lockedEdit(
+    target,
+    async () => {
+      const before = await readFile(target, 'utf8').catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return '';
+        throw e;
+      });
+      const after = change(before);
+      if (after !== before) await writeAtomically(target, after);
+    },
+    fix,
+  );
 }
 
 export interface Credentials {

@@ -3,15 +3,15 @@
 // read-modify-write under a lock shared by every process (windows, the CLI), and the file is
 // replaced atomically through any symlink, keeping its mode (see files.ts).
 import { realpathSync, watch, type FSWatcher } from 'node:fs';
-import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import * as l10n from '@vscode/l10n';
 import { isOurProfile, removeProfile } from './awsConfig';
 import { confValue, hasRemote, readConf, removeRemote, upsertRemote } from './confText';
 import { isRcloneError, RcloneError } from './errors';
 import { type Disposable, Emitter, type Event } from './events';
 import { linkTarget, writeAtomically } from './files';
-import { withLock } from './lock';
+import { lockedEdit } from './lock';
 import type { Rclone } from './rclone';
 
 export interface Remote {
@@ -136,37 +136,14 @@ export async function locateConfigFile(rclone: Rclone, signal?: AbortSignal): Pr
   return path;
 }
 
-/**
- * Runs `work` holding the edit lock of the config file `target` (symlinks already followed). The
- * lock lives beside the file, in `<folder>/.rclone-devbox-locks/`: any process able to edit the
- * config can write that folder (an edit is a rename there) whatever its user or HOME, and every
- * spelling of the path (symlinks, `..`) meets in the same folder. A lock under our own state dir
- * would not be seen by a teammate sharing the config, nor by the CLI run with another HOME. It is
- * a hidden folder, not a dot-file, because withLock() keeps its lock files in a folder of its own.
- */
-async function lockedEdit(target: string, work: () => Promise<void>): Promise<void> {
-  const dir = dirname(target);
-  const locks = join(dir, '.rclone-devbox-locks');
-  try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const created = await mkdir(locks, { mode: 0o700 }).then(
-      () => true,
-      (e: NodeJS.ErrnoException) => {
-        if (e.code === 'EEXIST') return false;
-        throw e;
-      },
-    );
-    // The folder's own bits (the umask aside), so a team sharing a group-writable folder shares the lock too.
-    if (created) await chmod(locks, (await stat(dir)).mode & 0o3777);
-    await withLock(locks, basename(target), 10_000, work);
-  } catch (e) {
-    if (isRcloneError(e) || !(e as NodeJS.ErrnoException).code) throw e;
-    throw new RcloneError('PermissionDenied', l10n.t`Cannot edit ${target}: its folder ${dir} is not writable.`, {
-      fix: l10n.t`Make ${dir} writable for this user, or set "rclone.configFile" to a config in a folder you can write.`,
-      detail: (e as Error).message,
-    });
-  }
-}
+/** Runs `work` holding the edit lock of rclone's config file `target` (see lockedEdit). */
+const lockedConfigEdit = (target: string, work: () => Promise<void>) =>
+  lockedEdit(
+    target,
+    work,
+    (dir) =>
+      l10n.t`Make ${dir} writable for this user, or set "rclone.configFile" to a config in a folder you can write.`,
+  );
 
 /**
  * rclone's own words for a config it cannot use ("didn't find section" for a remote without a
@@ -318,7 +295,7 @@ export class RcloneConfig implements Disposable {
   private edit(change: (text: string) => string): Promise<void> {
     const next = this.writes.then(async () => {
       const target = await linkTarget(this.path);
-      await lockedEdit(target, async () => {
+      await lockedConfigEdit(target, async () => {
         const before = await this.text();
         if (ENCRYPTED.test(before)) {
           throw new RcloneError(

@@ -1,4 +1,17 @@
 // JSON with comments, as VS Code writes settings.json, tasks.json and the team profile.
+import { readFile } from 'node:fs/promises';
+import * as l10n from '@vscode/l10n';
+import { RcloneError } from './errors';
+
+/** A workspace file's text, undefined when it does not exist; ConfigInvalid when it cannot be read. */
+export async function readOptional(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new RcloneError('ConfigInvalid', l10n.t`Cannot read ${file}.`, { detail: (e as Error).message });
+  }
+}
 
 /**
  * JSON with comments and trailing commas (VS Code's settings.json and tasks.json) as plain JSON:

@@ -12,11 +12,11 @@
 // next holder's lock for it: the release made that tombstone already. The winner renames the lock
 // aside (atomic); tombstones stay a while, for waiters slow to act on what they read.
 import { createHash, randomBytes } from 'node:crypto';
-import { link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import * as l10n from '@vscode/l10n';
-import { RcloneError } from './errors';
+import { isRcloneError, RcloneError } from './errors';
 import { processIdentity, sameProcess } from './processes';
 
 /** A lock file that cannot be read as ours after this long was left by a crash mid-write (old format). */
@@ -136,4 +136,40 @@ async function sweepTombstones(file: string): Promise<void> {
       if (old) await rm(path, { force: true });
     }),
   );
+}
+
+/**
+ * Runs `work` holding the edit lock of a shared file `target` (rclone's config, the AWS config;
+ * symlinks already followed). The lock lives beside the file, in `<folder>/.rclone-devbox-locks/`:
+ * any process able to edit the file can write that folder (an edit is a rename there) whatever its user or HOME, and every
+ * spelling of the path (symlinks, `..`) meets in the same folder. A lock under our own state dir
+ * would not be seen by a teammate sharing the config, nor by the CLI run with another HOME. It is
+ * a hidden folder, not a dot-file, because withLock() keeps its lock files in a folder of its own.
+ */
+export async function lockedEdit(
+  target: string,
+  work: () => Promise<void>,
+  fix: (dir: string) => string,
+): Promise<void> {
+  const dir = dirname(target);
+  const locks = join(dir, '.rclone-devbox-locks');
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const created = await mkdir(locks, { mode: 0o700 }).then(
+      () => true,
+      (e: NodeJS.ErrnoException) => {
+        if (e.code === 'EEXIST') return false;
+        throw e;
+      },
+    );
+    // The folder's own bits (the umask aside), so a team sharing a group-writable folder shares the lock too.
+    if (created) await chmod(locks, (await stat(dir)).mode & 0o3777);
+    await withLock(locks, basename(target), 10_000, work);
+  } catch (e) {
+    if (isRcloneError(e) || !(e as NodeJS.ErrnoException).code) throw e;
+    throw new RcloneError('PermissionDenied', l10n.t`Cannot edit ${target}: its folder ${dir} is not writable.`, {
+      fix: fix(dir),
+      detail: (e as Error).message,
+    });
+  }
 }

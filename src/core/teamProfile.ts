@@ -6,12 +6,11 @@
 //   "tasks":         rclone-devbox tasks, as in tasks.json (links such as outputs → outputs/${hostname})
 // JSON with comments, checked against the schema package.json contributes for the file (positions
 // in the editor); the checks below say the same with a line number, for the CLI.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as l10n from '@vscode/l10n';
 import type { Remote } from './config';
 import { RcloneError } from './errors';
-import { stripJsonc } from './jsonc';
+import { readOptional, stripJsonc } from './jsonc';
 
 export const TEAM_PROFILE = join('.vscode', 'rclone-devbox.json');
 
@@ -55,14 +54,8 @@ function lineOf(text: string, key: string, from = 0): number {
 /** The folder's team profile, undefined when it has none; ConfigInvalid naming the file and line when it is wrong. */
 export async function readTeamProfile(folder: string): Promise<TeamProfile | undefined> {
   const file = join(folder, TEAM_PROFILE);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new RcloneError('ConfigInvalid', l10n.t`Cannot read ${file}.`, { detail: (e as Error).message });
-  }
-  return parseTeamProfile(text, file);
+  const text = await readOptional(file);
+  return text === undefined ? undefined : parseTeamProfile(text, file);
 }
 
 export function parseTeamProfile(text: string, file: string): TeamProfile {

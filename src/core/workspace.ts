@@ -2,13 +2,13 @@
 // `.vscode/settings.json` ("rclone.mounts") and the `rclone-devbox` tasks of `.vscode/tasks.json`,
 // both JSON with comments, or one file given with --config that holds both keys. The editor reads
 // the same two things through its own API; both then resolve a task the same way (resolveTask).
-import { readFile, readlink, stat } from 'node:fs/promises';
+import { readlink, stat } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import * as l10n from '@vscode/l10n';
 import { RcloneError } from './errors';
 import { type CacheMode, DEFAULT_WARM, type MountProfile } from './profile';
-import { stripJsonc } from './jsonc';
+import { readOptional, stripJsonc } from './jsonc';
 import { readTeamProfile } from './teamProfile';
 
 /** The task type the extension contributes (package.json taskDefinitions), as written in tasks.json. */
@@ -138,13 +138,8 @@ const invalidSetting = (file: string, problem: string) =>
 
 /** A JSONC file's object, undefined when the file does not exist; a clear ConfigInvalid when it is not JSON. */
 async function readJsonc(file: string): Promise<Record<string, unknown> | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new RcloneError('ConfigInvalid', l10n.t`Cannot read ${file}.`, { detail: (e as Error).message });
-  }
+  const text = await readOptional(file);
+  if (text === undefined) return undefined;
   try {
     const value: unknown = JSON.parse(stripJsonc(text));
     if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
