@@ -201,4 +201,66 @@ describe('Team profile', function () {
     assert.equal((await inspectLink(join(workspace(), 'cache_hub'))).target, join(mountPoint, 'cache_hub_v23'));
     assert.match((await fetchText(url)) ?? '', /gpt\.pth/);
   });
+
+  it('a profile that switches to a credentials command: Apply Team Profile runs it only once allowed, and writes our AWS profile', async () => {
+    const awsConfig = process.env.AWS_CONFIG_FILE!;
+    const awsBefore = await readFile(awsConfig, 'utf8').catch(() => '');
+    const dir = dirname(boxInfo().configFile);
+    const calls = join(dir, 'team-credential-calls');
+    const script = join(dir, 'team broker.sh');
+    await writeFile(
+      script,
+      `#!/bin/sh\necho call >> '${calls}'\nprintf '{"Version":1,"AccessKeyId":"S3RVER","SecretAccessKey":"${SECRET}","SessionToken":"t","Expiration":"%s"}\n' "$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)"\n`,
+      { mode: 0o700 },
+    );
+    const command = `'${script}' --role models-read`;
+    const profileText = await readFile(teamFile(), 'utf8');
+    const ui = new ScriptedUi([false]); // the first time: not allowed
+    try {
+      await withUi(ui, async () => {
+        await writeFile(
+          teamFile(),
+          profileText.replace(
+            '"credentials": "keys"',
+            `"credentials": "command",\n      "command": ${JSON.stringify(command)}`,
+          ),
+        );
+        const note = await waitFor('the drift warning', () =>
+          ui.notes.find((n) => n.message.startsWith('The remote "team" differs from this repository\'s team profile')),
+        );
+        assert.match(note.message, /credentials: command vs keys/);
+        await ui.press(note.message, 'Apply Team Profile');
+        assert.equal(ui.asked.length, 1);
+        assert.match(
+          ui.asked[0]!.title ?? '',
+          new RegExp(`^The team profile runs \`${escape(command)}\` to get credentials for team\\. Allow\\?`),
+        );
+        assert.equal(await readFile(calls, 'utf8').catch(() => ''), '', 'not allowed: never run');
+        assert.match((await section()) ?? '', /secret_access_key = /, 'not allowed: [team] as it was');
+        // Allowed this time.
+        ui.answer(true);
+        await ui.press(note.message, 'Apply Team Profile');
+      });
+      assert.deepEqual(ui.errors(), []);
+      const text = (await section()) ?? '';
+      assert.match(text, /\nenv_auth = true\nprofile = rclone-devbox-team\n/);
+      assert.ok(!/access_key_id|secret_access_key|session_token/.test(text), `no key left in [team]: ${text}`);
+      assert.ok(
+        (await readFile(awsConfig, 'utf8')).includes(`[profile rclone-devbox-team]\ncredential_process = ${command}\n`),
+      );
+      assert.ok(
+        ui.notes.some((n) => n.message === 'Updated remote team: 2 buckets found.'),
+        JSON.stringify(ui.notes),
+      );
+      assert.ok(
+        (await readFile(calls, 'utf8')).split('\n').filter(Boolean).length >= 2,
+        'tried by us, then run by rclone',
+      );
+    } finally {
+      await writeFile(teamFile(), profileText);
+      await writeFile(awsConfig, awsBefore);
+      await rm(calls, { force: true });
+      await rm(script, { force: true });
+    }
+  });
 });
