@@ -117,6 +117,14 @@ async function main({ command, args, o, v }: Parsed): Promise<number> {
     const { statusCommand } = await import('./cli/status');
     return statusCommand(o, locate, io);
   }
+  if (command === 'permissions') {
+    const { permissionsCommand } = await import('./cli/permissions');
+    return permissionsCommand(args[0]!, o, locate, io);
+  }
+  if (command === 'setup') {
+    const { setupCommand } = await import('./cli/setup');
+    return setupCommand(o, locate, io);
+  }
   if (command === 'doctor') {
     const { doctorCommand } = await import('./cli/doctor');
     return doctorCommand(o, locate, io);

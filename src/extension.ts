@@ -2,6 +2,7 @@
 // rclone is found on first use, and mount state is read from files.
 import * as vscode from 'vscode';
 import { useBundle } from './core/locale';
+import * as expiry from './vscode/expiry';
 import * as linkCommands from './vscode/linkCommands';
 import * as mountCommands from './vscode/mountCommands';
 import * as permissions from './vscode/permissions';
@@ -28,6 +29,7 @@ export function activate(context: vscode.ExtensionContext) {
     warm: warmCommands.register(svc),
     links: linkCommands.register(svc),
     permissions: permissions.register(svc),
+    expiry: expiry.register(svc),
     tasks: tasks.register(svc),
     team: teamProfile.register(svc),
     walkthrough: walkthrough.register(svc),

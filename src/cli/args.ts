@@ -28,6 +28,16 @@ export const COMMANDS = {
       return l10n.t('list a folder, streamed (folders end with /)');
     },
   },
+  permissions: {
+    args: ['<remote:bucket[/path]>'],
+    options: ['json'],
+    usage: 'permissions <remote:bucket[/path]> [--json]',
+    get about() {
+      return l10n.t(
+        "try list, read, write and delete there with the remote's credentials (a scratch object, removed again);\n        exit status 0: all allowed, 1: something is not",
+      );
+    },
+  },
   mounts: {
     args: [],
     options: ['json'],
@@ -96,6 +106,16 @@ export const COMMANDS = {
       return l10n.t('point the --as symlink back at the target it had before');
     },
   },
+  setup: {
+    args: [],
+    options: ['config', 'yes'],
+    usage: 'setup [--config FILE] [--yes]',
+    get about() {
+      return l10n.t(
+        "add the remotes this folder's team profile (.vscode/rclone-devbox.json) names and rclone's config lacks:\n        asks only for their secrets (stdin: one per line); --yes allows the profile's credentials commands",
+      );
+    },
+  },
   up: {
     args: [],
     options: ['profile', 'task', 'no-app', 'config', 'timeout'],
@@ -147,6 +167,7 @@ const OPTIONS = {
   task: { type: 'string' },
   'no-app': { type: 'boolean' },
   config: { type: 'string' },
+  yes: { type: 'boolean', short: 'y' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
@@ -231,6 +252,8 @@ export function parse(argv: string[]): Parsed {
   const mode = o['cache-mode'];
   if (mode !== undefined && !(CACHE_MODES as readonly string[]).includes(mode))
     throw refuse(command, l10n.t`--cache-mode "${mode}" is not one of ${CACHE_MODES.join(', ')}`);
+  if (command === 'permissions' && !/^[^:/]+:[^/]/.test(args[0]!))
+    throw refuse(command, l10n.t`"${args[0]!}" names no bucket: give remote:bucket or remote:bucket/path`);
   const v: Values = {
     limit: count(command, 'limit', o.limit),
     timeoutMs: duration(command, 'timeout', o.timeout),

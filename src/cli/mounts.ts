@@ -2,12 +2,12 @@
 // that `ls` and `remotes` do not pay for the mount registry's code at start-up.
 import * as l10n from '@vscode/l10n';
 import type { Logger } from '../core/events';
-import { FIXES } from '../core/errors';
+import { FIXES, RcloneError, say } from '../core/errors';
 import { cacheTrouble, type Mount, MountRegistry } from '../core/mounts';
 import { type MountProfile, sensitiveFlags } from '../core/profile';
 import type { Rclone } from '../core/rclone';
 import type { Options, Values } from './args';
-import { type Context, cliFix } from './fixes';
+import { type Context, cliFix, describe } from './fixes';
 
 export interface Io {
   out(line: string): void;
@@ -115,20 +115,53 @@ async function mounts(registry: MountRegistry, json: boolean, io: Io): Promise<n
         : 'none';
     };
     const withRc = await Promise.all(
-      all.map(async (m) => ({ ...m, profile: await shownProfile(m.profile), rc: await rcState(m.mountPoint) })),
+      all.map(async (m) => ({
+        ...m,
+        // As `status --json` says it: null when nothing is known to be wrong (or the mount does not answer).
+        credentials: credentialsOf(m),
+        profile: await shownProfile(m.profile),
+        rc: await rcState(m.mountPoint),
+      })),
     );
     io.out(JSON.stringify(withRc, null, 2));
+    tellCredentials(all, io);
     return 0;
   }
   for (const m of all) {
-    const trouble = cacheTroubleInEnglish(m); // a listing for scripts: the same words in every language
+    // A listing for scripts: the same words in every language.
+    const troubles = [credentialsTroubleInEnglish(m), cacheTroubleInEnglish(m)].filter(Boolean);
     const state = m.external ? 'external' : `pid ${m.pid}`;
-    io.out(
-      [m.mountPoint, m.remote, m.state, state, `${m.pendingUploads} pending`, ...(trouble ? [trouble] : [])].join('\t'),
-    );
+    io.out([m.mountPoint, m.remote, m.state, state, `${m.pendingUploads} pending`, ...troubles].join('\t'));
   }
   if (all.some(cacheTrouble)) io.err(cliFix({ kind: 'CacheFull', fix: FIXES.CacheFull }));
+  tellCredentials(all, io);
   return 0;
+}
+
+/** A live mount's credentials trouble ('expired', 'refused'); null when none is known (or it does not answer). */
+export const credentialsOf = (m: Pick<Mount, 'state' | 'credentials'>): 'expired' | 'refused' | null =>
+  (m.state === 'mounted' && m.credentials) || null;
+
+/** core's credentialsTrouble() in English whatever the user's language, for the `mounts` listing. */
+export function credentialsTroubleInEnglish(m: Pick<Mount, 'state' | 'credentials'>): string | undefined {
+  const trouble = credentialsOf(m);
+  return trouble === 'expired' ? 'credentials expired' : trouble === 'refused' ? 'credentials refused' : undefined;
+}
+
+/** Each remote whose credentials a live mount found expired or refused, on stderr: what it is, and the fix. */
+export function tellCredentials(mounts: readonly Mount[], io: Io): void {
+  const told = new Set<string>();
+  for (const m of mounts) {
+    const trouble = credentialsOf(m);
+    if (!trouble) continue;
+    const e =
+      trouble === 'expired'
+        ? new RcloneError('CredentialsExpired', say.credentialsExpired(m.remote))
+        : new RcloneError('AuthFailed', say.credentialsRefused(m.remote));
+    if (told.has(e.message)) continue;
+    told.add(e.message);
+    io.err(describe(e, false, io.context).trimEnd());
+  }
 }
 
 /**

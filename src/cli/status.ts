@@ -7,7 +7,7 @@
 import { relative } from 'node:path';
 import * as l10n from '@vscode/l10n';
 import { findApps } from '../core/app';
-import { FIXES, isRcloneError, RcloneError, say } from '../core/errors';
+import { FIXES, isRcloneError, type RcloneError } from '../core/errors';
 import { checkTargetOnMount, inspectLink, type LinkInfo } from '../core/link';
 import { holderOf } from '../core/mountPoint';
 import { cacheTrouble, credentialsTrouble, type Mount, MountRegistry } from '../core/mounts';
@@ -16,7 +16,7 @@ import type { Rclone } from '../core/rclone';
 import { inFolder, readWorkspace, type WorkspaceDefinition } from '../core/workspace';
 import type { Options } from './args';
 import { cliFix, describe } from './fixes';
-import { cacheTroubleInEnglish, type Io } from './mounts';
+import { cacheTroubleInEnglish, credentialsOf, type Io, tellCredentials } from './mounts';
 
 /**
  * What `status --json` prints. Field names are stable within a `version`; a value that does not
@@ -127,17 +127,7 @@ export async function statusCommand(o: Options, locate: () => Promise<Rclone>, i
   }
   if (mounts.some(cacheTrouble)) io.err(cliFix({ kind: 'CacheFull', fix: FIXES.CacheFull }));
   // Each remote whose credentials a mount found expired or refused: what it is, and the fix.
-  const told = new Set<string>();
-  for (const m of mounts) {
-    if (!m.credentials || m.state !== 'mounted') continue;
-    const e =
-      m.credentials === 'expired'
-        ? new RcloneError('CredentialsExpired', say.credentialsExpired(m.remote))
-        : new RcloneError('AuthFailed', say.credentialsRefused(m.remote));
-    if (told.has(e.message)) continue;
-    told.add(e.message);
-    io.err(describe(e, false, io.context).trimEnd());
-  }
+  tellCredentials(mounts, io);
   for (const e of failures) io.err(describe(e, false, io.context).trimEnd());
   return failures.length ? 1 : 0;
 }
@@ -151,7 +141,7 @@ async function mountStatus(registry: MountRegistry, m: Mount): Promise<StatusMou
     pid: m.pid ?? null,
     pendingUploads: m.pendingUploads,
     cacheTrouble: cacheTroubleInEnglish(m) ?? null,
-    credentials: (m.state === 'mounted' && m.credentials) || null,
+    credentials: credentialsOf(m),
     cache: !m.external && m.state === 'mounted' ? await cacheOf(registry, m) : null,
     logFile: m.logFile ?? null,
   };

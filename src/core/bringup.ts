@@ -418,8 +418,9 @@ export function teamRemoteCommand(name: string, team: TeamRemote, env: NodeJS.Pr
 /**
  * RemoteNotFound when the team profile names the remote `path` is on and rclone's config (`remotes`,
  * read from `configPath`) has no remote of that name, saying that the team profile names it and
- * how to add it; undefined when it is there, or when the team profile does not name it (rclone's
- * own error says the rest).
+ * how to add it (`rclone-devbox setup` first; said by the CLI's `up` and `doctor`, run in the
+ * team profile's folder); undefined when it is there, or when the team profile does not name it
+ * (rclone's own error says the rest).
  */
 export function teamRemoteMissing(
   path: string,
@@ -435,7 +436,7 @@ export function teamRemoteMissing(
     'RemoteNotFound',
     l10n.t`There is no remote called "${name}" in ${configPath}; the team profile ${team.file} names it.`,
     {
-      fix: l10n.t`Add it: in the editor, "Rclone: Apply Team Profile" (it asks only for the secrets); from a shell: ${teamRemoteCommand(name, described, env)}.`,
+      fix: l10n.t`Add it: \`rclone-devbox setup\` in this folder, or in the editor "Rclone: Apply Team Profile" (both ask only for the secrets); by hand: ${teamRemoteCommand(name, described, env)}.`,
     },
   );
 }

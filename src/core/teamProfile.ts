@@ -131,3 +131,54 @@ export function driftOf(team: TeamRemote, local: Remote | undefined): Drift[] {
     drift.push({ field: 'credentials', team: team.credentials, local: local.credentials });
   return drift;
 }
+
+// ---- a team remote as rclone.conf values (Set Up Remote in the editor, `rclone-devbox setup`) ----
+
+/** rclone.conf values: a key set to undefined is removed from the remote; a key left out stays as it is. */
+export type RemoteValues = Record<string, string | undefined>;
+
+/** What the team profile fixes of remote `team` (type s3): its provider, endpoint and region, as given. */
+export function teamRemoteValues(team: TeamRemote): RemoteValues {
+  const values: RemoteValues = {};
+  for (const field of ['provider', 'endpoint', 'region'] as const) if (team[field]) values[field] = team[field];
+  return values;
+}
+
+/** The secrets of keys (and a session token), as typed; an empty one is left out (an edit keeps the old one). */
+export interface TypedKeys {
+  keyId?: string;
+  secret?: string;
+  /** Only for "session". */
+  token?: string;
+}
+
+/**
+ * The values of keys (`keys`) or of temporary keys (`session`: with their session token): the keys
+ * in the remote itself, so env_auth and profile are cleared (rclone then reads neither the
+ * environment nor a profile for it), and for `keys` a session token it had is removed.
+ */
+export function keyValues(kind: 'keys' | 'session', typed: TypedKeys): RemoteValues {
+  const values: RemoteValues = {};
+  if (typed.keyId?.trim()) values.access_key_id = typed.keyId.trim();
+  if (typed.secret) values.secret_access_key = typed.secret;
+  if (kind === 'session') {
+    if (typed.token?.trim()) values.session_token = typed.token.trim();
+  } else values.session_token = undefined;
+  values.env_auth = undefined;
+  values.profile = undefined;
+  return values;
+}
+
+/**
+ * The values of a remote whose credentials come from a command: env_auth, and no keys. The caller
+ * adds `profile` (awsConfig.profileFor) once the command has worked and is in the AWS config file.
+ */
+export function commandValues(values: RemoteValues = {}): RemoteValues {
+  return {
+    ...values,
+    env_auth: 'true',
+    access_key_id: undefined,
+    secret_access_key: undefined,
+    session_token: undefined,
+  };
+}

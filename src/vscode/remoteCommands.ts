@@ -15,6 +15,8 @@ import {
   tryCredentialProcess,
 } from '../core/awsConfig';
 import { checkRemoteName, type Remote } from '../core/config';
+import { parseExpiry } from '../core/expiry';
+import { commandValues, keyValues } from '../core/teamProfile';
 import { RcloneError } from '../core/errors';
 import { listBuckets } from '../core/listing';
 import { abortOn } from './cancel';
@@ -49,7 +51,7 @@ const providers = (): readonly Provider[] => [
 /** Questions before the credentials: name, provider, endpoint (or region), and which kind. */
 const BEFORE_CREDENTIALS = 4;
 /** Questions per kind of credentials, after those. */
-const CREDENTIAL_STEPS: Record<'keys' | 'session' | 'command', number> = { keys: 2, session: 3, command: 1 };
+const CREDENTIAL_STEPS: Record<'keys' | 'session' | 'command', number> = { keys: 2, session: 4, command: 1 };
 const step = (title: string, n: number, kind: keyof typeof CREDENTIAL_STEPS = 'keys') =>
   `${title} (${n}/${BEFORE_CREDENTIALS + CREDENTIAL_STEPS[kind]})`;
 
@@ -98,6 +100,8 @@ async function addRemote(svc: Services): Promise<string | undefined> {
 export interface Connection {
   values: Record<string, string | undefined>;
   command?: string;
+  /** When pasted session credentials expire (null: unknown, or credentials that need none; undefined: as before). */
+  expires?: Date | null;
 }
 
 /**
@@ -167,23 +171,23 @@ async function askConnection(
   const keep = !!current && was === kind;
   if (kind === 'command') return askCommand(svc, title, current, values);
   const secrets = await askKeys(svc, kind, keep, (n) => step(title, BEFORE_CREDENTIALS + n, kind));
-  return secrets && { values: { ...values, ...secrets } };
+  return secrets && { ...secrets, values: { ...values, ...secrets.values } };
 }
 
 /**
- * The secrets of keys (access key ID, secret key) or of temporary keys (those and a session
- * token), in password boxes but the key ID; `titleOf(n)` titles the n-th question. With `keep`
- * (an edit of the same kind), an empty answer keeps the current one. The values to write to
- * rclone.conf (env_auth and profile cleared: rclone then reads the keys of the remote itself).
+ * The secrets of keys (access key ID, secret key) or of temporary keys (those, a session token
+ * and when they expire), in password boxes but the key ID; `titleOf(n)` titles the n-th question.
+ * With `keep` (an edit of the same kind), an empty answer keeps the current one. The values to
+ * write to rclone.conf (env_auth and profile cleared: rclone then reads the keys of the remote itself).
  */
 export async function askKeys(
   svc: Services,
   kind: 'keys' | 'session',
   keep: boolean,
   titleOf: (n: number) => string,
-): Promise<Record<string, string | undefined> | undefined> {
+): Promise<Connection | undefined> {
   const { ui } = svc;
-  const values: Record<string, string | undefined> = {};
+  let expires: Date | null | undefined = null;
   const keyId = await ui.input({
     title: titleOf(1),
     prompt: keep ? vscode.l10n.t('Access key ID (empty: keep the current one)') : vscode.l10n.t('Access key ID'),
@@ -201,10 +205,9 @@ export async function askKeys(
   });
   if (secret === undefined) return undefined;
   svc.log.forget(secret);
-  if (keyId.trim()) values.access_key_id = keyId.trim();
-  if (secret) values.secret_access_key = secret;
+  let token: string | undefined;
   if (kind === 'session') {
-    const token = await ui.input({
+    token = await ui.input({
       title: titleOf(3),
       prompt: keep ? vscode.l10n.t('Session token (empty: keep the current one)') : vscode.l10n.t('Session token'),
       password: true,
@@ -212,12 +215,26 @@ export async function askKeys(
     });
     if (token === undefined) return undefined;
     svc.log.forget(token.trim());
-    if (token.trim()) values.session_token = token.trim();
-  } else values.session_token = undefined;
-  // Keys in the remote itself: rclone no longer reads the environment or a profile for it.
-  values.env_auth = undefined;
-  values.profile = undefined;
-  return values;
+    const until = await ui.input({
+      title: titleOf(4),
+      prompt: vscode.l10n.t(
+        'When do they expire? e.g. 1h, 90m, 17:30 or 2026-11-30T09:00Z (empty: unknown). Mounts of this remote are stopped, their uploads done, 2 minutes before.',
+      ),
+      ignoreFocusOut: true,
+      validateInput: (v) => {
+        try {
+          parseExpiry(v);
+          return undefined;
+        } catch (e) {
+          return (e as Error).message;
+        }
+      },
+    });
+    if (until === undefined) return undefined;
+    // A kept token keeps its expiry unless a new one is given; a new token without one: unknown.
+    expires = parseExpiry(until) ?? (token.trim() ? null : undefined);
+  }
+  return { values: keyValues(kind, { keyId, secret, token }), expires };
 }
 
 /** The command (tried once, its output unseen) and the values that make rclone run it. */
@@ -248,13 +265,8 @@ async function askCommand(
 export function commandConnection(command: string, values: Record<string, string | undefined> = {}): Connection {
   return {
     command: command.trim(),
-    values: {
-      ...values,
-      env_auth: 'true',
-      access_key_id: undefined,
-      secret_access_key: undefined,
-      session_token: undefined,
-    },
+    expires: null, // rclone renews these itself
+    values: commandValues(values),
   };
 }
 
@@ -295,6 +307,7 @@ export async function saveRemote(
     await setCredentialProcess(env, values.profile, command);
   }
   await config.setRemote(name, 's3', values);
+  if (connection.expires !== undefined) await svc.expiry.set(config.path, name, connection.expires ?? undefined);
   if (!command && 'profile' in values && current?.credentials === 'command' && isOurProfile(current.profile))
     await removeProfile(env, current.profile!);
   svc.log.info(
@@ -375,6 +388,7 @@ async function removeRemote(svc: Services, name: string | undefined): Promise<bo
     const question = vscode.l10n.t('Remove the remote "{0}"?', name);
     if (!(await svc.ui.confirm(question, detail, vscode.l10n.t('Remove')))) return false;
     await config.removeRemote(name);
+    await svc.expiry.set(config.path, name, undefined);
     svc.log.info(`Removed remote ${name} from ${config.path}.`);
     return true;
   } catch (e) {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { RcloneConfig } from '../core/config';
 import { isRcloneError } from '../core/errors';
+import { ExpiryStore } from '../core/expiry';
 import { type Mount, MountRegistry } from '../core/mounts';
 import { Rclone } from '../core/rclone';
 import { Log } from './log';
@@ -26,6 +27,8 @@ export class Services implements vscode.Disposable {
   readonly log = new Log();
   readonly settings: Settings;
   readonly registry: MountRegistry;
+  /** When each remote's pasted session token expires, as the user said (see expiry.ts). */
+  readonly expiry: ExpiryStore;
   /** Where the model link points and how long mounts stay warm (see models.ts). */
   readonly models: ModelState;
   /** The workspace's app (webui.py): starting, or ready at its URL (see apps.ts). */
@@ -50,6 +53,7 @@ export class Services implements vscode.Disposable {
   constructor(readonly context: vscode.ExtensionContext) {
     this.settings = new Settings(context.globalState);
     this.registry = new MountRegistry(() => this.rclone(), { log: this.log });
+    this.expiry = new ExpiryStore(join(this.registry.stateDir, 'expiry'));
     this.models = new ModelState(this);
     this.apps = new AppState(this);
     this.disposables.push(

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { credentialProcessOf, profileFor } from '../core/awsConfig';
 import type { Remote } from '../core/config';
-import { type Drift, driftOf, TEAM_PROFILE, type TeamRemote } from '../core/teamProfile';
+import { type Drift, driftOf, TEAM_PROFILE, type TeamRemote, teamRemoteValues } from '../core/teamProfile';
 import { command } from './commands';
 import { showFailure } from './failures';
 import { askKeys, commandConnection, saveRemote } from './remoteCommands';
@@ -209,8 +209,7 @@ class Team {
       );
       return true;
     }
-    const values: Record<string, string | undefined> = {};
-    for (const field of ['provider', 'endpoint', 'region'] as const) if (team[field]) values[field] = team[field];
+    const values = teamRemoteValues(team);
     const verb = local ? 'Updated' : 'Added';
     try {
       // Only where it is, what it is: its credentials stay as they are, nothing to ask.
@@ -233,11 +232,11 @@ class Team {
         await saveRemote(svc, name, commandConnection(line, values), verb, local);
         return true;
       }
-      const steps = team.credentials === 'session' ? 3 : 2;
+      const steps = team.credentials === 'session' ? 4 : 2;
       const title = vscode.l10n.t('Set Up {0}', name);
       const secrets = await askKeys(svc, team.credentials, false, (n) => `${title} (${n}/${steps})`);
       if (!secrets) return false;
-      await saveRemote(svc, name, { values: { ...values, ...secrets } }, verb, local);
+      await saveRemote(svc, name, { ...secrets, values: { ...values, ...secrets.values } }, verb, local);
       return true;
     } catch (e) {
       showFailure(svc, e, { remote: name });

@@ -106,9 +106,11 @@ describe('Remotes: add, edit, remove', () => {
       'S3RVER',
       SECRET,
       token,
+      '', // when it expires: unknown
     ]);
     assert.equal(await withUi(ui, () => vscode.commands.executeCommand('rclone.addRemote')), 'sts-test');
     assert.equal(ui.asked[6]!.password, true, 'the token is typed into a password box');
+    assert.match(ui.asked[7]!.prompt ?? '', /When do they expire\?/);
     assert.match(
       await readFile(boxInfo().configFile, 'utf8'),
       new RegExp(`\\[sts-test\\][^[]*session_token = ${token}`),
@@ -124,6 +126,67 @@ describe('Remotes: add, edit, remove', () => {
     const text = await readFile(boxInfo().configFile, 'utf8');
     assert.ok(!text.includes('session_token'), 'the token went with the switch to keys');
     await withUi(new ScriptedUi([true]), () => vscode.commands.executeCommand('rclone.removeRemote', 'sts-test'));
+  });
+
+  it('a session token that expires: its mount is stopped 2 minutes before, uploads done, with Renew and Remount', async () => {
+    const { svc } = await api();
+    const mountPoint = join(boxInfo().mountRoot, 'sts-expiring');
+    const remote = 'sts-exp:other-bucket/sts-expiry';
+    // Two minutes and 8 seconds from now: the stop is due in 8 s.
+    const expires = new Date(Date.now() + 128_000);
+    const ui = new ScriptedUi([
+      'sts-exp',
+      'MinIO',
+      boxInfo().endpoint,
+      'Temporary keys with a session token (STS)',
+      'S3RVER',
+      SECRET,
+      `${SECRET}-token`,
+      expires.toISOString(),
+    ]);
+    try {
+      await withUi(ui, async () => {
+        assert.equal(await vscode.commands.executeCommand('rclone.addRemote'), 'sts-exp');
+        assert.equal((await svc.expiry.get(boxInfo().configFile, 'sts-exp'))?.getTime(), expires.getTime());
+        await vscode.commands.executeCommand('rclone.mount', { remote, mountPoint });
+        assert.equal(svc.registry.find(mountPoint)?.state, 'mounted', JSON.stringify(ui.notes));
+        await writeFile(join(mountPoint, 'take-1.wav'), 'take one');
+        await waitFor(
+          'the mount stopped before the expiry',
+          async () => !(await svc.registry.refresh()).some((m) => m.mountPoint === mountPoint),
+          30_000,
+        );
+        const stopped = await waitFor('the warning', () =>
+          ui.notes.find((n) => n.actions.includes('Renew and Remount')),
+        );
+        assert.ok(Date.now() < expires.getTime() - 100_000, 'stopped about 2 minutes before the expiry');
+        assert.match(
+          stopped.message,
+          /sts-expiring was unmounted, every upload done: the session token of sts-exp expires at/,
+        );
+        const rclone = await svc.rclone();
+        assert.equal(
+          await rclone.run(['cat', '--', 's3:other-bucket/sts-expiry/take-1.wav'], { timeoutMs: 30_000 }),
+          'take one',
+        );
+        // Renew and Remount: new temporary keys and their expiry, then the same mount again.
+        ui.answer('S3RVER', SECRET, `${SECRET}-token-2`, '1h');
+        await ui.press(stopped.message, 'Renew and Remount');
+        assert.equal(svc.registry.find(mountPoint)?.state, 'mounted', JSON.stringify(ui.notes));
+        const renewed = await svc.expiry.get(boxInfo().configFile, 'sts-exp');
+        assert.ok(
+          renewed && Math.abs(renewed.getTime() - Date.now() - 3600e3) < 60_000,
+          `renewed until ${renewed?.toISOString()}`,
+        );
+        assert.match(await readFile(boxInfo().configFile, 'utf8'), new RegExp(`session_token = ${SECRET}-token-2`));
+      });
+    } finally {
+      await svc.registry.unmount(mountPoint, { force: true }).catch(() => undefined);
+      const rclone = await svc.rclone();
+      await rclone.run(['purge', '--', 's3:other-bucket/sts-expiry'], { timeoutMs: 30_000 }).catch(() => undefined);
+      await withUi(new ScriptedUi([true]), () => vscode.commands.executeCommand('rclone.removeRemote', 'sts-exp'));
+    }
+    assert.equal(await svc.expiry.get(boxInfo().configFile, 'sts-exp'), undefined, 'forgotten with the remote');
   });
 
   it('credentials from a command: tried once, put in the AWS config file as our profile, renewed by rclone; removed with the remote', async () => {

@@ -62,7 +62,7 @@ describe('rclone-devbox CLI', () => {
       [['ls', 's3:models', '--frob'], /^ls: unknown option --frob\./],
       [
         ['frob'],
-        /^unknown command "frob" \(commands: remotes, ls, mounts, mount, unmount, repair, prewarm, versions, link, rollback, up, status, doctor\)\./,
+        /^unknown command "frob" \(commands: remotes, ls, permissions, mounts, mount, unmount, repair, prewarm, versions, link, rollback, setup, up, status, doctor\)\./,
       ],
       [['mounts', '--json=yes'], /^mounts: --json takes no value\./],
     ];

@@ -322,7 +322,7 @@ describe('rclone-devbox doctor', () => {
     assert.equal(
       missing,
       `FAIL remote compshare: There is no remote called "compshare" in ${box.configFile}; the team profile ${join(folder, '.vscode', 'rclone-devbox.json')} names it — ` +
-        'Add it: in the editor, "Rclone: Apply Team Profile" (it asks only for the secrets); from a shell: ' +
+        'Add it: `rclone-devbox setup` in this folder, or in the editor "Rclone: Apply Team Profile" (both ask only for the secrets); by hand: ' +
         '`rclone config create compshare s3 provider Other endpoint internal.s3-cn-bj.ufileos.com`, then its keys and session token with `rclone config`, choosing e (Edit existing remote) (it asks for them).',
     );
     // The drift line comes with its remote's own checks, which still run.

@@ -149,7 +149,7 @@ describe('credentials that expired or were refused', () => {
      */
     const readThrough = (path: string) => readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => e.code);
 
-    it('is shown "expired" within 5 s of a failed read, by the registry and by status; a Remount with good credentials clears it', async () => {
+    it('is shown "expired" within 5 s of a failed read, by the registry, status and mounts; a Remount with good credentials clears it', async () => {
       const dir = fresh();
       const { front, conf, profile, m, reg } = await mountThroughFront(dir);
       assert.equal(await readThrough(join(m.mountPoint, 'cache_hub', 'gpt.pth')), 'weights');
@@ -186,6 +186,24 @@ describe('credentials that expired or were refused', () => {
         'The credentials for sts have expired.',
         cliFix({ kind: 'CredentialsExpired', fix: FIXES.CredentialsExpired }),
       ]);
+      // `mounts` says it too: at the end of its line (the same English words in every language,
+      // for scripts), in --json's `credentials`, and what to do on stderr.
+      const listed = await cli(['mounts'], env, 20_000, dir);
+      assert.equal(listed.code, 0, listed.stderr);
+      const row = listed.stdout.split('\n').find((l) => l.startsWith(`${m.mountPoint}\t`));
+      assert.match(row ?? listed.stdout, /\tsts:models\tmounted\tpid \d+\t0 pending\tcredentials expired$/);
+      assert.deepEqual(listed.stderr.split('\n'), [
+        'The credentials for sts have expired.',
+        cliFix({ kind: 'CredentialsExpired', fix: FIXES.CredentialsExpired }),
+      ]);
+      const mountsJson = async () => {
+        const r = await cli(['mounts', '--json'], env, 20_000, dir);
+        assert.equal(r.code, 0, r.stderr);
+        return (JSON.parse(r.stdout) as { mountPoint: string; credentials: string | null }[]).find(
+          (x) => x.mountPoint === m.mountPoint,
+        );
+      };
+      assert.equal((await mountsJson())?.credentials, 'expired');
 
       // Fresh credentials, then Remount: a new rclone, and the old one's errors (still in the same
       // log file) are not taken for its own.
@@ -197,6 +215,7 @@ describe('credentials that expired or were refused', () => {
       const after = await cli(['status', '--json'], env, 20_000, dir);
       const now = (JSON.parse(after.stdout) as StatusJson).mounts.find((x) => x.mountPoint === m.mountPoint);
       assert.equal(now?.credentials, null);
+      assert.equal((await mountsJson())?.credentials, null, '`mounts --json` says null, as `status --json` does');
 
       // Keys revoked while mounted: "refused".
       front.fail('InvalidAccessKeyId');
@@ -206,6 +225,11 @@ describe('credentials that expired or were refused', () => {
       const refused = (JSON.parse(r.stdout) as StatusJson).mounts.find((x) => x.mountPoint === m.mountPoint);
       assert.equal(refused?.credentials, 'refused');
       assert.match(r.stderr, /^The credentials for sts were refused\.\n/);
+      const refusedRow = (await cli(['mounts'], env, 20_000, dir)).stdout
+        .split('\n')
+        .find((l) => l.startsWith(`${m.mountPoint}\t`));
+      assert.match(refusedRow ?? '', /\tmounted\tpid \d+\t0 pending\tcredentials refused$/);
+      assert.equal((await mountsJson())?.credentials, 'refused');
       await reg.unmount(m.mountPoint, { force: true });
     });
 

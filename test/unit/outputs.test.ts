@@ -199,7 +199,7 @@ describe('outputs published to the bucket', () => {
     );
     assert.equal(
       fix,
-      'Add it: in the editor, "Rclone: Apply Team Profile" (it asks only for the secrets); from a shell: ' +
+      'Add it: `rclone-devbox setup` in this folder, or in the editor "Rclone: Apply Team Profile" (both ask only for the secrets); by hand: ' +
         `\`rclone config create compshare s3 provider Other endpoint ${endpoint}\`, then its keys with \`rclone config\`, choosing e (Edit existing remote) (it asks for them).`,
     );
     assert.equal(await mounted(f.mountPoint), false);
