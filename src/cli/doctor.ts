@@ -15,7 +15,8 @@ import { type ErrorKind, FIXES, isRcloneError, RcloneError } from '../core/error
 import { streamFolder } from '../core/listing';
 import { MountRegistry } from '../core/mounts';
 import { checkAllowOther, findFuseHelper, fuseConf, fuseDevice } from '../core/preflight';
-import { defaultVfsCacheDir, formatBytes } from '../core/prewarm';
+import { formatBytes } from '../core/files';
+import { defaultVfsCacheDir } from '../core/prewarm';
 import type { MountProfile } from '../core/profile';
 import type { Rclone } from '../core/rclone';
 import {

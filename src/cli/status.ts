@@ -11,7 +11,7 @@ import { FIXES, isRcloneError, type RcloneError } from '../core/errors';
 import { checkTargetOnMount, inspectLink, type LinkInfo } from '../core/link';
 import { holderOf } from '../core/mountPoint';
 import { cacheTrouble, credentialsTrouble, type Mount, MountRegistry } from '../core/mounts';
-import { formatBytes } from '../core/prewarm';
+import { formatBytes } from '../core/files';
 import type { Rclone } from '../core/rclone';
 import { inFolder, readWorkspace, type WorkspaceDefinition } from '../core/workspace';
 import type { Options } from './args';

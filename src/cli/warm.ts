@@ -4,14 +4,8 @@
 // stderr is a file or a pipe (a boot script's log gets the result line only).
 import * as l10n from '@vscode/l10n';
 import { MountRegistry } from '../core/mounts';
-import {
-  type ContentProgress,
-  formatBytes,
-  mountHolding,
-  prewarm,
-  type PrewarmResult,
-  type WarmTarget,
-} from '../core/prewarm';
+import { formatBytes } from '../core/files';
+import { type ContentProgress, mountHolding, prewarm, type PrewarmResult, type WarmTarget } from '../core/prewarm';
 import type { Rclone } from '../core/rclone';
 import type { Options } from './args';
 import type { Io } from './mounts';

@@ -14,6 +14,8 @@ export interface ChildOptions {
   input?: string;
   /** stdout kept beyond this many characters fails the call (run() only). */
   maxBuffer?: number;
+  /** Each line of stderr as it arrives (rclone's JSON log, e.g. the stats of a copy). */
+  onStderrLine?: (line: string) => void;
 }
 
 export interface ChildResult {
@@ -74,7 +76,13 @@ export class Child {
     track(this.proc);
     this.proc.stdout!.setEncoding('utf8');
     this.proc.stderr!.setEncoding('utf8');
+    let partial = '';
     this.proc.stderr!.on('data', (s: string) => {
+      if (opts.onStderrLine) {
+        const lines = (partial + s).split('\n');
+        partial = lines.pop()!;
+        for (const line of lines) opts.onStderrLine(line);
+      }
       this.stderr += s;
       if (this.stderr.length > STDERR_KEPT) this.stderr = this.stderr.slice(-STDERR_KEPT);
     });

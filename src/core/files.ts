@@ -3,7 +3,7 @@
 // and, where we may, its owner and group (a config shared 0640/0660 with a team group stays
 // shared); a new file is 0600. Temp files of ours that a killed writer left behind are removed.
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, open, readdir, readlink, rename, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readlink, rename, rm, stat, statfs } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as l10n from '@vscode/l10n';
 import { RcloneError } from './errors';
@@ -82,4 +82,24 @@ export async function writeAtomically(path: string, text: string): Promise<void>
           detail,
         });
   }
+}
+
+/** Free bytes (for this user) on the disk of `dir`, or of its nearest existing parent. */
+export async function freeBytes(dir: string): Promise<number | undefined> {
+  for (let d = dir; ; d = dirname(d)) {
+    const s = await statfs(d).catch(() => undefined);
+    if (s) return s.bavail * s.bsize;
+    if (dirname(d) === d) return undefined;
+  }
+}
+
+/** 1536 → "1.5 KB": binary units, one decimal below 10. */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let u = 0;
+  while (n >= 1024 && u < units.length - 1) {
+    n /= 1024;
+    u++;
+  }
+  return `${u === 0 ? n : n.toFixed(n < 10 ? 1 : 0)} ${units[u]}`;
 }

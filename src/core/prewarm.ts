@@ -9,11 +9,11 @@
 // - content: files are read through a `--vfs-cache-mode full` mount, one sequential reader per
 //   file, a few files at once, so rclone keeps them in its VFS cache; files already whole in the
 //   cache are skipped, and what would not fit (the cache's limit, the free disk) is refused.
-import { open, readdir, readFile, statfs } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { open, readdir, readFile } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
 import * as l10n from '@vscode/l10n';
 import { classify, RcloneError } from './errors';
-import { writeAtomically } from './files';
+import { formatBytes, freeBytes, writeAtomically } from './files';
 import { withLock } from './lock';
 import { holderOf } from './mountPoint';
 import type { Mount, MountRegistry } from './mounts';
@@ -472,25 +472,6 @@ async function checkFits(
       'WontFit',
       l10n.t`${what} needs ${formatBytes(todo)} more in the VFS cache; the disk of ${cacheDir} has ${formatBytes(free)} free.`,
     );
-}
-
-/** Free bytes (for this user) on the disk of `dir`, or of its nearest existing parent. */
-async function freeBytes(dir: string): Promise<number | undefined> {
-  for (let d = dir; ; d = dirname(d)) {
-    const s = await statfs(d).catch(() => undefined);
-    if (s) return s.bavail * s.bsize;
-    if (dirname(d) === d) return undefined;
-  }
-}
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let u = 0;
-  while (n >= 1024 && u < units.length - 1) {
-    n /= 1024;
-    u++;
-  }
-  return `${u === 0 ? n : n.toFixed(n < 10 ? 1 : 0)} ${units[u]}`;
 }
 
 // ---- how long warmth lasts ----

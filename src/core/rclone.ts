@@ -118,6 +118,8 @@ export interface RunOptions {
   secrets?: readonly string[];
   /** rclone's --retries for this call (default 1: the caller decides whether to try again). */
   retries?: number;
+  /** Each line rclone writes to stderr, as it comes (with --use-json-log: one JSON object per line). */
+  onStderrLine?: (line: string) => void;
 }
 
 export interface RcloneOptions {
@@ -205,6 +207,7 @@ export class Rclone {
       signal: opts.signal,
       input: opts.input,
       maxBuffer: 256 * 1024 * 1024,
+      onStderrLine: opts.onStderrLine,
       collect,
     });
   }

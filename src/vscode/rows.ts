@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { type ErrorKind, isRcloneError, type RcloneError } from '../core/errors';
-import { formatBytes } from '../core/prewarm';
+import { formatBytes } from '../core/files';
 import { REMOTE_KINDS } from './failures';
 import { alarmOf, credentialsOf, isBusy, type Shown, stateDetails, stateText, stateWord } from './mountState';
 import { type Folder, MessageNode, type PathNode, type RemoteNode, type VersionNode, type VersionsNode } from './nodes';

@@ -6,9 +6,9 @@ import * as vscode from 'vscode';
 import { isRcloneError } from '../core/errors';
 import { listVersions } from '../core/link';
 import type { Mount } from '../core/mounts';
+import { formatBytes } from '../core/files';
 import {
   type ContentProgress,
-  formatBytes,
   type MetadataProgress,
   mountHolding,
   prewarm,

@@ -1,0 +1,354 @@
+// Copy mode: where FUSE is not available (a container without /dev/fuse, a Kubernetes pod, a
+// rented GPU container, an edge device), a model version is brought to a local folder instead of
+// being mounted. For a read-mostly model folder this is often better anyway: no network on the
+// model's load path, no VFS cache to size.
+//
+// A version is copied into `.<name>.partial` beside its final folder and renamed to its final
+// name once complete, so a folder under a version's name is always a whole copy: a link may point
+// at it at any time. A copy that is killed continues where it was: rclone skips every file
+// already there whole (same size and hash, or size and time where the backend has no hash) and
+// copies again the file it was cut in. Space is checked first (free disk against what is still
+// to copy), the wait is bounded by progress (a copy that moves no byte for STALL_MS is ended),
+// and one copy per destination runs at a time, whoever asks (windows, the CLI).
+import { createHash } from 'node:crypto';
+import type { Dirent } from 'node:fs';
+import { lstat, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import * as l10n from '@vscode/l10n';
+import { RcloneError } from './errors';
+import { formatBytes, freeBytes, writeAtomically } from './files';
+import { inspectLink, naturalCompare } from './link';
+import { withLock } from './lock';
+import type { Rclone } from './rclone';
+
+/** A copy that has moved no byte for this long is ended (an endpoint that stopped answering). */
+const STALL_MS = 5 * 60_000;
+/** Left free on the disk after a copy: a full disk breaks more than the copy. */
+const RESERVE_BYTES = 64 * 1024 * 1024;
+/** How often rclone reports progress. */
+const STATS_INTERVAL = '500ms';
+
+export interface CopyProgress {
+  /** Bytes in the destination so far (what was there before this run, and what it copied). */
+  bytes: number;
+  totalBytes: number;
+}
+
+export interface CopyOptions {
+  /** Where the lock of the destination lives ($XDG_STATE_HOME/rclone-devbox). */
+  stateDir: string;
+  signal?: AbortSignal;
+  onProgress?: (p: CopyProgress) => void;
+  /** rclone's --transfers (default 4, the seed's mount tuning). */
+  transfers?: number;
+  /** How long a copy may go without progress (default 5 min). */
+  stallMs?: number;
+}
+
+export interface Copied {
+  dest: string;
+  bytes: number;
+  /** False when a whole copy was there already. */
+  copied: boolean;
+}
+
+/** `.cache_hub_v23.partial` beside `cache_hub_v23`: where a copy is made until it is whole. */
+export const partialOf = (dest: string) => join(dirname(dest), `.${basename(dest)}.partial`);
+
+/** Bytes of the files under `dir` (0 when it is missing); symlinks are not followed. */
+export async function sizeOf(dir: string): Promise<number> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  const sizes = await Promise.all(
+    entries
+      .filter((e) => e.isFile())
+      .map((e) =>
+        stat(join(folderOf(e), e.name)).then(
+          (s) => s.size,
+          () => 0,
+        ),
+      ),
+  );
+  return sizes.reduce((a, b) => a + b, 0);
+}
+
+/** The folder of a recursive readdir's entry (`parentPath` from Node 20.12, `path` before). */
+const folderOf = (e: Dirent) => e.parentPath ?? (e as Dirent & { path: string }).path;
+
+const isDir = (p: string) =>
+  lstat(p).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+
+/** What `rclone size` says of `source`: its bytes and number of files. */
+async function remoteSize(
+  rclone: Rclone,
+  source: string,
+  signal?: AbortSignal,
+): Promise<{ bytes: number; count: number }> {
+  const out = await rclone.run(['size', '--json', '--', source], { signal, timeoutMs: 5 * 60_000, target: source });
+  const { bytes, count } = JSON.parse(out) as { bytes: number; count: number };
+  return { bytes, count };
+}
+
+/** Whether `source`'s backend has a hash rclone can compare with a local file (S3: MD5). */
+async function hasHashes(rclone: Rclone, source: string, signal?: AbortSignal): Promise<boolean> {
+  const root = source.slice(0, source.indexOf(':') + 1);
+  const out = await rclone
+    .run(['backend', 'features', '--', root], { signal, timeoutMs: 30_000, target: root })
+    .catch(() => '{}');
+  const hashes = (JSON.parse(out) as { Hashes?: string[] }).Hashes ?? [];
+  return hashes.some((h) => h !== 'none');
+}
+
+/**
+ * Brings `source` (remote:bucket/cache_hub_v23) to the local folder `dest`: at once when a whole
+ * copy is there, else through `.<name>.partial` (continuing one a killed copy left), then renamed.
+ * WontFit with the numbers when what is left to copy does not fit on the disk.
+ */
+export async function copyVersion(rclone: Rclone, source: string, dest: string, opts: CopyOptions): Promise<Copied> {
+  dest = resolve(dest);
+  if (await isDir(dest)) return { dest, bytes: await sizeOf(dest), copied: false };
+  await mkdir(dirname(dest), { recursive: true, mode: 0o755 });
+  return withLock(join(opts.stateDir, 'locks'), `copy:${dest}`, 24 * 3600_000, async () => {
+    // Made by another process while this one waited for the lock.
+    if (await isDir(dest)) return { dest, bytes: await sizeOf(dest), copied: false };
+    const partial = partialOf(dest);
+    const [size, checksum, had] = await Promise.all([
+      remoteSize(rclone, source, opts.signal),
+      hasHashes(rclone, source, opts.signal),
+      sizeOf(partial),
+    ]);
+    await checkSpace(source, dest, size.bytes, had);
+    await copyInto(rclone, source, partial, size.bytes, had, checksum, opts);
+    await rename(partial, dest);
+    return { dest, bytes: size.bytes, copied: true };
+  });
+}
+
+async function checkSpace(source: string, dest: string, total: number, had: number): Promise<void> {
+  const todo = Math.max(0, total - had);
+  const free = await freeBytes(dirname(dest));
+  if (free === undefined || todo + RESERVE_BYTES <= free) return;
+  const name = basename(dest);
+  throw new RcloneError(
+    'WontFit',
+    had
+      ? l10n.t`${source} holds ${formatBytes(total)}; ${formatBytes(had)} of it is copied, ${formatBytes(todo)} is left, and the disk of ${dirname(dest)} has ${formatBytes(free)} free.`
+      : l10n.t`${source} holds ${formatBytes(total)}, and the disk of ${dirname(dest)} has ${formatBytes(free)} free.`,
+    {
+      fix: l10n.t`Free ${formatBytes(todo + RESERVE_BYTES - free)} there (remove an old local version: not the one a link points at), or put the local copies (copyDir) on a bigger disk. Nothing of ${name} was removed.`,
+    },
+  );
+}
+
+/** `rclone copy source partial`, its JSON stats turned into progress; ended when it stalls. */
+async function copyInto(
+  rclone: Rclone,
+  source: string,
+  partial: string,
+  total: number,
+  had: number,
+  checksum: boolean,
+  opts: CopyOptions,
+): Promise<void> {
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  let stalled = false;
+  let moved = -1;
+  const stallMs = opts.stallMs ?? STALL_MS;
+  let lastMove = Date.now();
+  const watch = setInterval(
+    () => {
+      if (Date.now() - lastMove > stallMs) {
+        stalled = true;
+        stop.abort();
+      }
+    },
+    Math.min(stallMs, 1_000),
+  );
+  try {
+    await rclone.run(
+      [
+        'copy',
+        '--transfers',
+        String(opts.transfers ?? 4),
+        '--checkers',
+        '8',
+        '--low-level-retries',
+        '10',
+        ...(checksum ? ['--checksum'] : []),
+        '--use-json-log',
+        '--stats',
+        STATS_INTERVAL,
+        '--stats-log-level',
+        'NOTICE',
+        '--',
+        source,
+        partial,
+      ],
+      {
+        signal: stop.signal,
+        timeoutMs: 0, // bounded by progress (the stall watch), not by a size-blind clock
+        retries: 3,
+        target: source,
+        onStderrLine: (line) => {
+          const bytes = statsBytes(line);
+          if (bytes === undefined) return;
+          if (bytes !== moved) {
+            moved = bytes;
+            lastMove = Date.now();
+          }
+          opts.onProgress?.({ bytes: Math.min(total, had + bytes), totalBytes: total });
+        },
+      },
+    );
+  } catch (e) {
+    if (stalled)
+      throw new RcloneError('Timeout', l10n.t`Copying ${source} moved no byte for ${Math.round(stallMs / 1000)} s.`, {
+        fix: l10n.t('Check the endpoint and the network, then try again: the copy continues where it stopped.'),
+      });
+    throw e;
+  } finally {
+    clearInterval(watch);
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+  opts.onProgress?.({ bytes: total, totalBytes: total });
+}
+
+/** The bytes transferred so far from one line of rclone's JSON log, if it is a stats line. */
+function statsBytes(line: string): number | undefined {
+  if (!line.includes('"stats"')) return undefined;
+  try {
+    const bytes = (JSON.parse(line) as { stats?: { bytes?: unknown } }).stats?.bytes;
+    return typeof bytes === 'number' ? bytes : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface LocalVersion {
+  name: string;
+  path: string;
+  bytes: number;
+  /** A copy that was cut off (`.<name>.partial`): continued by the next copy of that version. */
+  partial: boolean;
+  /** A link points at it: never removed. */
+  linked: boolean;
+}
+
+/** The local copies under `root` (natural order), their sizes, and which `links` point at them. */
+export async function listLocalVersions(root: string, links: readonly string[] = []): Promise<LocalVersion[]> {
+  const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
+  const targets = new Set((await Promise.all(links.map((l) => inspectLink(l)))).map((i) => i.target));
+  const versions = await Promise.all(
+    entries
+      .filter((e) => e.isDirectory())
+      .map(async (e): Promise<LocalVersion | undefined> => {
+        const m = /^\.(.+)\.partial$/.exec(e.name);
+        if (e.name.startsWith('.') && !m) return undefined;
+        const path = join(root, e.name);
+        return { name: m ? m[1]! : e.name, path, bytes: await sizeOf(path), partial: !!m, linked: targets.has(path) };
+      }),
+  );
+  return versions
+    .filter((v): v is LocalVersion => v !== undefined)
+    .sort((a, b) => naturalCompare(a.name, b.name) || Number(a.partial) - Number(b.partial));
+}
+
+/**
+ * Removes the local copy `path` (or a cut-off one), never one that a link of `links` points at,
+ * and only a folder directly under `root`. Returns the bytes freed.
+ */
+export async function removeLocalVersion(root: string, path: string, links: readonly string[] = []): Promise<number> {
+  const abs = resolve(path);
+  const rel = relative(resolve(root), abs);
+  if (!rel || rel.includes('/') || rel.startsWith('..'))
+    throw new RcloneError('ConfigInvalid', l10n.t`${abs} is not a local copy in ${root}.`);
+  for (const link of links) {
+    if ((await inspectLink(link)).target === abs)
+      throw new RcloneError('LinkInTheWay', l10n.t`${link} points at ${abs}: it is not removed.`, {
+        fix: l10n.t(
+          'Point the link at another version first (Switch Version or `rclone-devbox link`), then remove this one.',
+        ),
+      });
+  }
+  const bytes = await sizeOf(abs);
+  // Renamed aside first: a reader never sees a version half removed under its name.
+  const doomed = join(dirname(abs), `.${basename(abs)}.removing-${process.pid}`);
+  await rename(abs, doomed);
+  await rm(doomed, { recursive: true, force: true });
+  return bytes;
+}
+
+// ---- outputs: files written locally, uploaded with `rclone copy` (never sync: nothing in the bucket is deleted) ----
+
+/** What was uploaded: relative path → "size:mtimeMs" when its upload began. */
+type Manifest = Record<string, string>;
+
+const manifestFile = (stateDir: string, local: string, remote: string) =>
+  join(
+    stateDir,
+    'uploads',
+    `${createHash('sha256')
+      .update(`${resolve(local)}\0${remote}`)
+      .digest('hex')
+      .slice(0, 16)}.json`,
+  );
+
+async function snapshot(local: string): Promise<Manifest> {
+  const entries = await readdir(local, { recursive: true, withFileTypes: true }).catch(() => []);
+  const files: Manifest = {};
+  await Promise.all(
+    entries
+      .filter((e) => e.isFile())
+      .map(async (e) => {
+        const path = join(folderOf(e), e.name);
+        const s = await stat(path).catch(() => undefined);
+        if (s) files[relative(local, path)] = `${s.size}:${Math.floor(s.mtimeMs)}`;
+      }),
+  );
+  return files;
+}
+
+const readManifest = (file: string): Promise<Manifest> =>
+  readFile(file, 'utf8').then(
+    (t) => JSON.parse(t) as Manifest,
+    () => ({}),
+  );
+
+/** Files under `local` written or changed since they were last uploaded to `remote`. */
+export async function pendingUploads(local: string, remote: string, stateDir: string): Promise<string[]> {
+  const [now, done] = await Promise.all([snapshot(local), readManifest(manifestFile(stateDir, local, remote))]);
+  return Object.keys(now)
+    .filter((f) => done[f] !== now[f])
+    .sort();
+}
+
+/**
+ * Uploads what is new or changed under `local` to `remote` (rclone copy: nothing is deleted there)
+ * and records what was uploaded, as it was when the upload began: a file changed meanwhile stays
+ * pending. One upload per folder at a time. Returns how many files were pending.
+ */
+export async function uploadOutputs(
+  rclone: Rclone,
+  local: string,
+  remote: string,
+  opts: { stateDir: string; signal?: AbortSignal; timeoutMs?: number },
+): Promise<number> {
+  return withLock(join(opts.stateDir, 'locks'), `upload:${resolve(local)}`, 10 * 60_000, async () => {
+    const file = manifestFile(opts.stateDir, local, remote);
+    const [before, done] = await Promise.all([snapshot(local), readManifest(file)]);
+    const pending = Object.keys(before).filter((f) => done[f] !== before[f]).length;
+    if (!pending) return 0;
+    await rclone.run(['copy', '--low-level-retries', '10', '--', local, remote], {
+      signal: opts.signal,
+      timeoutMs: opts.timeoutMs ?? 60 * 60_000,
+      retries: 3,
+      target: remote,
+    });
+    await writeAtomically(file, JSON.stringify(before) + '\n');
+    return pending;
+  });
+}
