@@ -7,6 +7,7 @@ import * as l10n from '@vscode/l10n';
 import { stopApp } from '../core/app';
 import { bringUp, planOf, remoteNameOf, SAY, teamRemoteMissing } from '../core/bringup';
 import { RcloneConfig } from '../core/config';
+import { OutputUploads } from '../core/localCopy';
 import { MountRegistry } from '../core/mounts';
 import type { Rclone } from '../core/rclone';
 import { readTeamProfile } from '../core/teamProfile';
@@ -58,6 +59,14 @@ export async function upCommand(o: Options, v: Values, locate: () => Promise<Rcl
     );
     if (!up.app) return 0;
     const { app } = up;
+    // Copy mode: what the app writes to its output folders goes up now and then, and at its end.
+    const uploads = up.copies?.outputs.length
+      ? new OutputUploads(await locate(), up.copies.outputs, registry.stateDir)
+      : undefined;
+    const failed = (e: unknown) =>
+      io.log.warn(l10n.t`uploading outputs failed; tried again later: ${(e as Error).message}`);
+    uploads?.every(plan.uploadEveryMs, failed);
+    void uploads?.flush().catch(failed); // what an earlier run left pending
     // In the foreground until the app ends or we are told to stop (cli.ts turns SIGINT/SIGTERM into the signal).
     const stopped = new Promise<'signal'>((done) =>
       io.signal.addEventListener('abort', () => done('signal'), { once: true }),
@@ -65,21 +74,44 @@ export async function upCommand(o: Options, v: Values, locate: () => Promise<Rcl
     const ended = await Promise.race([app.exited, stopped]);
     follow.abort();
     await app.following; // the app's last lines, before ours
+    const kept = up.mount ? l10n.t`the mount on ${up.mount.mountPoint} stays` : l10n.t`the local copies stay`;
     if (ended === 'signal') {
       if (app.reused) {
         line(`${SAY} ${l10n.t`left the app running (pid ${app.record.pid}): this run did not start it`}`);
       } else {
         await stopApp(app.record, registry.stateDir);
-        const at = up.mount.mountPoint;
-        line(`${SAY} ${l10n.t`app stopped; the mount on ${at} stays (rclone-devbox unmount ${at})`}`);
+        line(
+          `${SAY} ${up.mount ? l10n.t`app stopped; the mount on ${up.mount.mountPoint} stays (rclone-devbox unmount ${up.mount.mountPoint})` : l10n.t`app stopped; ${kept}`}`,
+        );
       }
+      if (uploads && !(await lastUploads(uploads, line))) return 1;
       return 0; // cli.ts exits with 130 / 143, as a signalled process should
     }
     line(
-      `${SAY} ${ended === null ? l10n.t('the app ended; the mount stays') : l10n.t`the app ended with exit code ${ended}; the mount stays`}`,
+      `${SAY} ${ended === null ? l10n.t`the app ended; ${kept}` : l10n.t`the app ended with exit code ${ended}; ${kept}`}`,
     );
+    if (uploads && !(await lastUploads(uploads, line))) return 1;
     return ended ?? 1;
   } finally {
     follow.abort();
+  }
+}
+
+/**
+ * The app has ended: what it wrote to its output folders goes up (bounded: 10 minutes). False, with
+ * the number left, when some could not: they are never dropped silently (the next `up` uploads them).
+ */
+async function lastUploads(uploads: OutputUploads, line: (text: string) => void): Promise<boolean> {
+  uploads.dispose();
+  try {
+    const n = await uploads.flush({ timeoutMs: 10 * 60_000 });
+    if (n) line(`${SAY} ${n === 1 ? l10n.t('uploaded 1 output file') : l10n.t`uploaded ${n} output files`}`);
+    return true;
+  } catch (e) {
+    const left = await uploads.pending().catch(() => undefined);
+    line(
+      `${SAY} ${l10n.t`${left ?? '?'} output files are not uploaded yet (${(e as Error).message}); they stay in ${uploads.outputs.map((o) => o.local).join(', ')} and go up with the next rclone-devbox up`}`,
+    );
+    return false;
   }
 }

@@ -2,7 +2,7 @@
 // a dead one) and wait until it answers, warm what the task names, point its links, then start the
 // app and wait until it answers. One sequence for the editor's task and `rclone-devbox up`; each
 // says what it does in lines both print (the task's problem matcher waits for the last one).
-import { stat } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
 import * as l10n from '@vscode/l10n';
 import {
@@ -24,6 +24,8 @@ import { ensureTargetOnMount, inspectLink, relink } from './link';
 import { withLock } from './lock';
 import type { Mount, MountRegistry } from './mounts';
 import { formatBytes } from './files';
+import { copyRootOf, copyVersion } from './localCopy';
+import { findFusermount } from './preflight';
 import { type ContentProgress, type MetadataProgress, prewarm, targetOf } from './prewarm';
 import { type CacheMode, durationMs, type MountProfile } from './profile';
 import { sameProcess } from './processes';
@@ -52,8 +54,15 @@ export interface BringUpPlan {
   /** Folders on the mount to warm (absolute). */
   warm: string[];
   content: boolean;
+  /** The links (absolute) whose folders the app writes: uploaded in copy mode, never copied down. */
+  outputs: string[];
+  /** Copy mode: how often outputs are uploaded while the app runs. */
+  uploadEveryMs: number;
   app?: AppSpec;
 }
+
+/** How often copy mode uploads new outputs unless the task says. */
+const UPLOAD_EVERY_MS = 5 * 60_000;
 
 const invalid = (label: string, message: string, fix: string) =>
   new RcloneError('ConfigInvalid', l10n.t`Task "${label}": ${message}`, { fix });
@@ -98,6 +107,23 @@ export function planOf(
     throw invalid(label, l10n.t('"prewarm" is not a list of folders.'), l10n.t('Write it as ["cache_hub"].'));
   // A name of `link` means the folder it links to (what the app reads); anything else is on the mount.
   const warm = (task.prewarm ?? []).map((p) => links.find((l) => l.link === inFolder(folder, p))?.target ?? onMount(p));
+  if (task.outputs !== undefined && !isStrings(task.outputs))
+    throw invalid(label, l10n.t('"outputs" is not a list of link names.'), l10n.t('Write it as ["outputs"].'));
+  const outputs = (task.outputs ?? Object.keys(link).filter((l) => l === 'outputs')).map((o) => inFolder(folder, o));
+  for (const o of outputs)
+    if (!links.some((l) => l.link === o))
+      throw invalid(
+        label,
+        l10n.t`"outputs" names ${shown(folder, o)}, which is not in "link".`,
+        l10n.t('Name links of "link", e.g. "outputs" for {"outputs": "outputs/${hostname}"}.'),
+      );
+  const uploadEveryMs = task.uploadEvery === undefined ? UPLOAD_EVERY_MS : durationMs(task.uploadEvery);
+  if (!uploadEveryMs)
+    throw invalid(
+      label,
+      l10n.t`"uploadEvery" ${String(task.uploadEvery)} is not a duration.`,
+      l10n.t('Write it as "5m" or "30s".'),
+    );
   let app: AppSpec | undefined;
   if (task.command !== undefined) {
     if (!isStrings(task.command) || !task.command.length)
@@ -141,10 +167,10 @@ export function planOf(
       label,
     };
   }
-  return { folder, label, profile, links, warm, content: task.prewarmContent === true, app };
+  return { folder, label, profile, links, warm, content: task.prewarmContent === true, outputs, uploadEveryMs, app };
 }
 
-export type Step = 'mount' | 'warm' | 'link' | 'app';
+export type Step = 'mount' | 'copy' | 'warm' | 'link' | 'app';
 
 export interface BringUpEvents {
   /** A line for the terminal or the log (no newline). */
@@ -167,7 +193,10 @@ export interface BringUpOptions {
 }
 
 export interface BroughtUp {
-  mount: Mount;
+  /** The mount, in mount mode. */
+  mount?: Mount;
+  /** Copy mode: where the local copies are, and the output folders to upload (local → remote). */
+  copies?: { root: string; outputs: Array<{ local: string; remote: string }> };
   app?: {
     record: AppRecord;
     /** The app was already running (found by pid and port), not started again. */
@@ -194,9 +223,26 @@ export async function bringUp(plan: BringUpPlan, events: BringUpEvents, opts: Br
   say(`${BEGINS} ${l10n.t`"${plan.label}" in ${plan.folder}`}`);
   // What would stop the app is found before anything is mounted: a taken port, no interpreter, no script.
   if (plan.app && !opts.noApp) await appPreflight(plan.app, registry.stateDir);
-  const mount = await mountStep(plan.profile, events, opts);
-  if (plan.warm.length) await warmStep(plan, mount, events, opts);
+  const copyRoot = await copyRootFor(plan, events);
+  let mount: Mount | undefined;
+  let copies: BroughtUp['copies'];
+  if (copyRoot) copies = await copyStep(plan, copyRoot, events, opts);
+  else {
+    mount = await mountStep(plan.profile, events, opts);
+    if (plan.warm.length) await warmStep(plan, mount, events, opts);
+  }
   for (const l of plan.links) {
+    if (copies) {
+      // The local copy of the version (whole, or it would not be under its name), or the outputs folder.
+      const target = join(copies.root, relative(plan.profile.mountPoint, l.target));
+      const done = await relink(l.link, target, { stateDir: registry.stateDir });
+      say(
+        done.changed
+          ? l10n.t`link    ${shown(plan.folder, l.link)} → ${target}`
+          : l10n.t`link    ${shown(plan.folder, l.link)} → ${target} (already)`,
+      );
+      continue;
+    }
     // A target that does not exist yet (`outputs` → `outputs/${hostname}` on a fresh box) is
     // created through the mount; one that exists and is not a folder is refused, as everywhere.
     let created = false;
@@ -223,12 +269,12 @@ export async function bringUp(plan: BringUpPlan, events: BringUpEvents, opts: Br
   }
   if (!plan.app || opts.noApp) {
     say(`${READY}: ${l10n.t`storage is up (${secs(performance.now() - t0)})`}`);
-    return { mount, ms: performance.now() - t0 };
+    return { mount, copies, ms: performance.now() - t0 };
   }
   signal?.throwIfAborted();
   const app = await appStep(plan.app, registry.stateDir, events, opts);
   say(`${READY} ${l10n.t`at ${app.url ?? `pid ${app.record.pid}`} (${secs(performance.now() - t0)})`}`);
-  return { mount, app, ms: performance.now() - t0 };
+  return { mount, copies, app, ms: performance.now() - t0 };
 }
 
 /** A path as the user wrote it: relative to the folder when inside it. */
@@ -236,6 +282,80 @@ const shown = (folder: string, p: string) => {
   const rel = relative(folder, p);
   return rel.startsWith('..') ? p : `./${rel}`;
 };
+
+/**
+ * Where copy mode keeps this plan's local copies, or undefined to mount: the profile's mode says
+ * (`auto`: copies only when FUSE is not available here, and the line says why).
+ */
+async function copyRootFor(plan: BringUpPlan, events: BringUpEvents): Promise<string | undefined> {
+  const mode = plan.profile.mode ?? 'mount';
+  if (mode === 'mount') return undefined;
+  const root = copyRootOf(plan.profile, plan.folder);
+  if (mode === 'auto') {
+    try {
+      await findFusermount(process.env);
+      return undefined;
+    } catch (e) {
+      if (!isRcloneError(e, 'FuseMissing')) throw e;
+      events.line(l10n.t`storage local copies in ${root}: ${e.message} (mode "auto")`);
+      return root;
+    }
+  }
+  events.line(l10n.t`storage local copies in ${root} (mode "copy")`);
+  return root;
+}
+
+/** Copy mode: each linked version copied whole to the local root (or found there); output folders made. */
+async function copyStep(
+  plan: BringUpPlan,
+  root: string,
+  events: BringUpEvents,
+  opts: BringUpOptions,
+): Promise<NonNullable<BroughtUp['copies']>> {
+  const rclone = await opts.registry.rclone();
+  await ignoredByGit(plan.folder, root);
+  const outputs: Array<{ local: string; remote: string }> = [];
+  for (const l of plan.links) {
+    const rel = relative(plan.profile.mountPoint, l.target);
+    const local = join(root, rel);
+    const source = remoteJoin(plan.profile.remote, rel);
+    if (plan.outputs.includes(l.link)) {
+      await mkdir(local, { recursive: true });
+      outputs.push({ local, remote: source });
+      events.line(l10n.t`copy    ${shown(plan.folder, l.link)}: written to ${local}, uploaded to ${source}`);
+      continue;
+    }
+    const t = performance.now();
+    events.progress?.('copy', l10n.t('copying…'));
+    const r = await copyVersion(rclone, source, local, {
+      stateDir: opts.registry.stateDir,
+      signal: opts.signal,
+      onProgress: (p) => events.progress?.('copy', `${Math.floor((100 * p.bytes) / Math.max(1, p.totalBytes))}%`),
+    });
+    events.line(
+      r.copied
+        ? l10n.t`copy    ${source} → ${local} (${formatBytes(r.bytes)} in ${secs(performance.now() - t)})`
+        : l10n.t`copy    ${local} (already here, ${formatBytes(r.bytes)})`,
+    );
+  }
+  return { root, outputs };
+}
+
+/** `remote:bucket` + `cache_hub_v23` → `remote:bucket/cache_hub_v23` (`remote:` + x → `remote:x`). */
+const remoteJoin = (remote: string, rel: string) =>
+  !rel ? remote : remote.endsWith(':') || remote.endsWith('/') ? `${remote}${rel}` : `${remote}/${rel}`;
+
+/** The workspace's `.rclone-devbox/` holds gigabytes of local copies: a `.gitignore` in it keeps them out of git. */
+async function ignoredByGit(folder: string, root: string): Promise<void> {
+  const ours = join(folder, '.rclone-devbox');
+  if (relative(ours, root).startsWith('..')) return;
+  await mkdir(ours, { recursive: true });
+  await writeFile(join(ours, '.gitignore'), '# Local copies of Rclone Dev Box (copy mode): not for git.\n*\n', {
+    flag: 'wx',
+  }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EEXIST') throw e;
+  });
+}
 
 async function mountStep(profile: MountProfile, events: BringUpEvents, opts: BringUpOptions): Promise<Mount> {
   const { registry, signal } = opts;

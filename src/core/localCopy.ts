@@ -9,7 +9,10 @@
 // already there whole (same size and hash, or size and time where the backend has no hash) and
 // copies again the file it was cut in. Space is checked first (free disk against what is still
 // to copy), the wait is bounded by progress (a copy that moves no byte for STALL_MS is ended),
-// and one copy per destination runs at a time, whoever asks (windows, the CLI).
+// and one copy per destination runs at a time, whoever asks (windows, the CLI). A process killed
+// mid-copy does not leave its rclone writing on: rclone reports progress on stderr every 500 ms,
+// and with nobody left to read that pipe its next report ends it (SIGPIPE); the lock of the dead
+// process is then taken over by the next copy.
 import { createHash } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
@@ -19,6 +22,7 @@ import { RcloneError } from './errors';
 import { formatBytes, freeBytes, writeAtomically } from './files';
 import { inspectLink, naturalCompare } from './link';
 import { withLock } from './lock';
+import type { MountProfile } from './profile';
 import type { Rclone } from './rclone';
 
 /** A copy that has moved no byte for this long is ended (an endpoint that stopped answering). */
@@ -50,6 +54,17 @@ export interface Copied {
   bytes: number;
   /** False when a whole copy was there already. */
   copied: boolean;
+}
+
+/**
+ * Where copy mode keeps the local copies of `profile`'s bucket: its copyDir, else
+ * `<folder>/.rclone-devbox/<remote>/<bucket path>` (a `..` in the path never leads out of it).
+ */
+export function copyRootOf(profile: Pick<MountProfile, 'remote' | 'copyDir'>, folder: string): string {
+  if (profile.copyDir) return resolve(profile.copyDir);
+  const colon = profile.remote.indexOf(':');
+  const parts = [profile.remote.slice(0, colon), ...profile.remote.slice(colon + 1).split('/')];
+  return join(folder, '.rclone-devbox', ...parts.filter((p) => p && p !== '.' && p !== '..'));
 }
 
 /** `.cache_hub_v23.partial` beside `cache_hub_v23`: where a copy is made until it is whole. */
@@ -351,4 +366,48 @@ export async function uploadOutputs(
     await writeAtomically(file, JSON.stringify(before) + '\n');
     return pending;
   });
+}
+
+/** A bring-up's output folders in copy mode: uploaded now and then while the app runs, and once more at its end. */
+export class OutputUploads {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<number> | undefined;
+
+  constructor(
+    private readonly rclone: Rclone,
+    readonly outputs: ReadonlyArray<{ local: string; remote: string }>,
+    private readonly stateDir: string,
+  ) {}
+
+  /** Files written or changed since their last upload, in every output folder. */
+  async pending(): Promise<number> {
+    const counts = await Promise.all(this.outputs.map((o) => pendingUploads(o.local, o.remote, this.stateDir)));
+    return counts.reduce((n, files) => n + files.length, 0);
+  }
+
+  /** Uploads what is pending now (one run at a time: a call during a run waits for it, then runs). Returns the files uploaded. */
+  async flush(opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<number> {
+    const before = this.running ?? Promise.resolve(0);
+    const run = before
+      .catch(() => 0)
+      .then(async () => {
+        let n = 0;
+        for (const o of this.outputs)
+          n += await uploadOutputs(this.rclone, o.local, o.remote, { stateDir: this.stateDir, ...opts });
+        return n;
+      });
+    this.running = run;
+    return run;
+  }
+
+  /** Uploads every `ms` until disposed; a failed round is reported and tried again next time. */
+  every(ms: number, onError: (e: unknown) => void): void {
+    clearInterval(this.timer);
+    this.timer = setInterval(() => void this.flush().catch(onError), ms);
+    this.timer.unref(); // never what keeps a process alive
+  }
+
+  dispose(): void {
+    clearInterval(this.timer);
+  }
 }

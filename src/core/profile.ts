@@ -7,6 +7,9 @@ import type { Env, Rclone } from './rclone';
 const CACHE_MODES = ['off', 'minimal', 'writes', 'full'] as const;
 export type CacheMode = (typeof CACHE_MODES)[number];
 const LOG_LEVELS = ['DEBUG', 'INFO', 'NOTICE', 'ERROR'] as const;
+export const STORAGE_MODES = ['mount', 'copy', 'auto'] as const;
+/** How a bucket reaches the box: mounted (FUSE), copied to a local folder, or mounted where FUSE works and copied where not. */
+export type StorageMode = (typeof STORAGE_MODES)[number];
 
 export interface MountProfile {
   /** What to mount: "remote:bucket/path". */
@@ -38,6 +41,13 @@ export interface MountProfile {
   dirCacheTime?: string;
   /** Folders (below the mount point) warmed after every mount, e.g. ["cache_hub"]. */
   warm?: readonly string[];
+  /**
+   * `mount` (default), `copy`: the bring-up copies the versions it links to a local folder instead
+   * (no FUSE needed), `auto`: mounts where FUSE works, copies where it does not.
+   */
+  mode?: StorageMode;
+  /** Where copy mode keeps its local copies (default: `<workspace>/.rclone-devbox/<remote>/<bucket path>`). */
+  copyDir?: string;
   /**
    * More rclone flags, one argument per element (no shell). Secret ones (--b2-key…) are passed as
    * RCLONE_<FLAG> in the environment instead, which rclone reads like the flag (over the config file).
@@ -109,6 +119,18 @@ export function checkProfile(p: MountProfile): void {
     throw bad(
       l10n.t`The mount profile's cacheDir "${p.cacheDir}" is not an absolute path.`,
       l10n.t('Use an absolute path such as /data/rclone-cache (rclone runs detached, from another folder).'),
+    );
+  if (p.mode !== undefined && !(STORAGE_MODES as readonly string[]).includes(p.mode))
+    throw bad(
+      l10n.t`The mount profile's mode "${String(p.mode)}" is not one of ${STORAGE_MODES.join(', ')}.`,
+      l10n.t(
+        'Use "mount" (FUSE), "copy" (local copies, no FUSE needed) or "auto" (copies only where FUSE is missing).',
+      ),
+    );
+  if (p.copyDir !== undefined && !p.copyDir.startsWith('/'))
+    throw bad(
+      l10n.t`The mount profile's copyDir "${p.copyDir}" is not an absolute path.`,
+      l10n.t("Use an absolute path such as /data/models, or leave it out for the workspace's .rclone-devbox folder."),
     );
   if (p.dirCacheTime !== undefined && durationMs(String(p.dirCacheTime)) === undefined)
     throw bad(

@@ -7,7 +7,7 @@ import { homedir, hostname } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import * as l10n from '@vscode/l10n';
 import { RcloneError } from './errors';
-import { type CacheMode, DEFAULT_WARM, type MountProfile } from './profile';
+import { type CacheMode, DEFAULT_WARM, type MountProfile, type StorageMode } from './profile';
 import { readOptional, stripJsonc } from './jsonc';
 import { readTeamProfile } from './teamProfile';
 
@@ -27,6 +27,14 @@ export interface AppTask {
   link?: Record<string, string>;
   /** Folders to warm: a name of `link` means the folder it links to; else a path below the mount point. */
   prewarm?: string[];
+  /**
+   * Names of `link` whose folders the app writes (e.g. ["outputs"]; default: a link named
+   * "outputs"). In copy mode they are local folders uploaded to their targets; on a mount the
+   * mount uploads them.
+   */
+  outputs?: string[];
+  /** Copy mode: how often new outputs are uploaded while the app runs, e.g. "5m" (default). */
+  uploadEvery?: string;
   /** Warm the files' content too (cacheMode "full" mounts only), not just the listings. */
   prewarmContent?: boolean;
   /** The app, one argument per element; a first "python" means the workspace's Python. */
@@ -54,6 +62,8 @@ export interface ProfileSetting {
   extraFlags?: string[];
   dirCacheTime?: string;
   warm?: string[];
+  mode?: StorageMode;
+  copyDir?: string;
 }
 
 const PROFILE_TYPES: Record<keyof ProfileSetting, 'string' | 'boolean' | 'strings'> = {
@@ -67,6 +77,8 @@ const PROFILE_TYPES: Record<keyof ProfileSetting, 'string' | 'boolean' | 'string
   extraFlags: 'strings',
   dirCacheTime: 'string',
   warm: 'strings',
+  mode: 'string',
+  copyDir: 'string',
 };
 
 /**
@@ -114,6 +126,8 @@ export function profileFromSetting(p: ProfileSetting, defaultCacheMode: CacheMod
     extraFlags: p.extraFlags,
     dirCacheTime: p.dirCacheTime || undefined,
     warm: Array.isArray(p.warm) ? p.warm : DEFAULT_WARM,
+    mode: p.mode || undefined,
+    copyDir: p.copyDir || undefined,
   };
 }
 

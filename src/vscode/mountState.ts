@@ -71,7 +71,7 @@ export function mountAbove(svc: Services, location: string): Shown | undefined {
 
 /** An operation is running on it (ours, or a mount another window is starting): nothing else to do now. */
 export const isBusy = (s: Shown) =>
-  ['mounting', 'unmounting', 'repairing', 'warming', 'starting app'].includes(s.state);
+  ['mounting', 'copying', 'unmounting', 'repairing', 'warming', 'starting app'].includes(s.state);
 
 const troubleOf = (s: Shown | undefined) => (s?.mount ? cacheTrouble(s.mount) : undefined);
 
@@ -110,6 +110,8 @@ export function stateWord(state: Shown['state'] | undefined): string {
       return vscode.l10n.t('not answering');
     case 'mounting':
       return vscode.l10n.t('mounting');
+    case 'copying':
+      return vscode.l10n.t('copying');
     case 'unmounting':
       return vscode.l10n.t('unmounting');
     case 'repairing':

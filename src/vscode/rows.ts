@@ -34,6 +34,7 @@ const MENU_STATE: Record<Shown['state'], string> = {
   stale: 'stale',
   'not answering': 'notAnswering',
   mounting: 'busy',
+  copying: 'busy',
   unmounting: 'busy',
   repairing: 'busy',
   // a warming mount is up, and so is one whose app is starting: its actions stay

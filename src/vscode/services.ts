@@ -15,7 +15,7 @@ import { type Ui, windowUi } from './ui';
 
 /** What the welcome view shows: rclone missing, no remotes, or the tree. */
 export type ViewState = 'missing' | 'noRemotes' | 'ready';
-export type Busy = 'mounting' | 'unmounting' | 'repairing' | 'warming' | 'starting app';
+export type Busy = 'mounting' | 'copying' | 'unmounting' | 'repairing' | 'warming' | 'starting app';
 /** An operation running on a mount point: which, of what remote, and how far (e.g. "40%"). */
 export interface BusyOp {
   what: Busy;

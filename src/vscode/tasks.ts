@@ -252,7 +252,13 @@ const executionOf = (label: string) =>
   vscode.tasks.taskExecutions.find((x) => x.task.name === label && x.task.definition.type === TASK_TYPE);
 
 /** Which busy word the status bar shows for a step (link is instant: no word of its own). */
-const BUSY: Record<Step, Busy> = { mount: 'mounting', warm: 'warming', link: 'warming', app: 'starting app' };
+const BUSY: Record<Step, Busy> = {
+  mount: 'mounting',
+  copy: 'copying',
+  warm: 'warming',
+  link: 'warming',
+  app: 'starting app',
+};
 
 /** One run of the task: its terminal, its cancellation, and stopping the app it started when closed. */
 class BringUpTerminal implements vscode.Pseudoterminal {
