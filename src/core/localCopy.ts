@@ -411,3 +411,32 @@ export class OutputUploads {
     clearInterval(this.timer);
   }
 }
+
+/** The copy roots of the profiles that may copy (mode copy or auto) in workspace `folder`. */
+export const copyRootsOf = (profiles: readonly MountProfile[], folder: string): string[] => [
+  ...new Set(profiles.filter((p) => p.mode === 'copy' || p.mode === 'auto').map((p) => copyRootOf(p, folder))),
+];
+
+/** A link's target when it is a whole local copy: its version (its path under the root, e.g. cache_hub_v23), folder, root and size. */
+export interface LinkedCopy {
+  version: string;
+  path: string;
+  root: string;
+  bytes: number;
+}
+
+/** What `link` points at, when that is a local copy under one of `roots` (never a `.partial`); undefined otherwise. */
+export async function linkedCopy(link: string, roots: readonly string[]): Promise<LinkedCopy | undefined> {
+  const { target } = await inspectLink(link);
+  if (!target) return undefined;
+  const root = roots.map((r) => resolve(r)).find((r) => target.startsWith(`${r}/`));
+  if (
+    !root ||
+    relative(root, target)
+      .split('/')
+      .some((p) => p.startsWith('.')) ||
+    !(await isDir(target))
+  )
+    return undefined;
+  return { version: relative(root, target), path: target, root, bytes: await sizeOf(target) };
+}
