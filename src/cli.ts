@@ -113,6 +113,10 @@ async function main({ command, args, o, v }: Parsed): Promise<number> {
     const { upCommand } = await import('./cli/up');
     return upCommand(o, v, locate, io);
   }
+  if (command === 'copies' || command === 'upload') {
+    const { copiesCommand, uploadCommand } = await import('./cli/copies');
+    return command === 'copies' ? copiesCommand(o, locate, io) : uploadCommand(o, v, locate, io);
+  }
   if (command === 'status') {
     const { statusCommand } = await import('./cli/status');
     return statusCommand(o, locate, io);

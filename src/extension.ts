@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import { useBundle } from './core/locale';
 import * as expiry from './vscode/expiry';
+import * as outputs from './vscode/outputs';
 import * as linkCommands from './vscode/linkCommands';
 import * as mountCommands from './vscode/mountCommands';
 import * as permissions from './vscode/permissions';
@@ -30,6 +31,7 @@ export function activate(context: vscode.ExtensionContext) {
     links: linkCommands.register(svc),
     permissions: permissions.register(svc),
     expiry: expiry.register(svc),
+    outputs: outputs.register(svc),
     tasks: tasks.register(svc),
     team: teamProfile.register(svc),
     walkthrough: walkthrough.register(svc),

@@ -6,6 +6,8 @@ import * as l10n from '@vscode/l10n';
 
 interface Spec {
   args: readonly string[];
+  /** Arguments that may follow the required ones. */
+  optional?: readonly string[];
   options: readonly string[];
   usage: string;
   about: string;
@@ -83,11 +85,14 @@ export const COMMANDS = {
     },
   },
   versions: {
-    args: ['<mountpoint>'],
+    args: [],
+    optional: ['<mountpoint>'],
     options: ['pattern', 'as', 'json'],
-    usage: "versions <mountpoint> [--pattern 'cache_hub*'] [--as ./cache_hub] [--json]",
+    usage: "versions [<mountpoint>|<copy root>] [--pattern 'cache_hub*'] [--as ./cache_hub] [--json]",
     get about() {
-      return l10n.t('folders matching the pattern, in natural order; * marks the one the --as link points at');
+      return l10n.t(
+        "folders matching the pattern, in natural order; * marks the one the --as link points at;\n        without a folder: this folder's local copies (copy mode)",
+      );
     },
   },
   link: {
@@ -95,7 +100,9 @@ export const COMMANDS = {
     options: ['as', 'move-aside'],
     usage: 'link <target> [--as ./cache_hub] [--move-aside]',
     get about() {
-      return l10n.t('point the --as symlink at <target> (a folder on a mount), atomically; remembered for rollback');
+      return l10n.t(
+        'point the --as symlink at <target> (a folder on a mount, or a whole local copy), atomically;\n        remembered for rollback',
+      );
     },
   },
   rollback: {
@@ -126,12 +133,32 @@ export const COMMANDS = {
       );
     },
   },
+  copies: {
+    args: [],
+    options: ['remove', 'json', 'config'],
+    usage: 'copies [--remove NAME] [--json] [--config FILE]',
+    get about() {
+      return l10n.t(
+        "this folder's local copies (copy mode) and their sizes; * marks the linked one, partial the cut-off ones;\n        --remove NAME removes one (never one a link points at)",
+      );
+    },
+  },
+  upload: {
+    args: [],
+    options: ['task', 'config', 'timeout'],
+    usage: 'upload [--task NAME] [--config FILE] [--timeout 10m]',
+    get about() {
+      return l10n.t(
+        "copy mode: upload what the app wrote to the task's outputs now (bounded by --timeout, default 10m);\n        exit status 1 when some files are left",
+      );
+    },
+  },
   status: {
     args: [],
     options: ['json', 'config'],
     usage: 'status [--json] [--config FILE]',
     get about() {
-      return l10n.t("mounts, uploads, cache use, this folder's links and its app");
+      return l10n.t("mounts, uploads, cache use, this folder's links, local copies and its app");
     },
   },
   doctor: {
@@ -140,7 +167,7 @@ export const COMMANDS = {
     usage: 'doctor [--config FILE]',
     get about() {
       return l10n.t(
-        'check rclone, FUSE, the config, credentials, endpoints, disk and the app port; exit status = problems',
+        'check rclone, FUSE or copy mode, the config, credentials, endpoints, disk, outputs and the app port;\n        exit status = problems',
       );
     },
   },
@@ -163,6 +190,7 @@ const OPTIONS = {
   pattern: { type: 'string' },
   as: { type: 'string' },
   'move-aside': { type: 'boolean' },
+  remove: { type: 'string' },
   profile: { type: 'string' },
   task: { type: 'string' },
   'no-app': { type: 'boolean' },
@@ -248,7 +276,10 @@ export function parse(argv: string[]): Parsed {
       throw refuse(command, l10n.t`--${key} is not an option of ${command}`);
   }
   if (args.length < spec.args.length) throw refuse(command, l10n.t`missing ${spec.args[args.length]!}`);
-  if (args.length > spec.args.length) throw refuse(command, l10n.t`unexpected argument "${args[spec.args.length]!}"`);
+  const most = spec.args.length + (spec.optional?.length ?? 0);
+  if (args.length > most) throw refuse(command, l10n.t`unexpected argument "${args[most]!}"`);
+  if (o.remove !== undefined && (!o.remove.trim() || o.remove.startsWith('-')))
+    throw refuse(command, l10n.t('--remove needs the name of a local version, e.g. --remove cache_hub_v23'));
   const mode = o['cache-mode'];
   if (mode !== undefined && !(CACHE_MODES as readonly string[]).includes(mode))
     throw refuse(command, l10n.t`--cache-mode "${mode}" is not one of ${CACHE_MODES.join(', ')}`);

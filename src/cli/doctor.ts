@@ -1,12 +1,14 @@
 // `rclone-devbox doctor`: is this box ready to bring the current folder up? One line per check,
 // "ok" or "FAIL <what>: <problem> — <fix>", in a fixed order, and the exit status is the number of
-// problems (0: ready), so a boot script or a container's health check can act on it. Every check
+// problems (0: ready), so a boot script or a container's health check can act on it. "WARN" lines
+// (copy mode: outputs that have waited too long for upload, a disk too small for the next version)
+// say what to look at without counting as problems: the box can still be brought up. Every check
 // is bounded and the independent ones run at once: a dead endpoint costs its own bound, not the
 // sum of all of them. Nothing is changed: no mount, no file, no config edit.
 import { constants } from 'node:fs';
 import { access, stat, statfs } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { dirname, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import * as l10n from '@vscode/l10n';
 import { findApps, portHolder, portOf } from '../core/app';
 import { defaultCacheDir } from '../core/cache';
@@ -16,6 +18,7 @@ import { streamFolder } from '../core/listing';
 import { MountRegistry } from '../core/mounts';
 import { checkAllowOther, findFuseHelper, fuseConf, fuseDevice } from '../core/preflight';
 import { formatBytes } from '../core/files';
+import { linkedCopy, partialOf, sizeOf } from '../core/localCopy';
 import { defaultVfsCacheDir } from '../core/prewarm';
 import type { MountProfile } from '../core/profile';
 import type { Rclone } from '../core/rclone';
@@ -31,6 +34,15 @@ import {
 import { shellWord, teamRemoteMissing } from '../core/bringup';
 import { driftOf, readTeamProfile, type TeamProfile } from '../core/teamProfile';
 import type { Options } from './args';
+import {
+  type CopyLink,
+  type CopyProfile,
+  copyLinksOf,
+  copyProfilesOf,
+  pendingFiles,
+  shownPath,
+  usesText,
+} from './copies';
 import { type Context, cliFix, cliMessage } from './fixes';
 import { listsInPages } from './ls';
 import type { Io } from './mounts';
@@ -51,11 +63,17 @@ const slowRclone = () =>
 /** Below this much free space a VFS cache disk is a problem whatever the profile says. */
 const MIN_FREE = 1024 ** 3;
 
+/** Left free on the disk of the local copies after a copy (as core/localCopy.ts's copy leaves it). */
+const COPY_RESERVE = 64 * 1024 * 1024;
+/** Bound on `rclone size` of a version still to be copied. */
+const SIZE_MS = 10_000;
+
 interface Line {
-  mark: 'ok' | 'FAIL' | '--';
+  mark: 'ok' | 'FAIL' | 'WARN' | '--';
   text: string;
-  /** For a failure: what failed, and its kind where one is known. */
+  /** For a failure: what failed, its problem, and its kind where one is known. */
   what?: string;
+  problem?: string;
   kind?: ErrorKind;
 }
 
@@ -66,7 +84,13 @@ const fail = (what: string, problem: string, fix?: string, kind?: ErrorKind): Li
   mark: 'FAIL',
   text: `${what}: ${problem.replace(/[.。]$/, '')}${fix ? ` — ${fix}` : ''}`,
   what,
+  problem: problem.replace(/[.。]$/, ''),
   kind,
+});
+/** Worth looking at, not a problem: the box can be brought up (not counted in the exit status). */
+const warn = (what: string, problem: string, fix: string): Line => ({
+  ...fail(what, problem, fix),
+  mark: 'WARN',
 });
 /** A failure as an error said it: its message, and its fix the CLI's way. */
 function failWith(what: string, e: unknown, ctx: Context): Line {
@@ -132,31 +156,44 @@ export async function doctorCommand(o: Options, locate: () => Promise<Rclone>, i
   rclone.catch(() => undefined); // reported by its own check
   const { profiles, lines: taskLines } = profilesOf(def, ctx);
   const stateDir = new MountRegistry(locate).stateDir;
+  // Copy mode: profiles that copy here need no FUSE, no VFS cache and no allow-other.
+  const copies = await copyProfilesOf(def, env).catch(() => [] as CopyProfile[]);
+  const copying = (p: MountProfile) => copies.some((c) => c.profile === p && c.uses === 'copy');
+  const mounting = profiles.filter((p) => !copying(p));
 
   const checks: Promise<Line[]>[] = [
     rclone.then(
       (r) => [ok(`rclone ${r.version.text} (${r.path})`)],
       (e: unknown) => [failWith('rclone', e, ctx)],
     ),
-    fuseChecks(env),
-    allowOtherCheck(profiles, env),
+    fuseChecks(env, !profiles.length || mounting.length > 0),
+    allowOtherCheck(mounting, env),
     Promise.resolve(
       read.error ? [failWith(l10n.t`workspace ${folder}`, read.error, ctx)] : workspaceLines(def!, taskLines, o.config),
     ),
+    copyChecks(def, copies, rclone, stateDir, io.signal, ctx),
     remoteChecks(rclone, profiles, { shellConfig, def, team: teamOf(def, o.config) }, io.signal, ctx),
-    cacheDiskChecks(profiles, env, io.signal, ctx),
+    cacheDiskChecks(mounting, env, io.signal, ctx),
     portCheck(def, stateDir, ctx),
   ];
   let problems = 0;
+  let warnings = 0;
   // Printed in order, each as soon as it and those before it are known.
   for (const check of checks) {
     const lines = await check.catch((e: unknown) => [failWith('doctor', e, ctx)]);
     for (const line of lines) {
       if (line.mark === 'FAIL') problems++;
+      if (line.mark === 'WARN') warnings++;
       io.out(format(line));
     }
   }
   if (problems) io.err(problems === 1 ? l10n.t('1 problem found.') : l10n.t`${problems} problems found.`);
+  if (warnings)
+    io.err(
+      warnings === 1
+        ? l10n.t('1 warning (not counted as a problem).')
+        : l10n.t`${warnings} warnings (not counted as problems).`,
+    );
   return Math.min(problems, 125);
 }
 
@@ -205,7 +242,19 @@ function workspaceLines(def: WorkspaceDefinition, taskLines: Line[], configFile?
 
 // ---- rclone, FUSE ----
 
-async function fuseChecks(env: NodeJS.ProcessEnv): Promise<Line[]> {
+/**
+ * The FUSE device and helper. When no profile here needs FUSE (each one copies: mode "copy", or
+ * "auto" without FUSE), a missing FUSE is said but is no problem.
+ */
+async function fuseChecks(env: NodeJS.ProcessEnv, needed: boolean): Promise<Line[]> {
+  const lines = await fuseLines(env);
+  if (needed) return lines;
+  return lines.map((l) =>
+    l.mark === 'FAIL' ? note(l10n.t`${l.what!}: ${l.problem!} (not needed: the profiles here use local copies)`) : l,
+  );
+}
+
+async function fuseLines(env: NodeJS.ProcessEnv): Promise<Line[]> {
   const dev = fuseDevice(env);
   const what = l10n.t`FUSE device ${dev}`;
   const [info, helper] = await Promise.all([stat(dev).catch(() => undefined), findFuseHelper(env)]);
@@ -262,6 +311,160 @@ async function allowOtherCheck(profiles: readonly MountProfile[], env: NodeJS.Pr
     const fix = l10n.t`Add a line "user_allow_other" to ${conf} (as root), or set "allowOther": false in the profile.`;
     return [fail('allow-other', problem, fix, 'AllowOtherNotPermitted')];
   }
+}
+
+// ---- copy mode ----
+
+/** A duration for a person: "45 s", "12 min", "3 h". */
+function ago(ms: number): string {
+  if (ms < 60_000) return l10n.t`${Math.max(1, Math.round(ms / 1000))} s`;
+  if (ms < 120 * 60_000) return l10n.t`${Math.round(ms / 60_000)} min`;
+  return l10n.t`${Math.round(ms / 3_600_000)} h`;
+}
+
+/** Per profile that may copy: the mode it uses here and why, the disk of its local copies, its outputs. */
+async function copyChecks(
+  def: WorkspaceDefinition | undefined,
+  copies: readonly CopyProfile[],
+  rclone: Promise<Rclone>,
+  stateDir: string,
+  signal: AbortSignal,
+  ctx: Context,
+): Promise<Line[]> {
+  if (!def || !copies.length) return [];
+  const groups = copies.map(async (c): Promise<Line[]> => {
+    const mode = ok(l10n.t`mode of ${c.profile.remote}: ${usesText(c)}`);
+    if (c.uses !== 'copy') return [mode];
+    const links = copyLinksOf(def, c);
+    const [disk, ...outputs] = await Promise.all([
+      copyDiskCheck(def, c, links, rclone, signal, ctx),
+      ...links.filter((l) => l.output).map((o) => outputsCheck(def.folder, o, stateDir)),
+    ]);
+    return [mode, disk!, ...outputs.filter((l): l is Line => l !== undefined)];
+  });
+  return (await Promise.all(groups)).flat();
+}
+
+/**
+ * The disk of the local copies against the versions the folder links: one still to be copied must
+ * fit (what is left of it, as the copy itself checks), else the bring-up fails (a problem); one
+ * copied already is the size the next version will likely need (a warning when it would not fit).
+ */
+async function copyDiskCheck(
+  def: WorkspaceDefinition,
+  c: CopyProfile,
+  links: readonly CopyLink[],
+  rclone: Promise<Rclone>,
+  signal: AbortSignal,
+  ctx: Context,
+): Promise<Line> {
+  const what = l10n.t`local copies ${c.root}`;
+  const versions: Array<{ name: string; local: string; remote?: string }> = links
+    .filter((l) => !l.output)
+    .map((l) => ({ name: relative(c.root, l.local) || l.local, local: l.local, remote: l.remote }));
+  // No task links a version: the one the model link points at, if it is a local copy here.
+  if (!versions.length) {
+    const linked = await linkedCopy(join(def.folder, def.modelLink), [c.root]);
+    if (linked) versions.push({ name: linked.version, local: linked.path });
+  }
+  try {
+    const found = await within(STATFS_MS, l10n.t`Looking at the disk of ${c.root}`, signal, () => freeBytes(c.root));
+    if (!found)
+      return fail(
+        what,
+        l10n.t('its disk cannot be looked at'),
+        l10n.t('Check that the folder (or its parent) exists.'),
+      );
+    const free = found.free;
+    const fix = l10n.t(
+      'Free space on that disk (`rclone-devbox copies --remove NAME` removes an old local version), or set the profile\'s "copyDir" to a folder on a bigger disk.',
+    );
+    const said: string[] = [];
+    let toCopy = 0;
+    let biggest: { name: string; bytes: number } | undefined;
+    for (const v of versions) {
+      const whole = await stat(v.local).then(
+        (s) => s.isDirectory(),
+        () => false,
+      );
+      if (whole) {
+        const bytes = await sizeOf(v.local);
+        said.push(l10n.t`${v.name} copied (${formatBytes(bytes)})`);
+        if (!biggest || bytes > biggest.bytes) biggest = { name: v.name, bytes };
+        continue;
+      }
+      try {
+        const r = await rclone;
+        const bytes = await within(SIZE_MS, l10n.t`Sizing ${v.remote!}`, signal, async (s) => {
+          const out = await r.run(['size', '--json', '--', v.remote!], {
+            signal: s,
+            timeoutMs: SIZE_MS,
+            target: v.remote,
+          });
+          return (JSON.parse(out) as { bytes: number }).bytes;
+        });
+        const had = await sizeOf(partialOf(v.local));
+        const left = Math.max(0, bytes - had);
+        toCopy += left;
+        said.push(
+          had
+            ? l10n.t`${v.name} to copy (${formatBytes(left)} of ${formatBytes(bytes)} left)`
+            : l10n.t`${v.name} to copy (${formatBytes(bytes)})`,
+        );
+      } catch (e) {
+        // Why the bucket cannot be read is the access check's to say.
+        const why = isRcloneError(e) ? cliMessage(e.message).replace(/[.。]$/, '') : String(e);
+        said.push(l10n.t`${v.name} to copy (its size is not known: ${why})`);
+      }
+    }
+    const details = said.length ? `; ${said.join(', ')}` : '';
+    if (toCopy && toCopy + COPY_RESERVE > free)
+      return fail(
+        what,
+        l10n.t`only ${formatBytes(free)} free, and ${formatBytes(toCopy)} is still to be copied${details}`,
+        fix,
+        'WontFit',
+      );
+    if (biggest && biggest.bytes + toCopy + COPY_RESERVE > free)
+      return warn(
+        what,
+        l10n.t`only ${formatBytes(free)} free, less than the linked ${biggest.name} (${formatBytes(biggest.bytes)}): another version of its size would not fit`,
+        fix,
+      );
+    return ok(l10n.t`${what}: ${formatBytes(free)} free${details}`);
+  } catch (e) {
+    return failWith(what, e, ctx);
+  }
+}
+
+/**
+ * Files of an output folder waiting for upload: fine while they are younger than two rounds of
+ * uploadEvery (the next round takes them), a warning once one is older (its uploads are failing,
+ * or nothing uploads: no `up` runs). Nothing is said of a folder that does not exist (yet).
+ */
+async function outputsCheck(folder: string, o: CopyLink, stateDir: string): Promise<Line | undefined> {
+  const exists = await stat(o.local).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!exists) return undefined;
+  const what = l10n.t`outputs ${shownPath(folder, o.link)} → ${o.remote}`;
+  const files = await pendingFiles(o, stateDir);
+  if (!files.length) return ok(l10n.t`${what}: nothing waits for upload`);
+  const limit = 2 * o.everyMs;
+  const now = Date.now();
+  const old = files.filter((f) => now - f.mtimeMs > limit);
+  const n = files.length;
+  const waiting = n === 1 ? l10n.t('1 file waits for upload') : l10n.t`${n} files wait for upload`;
+  if (!old.length) return ok(l10n.t`${what}: ${waiting}, written in the last ${ago(limit)}`);
+  const oldest = Math.max(...old.map((f) => now - f.mtimeMs));
+  return warn(
+    what,
+    l10n.t`${waiting}; the oldest for ${ago(oldest)}, more than twice uploadEvery (${ago(o.everyMs)})`,
+    l10n.t(
+      'Upload them now: `rclone-devbox upload` in this folder (it says what fails); `rclone-devbox up` uploads them too, at its start and while the app runs.',
+    ),
+  );
 }
 
 // ---- the config, remotes, credentials, endpoints ----

@@ -1,10 +1,10 @@
 // `rclone-devbox status`: what a boot script or a person wants to see about this box and the
 // current folder: every rclone mount (state, pending uploads, cache trouble and, for ours, how much
-// of its VFS cache is used), the folder's links and whether they lead into a live mount, and its
-// app. It changes nothing (app.ts drops the records of apps that have ended), never locates or runs
+// of its VFS cache is used), the folder's links and whether they lead into a live mount or to a
+// whole local copy, its profiles in copy mode (what they do here and why, their local versions, the
+// outputs waiting for upload), and its app. It changes nothing (app.ts drops the records of apps that have ended), never locates or runs
 // rclone, and bounds each question put to a mount (its rc, a stat of a link's target), so a stuck
 // mount cannot hold it up.
-import { relative } from 'node:path';
 import * as l10n from '@vscode/l10n';
 import { findApps } from '../core/app';
 import { FIXES, isRcloneError, type RcloneError } from '../core/errors';
@@ -12,9 +12,22 @@ import { checkTargetOnMount, inspectLink, type LinkInfo } from '../core/link';
 import { holderOf } from '../core/mountPoint';
 import { cacheTrouble, credentialsTrouble, type Mount, MountRegistry } from '../core/mounts';
 import { formatBytes } from '../core/files';
+import { copyRootHolding, type LinkedCopy, linkedCopy } from '../core/localCopy';
 import type { Rclone } from '../core/rclone';
-import { inFolder, readWorkspace, type WorkspaceDefinition } from '../core/workspace';
+import { readWorkspace } from '../core/workspace';
 import type { Options } from './args';
+import {
+  type CopyProfile,
+  copyProfilesOf,
+  folderLinks,
+  localVersions,
+  type OutputFolder,
+  outputsOf,
+  pendingUploadsOf,
+  shownPath,
+  usesText,
+  versionRows,
+} from './copies';
 import { cliFix, describe } from './fixes';
 import { cacheTroubleInEnglish, credentialsOf, type Io, tellCredentials } from './mounts';
 
@@ -29,6 +42,8 @@ export interface StatusJson {
   folder: string;
   mounts: StatusMount[];
   links: StatusLink[];
+  /** The folder's profiles of mode "copy" or "auto" (none: every profile mounts). */
+  copies: StatusCopies[];
   apps: StatusApp[];
 }
 
@@ -75,10 +90,59 @@ export interface StatusLink {
   target: string | null;
   /** The mount point holding the target; null when no mount does. */
   mountPoint: string | null;
-  /** The target is a folder on a mount that answers. */
+  /** The target is a folder on a mount that answers, or a whole local copy (copy mode). */
   live: boolean;
   /** Why it is not live; null when it is. */
   problem: string | null;
+  /** Copy mode: the whole local copy the link points at; null when it points at none. */
+  localCopy: StatusLinkedCopy | null;
+}
+
+export interface StatusLinkedCopy {
+  /** The folder of the local copies it is in (a profile's copy root). */
+  root: string;
+  /** Its path under the root, e.g. cache_hub_v23 (outputs/box-1 for an output folder). */
+  version: string;
+  bytes: number;
+}
+
+export interface StatusCopies {
+  /** The profile's "remote:bucket/path" and mount point. */
+  remote: string;
+  mountPoint: string;
+  /** The profile's mode. */
+  mode: 'copy' | 'auto';
+  /** What a bring-up does on this box: copies, or mounts ("auto" where FUSE works). */
+  uses: 'copy' | 'mount';
+  /** Why, in English: `the profile's mode is "copy"`, `FUSE is not available: /dev/fuse does not exist`, `FUSE is available`, `mounted on /mnt/x`. */
+  reason: string;
+  /** The folder of its local copies. */
+  root: string;
+  /** The local versions in it, natural order; a cut-off copy (`partial`) is continued by the next copy of its version. */
+  versions: StatusLocalVersion[];
+  /** The task outputs written under the root (copy mode), and their files not uploaded yet. */
+  outputs: StatusOutput[];
+  /** Files of all its outputs waiting for upload. */
+  pendingUploads: number;
+}
+
+export interface StatusLocalVersion {
+  name: string;
+  path: string;
+  bytes: number;
+  partial: boolean;
+  /** One of the folder's links points at it. */
+  linked: boolean;
+}
+
+export interface StatusOutput {
+  /** The link the app writes through (absolute). */
+  link: string;
+  /** The local folder the files are written to. */
+  local: string;
+  /** Where they are uploaded: "remote:bucket/path". */
+  remote: string;
+  pendingUploads: number;
 }
 
 export interface StatusApp {
@@ -109,20 +173,30 @@ export async function statusCommand(o: Options, locate: () => Promise<Rclone>, i
     return undefined;
   });
   const mounts = await registry.refresh();
-  const [mountRows, linkRows, apps] = await Promise.all([
+  const copyProfiles = await copyProfilesOf(def, process.env, mounts);
+  const outputs = new Map(copyProfiles.map((c) => [c, outputsOf(def!, c)]));
+  const [mountRows, copies, apps] = await Promise.all([
     Promise.all(mounts.map((m) => mountStatus(registry, m))),
-    Promise.all(linksOf(folder, def).map((l) => linkStatus(l, mounts))),
+    Promise.all(copyProfiles.map((c) => copiesStatus(c, outputs.get(c)!, folderLinks(folder, def), registry.stateDir))),
     findApps(registry.stateDir).then((all) =>
       // The folder's apps: those that run in it or in a folder below it (a task's "cwd").
       all.filter((a) => a.cwd === folder || a.cwd.startsWith(`${folder}/`)).map(appStatus),
     ),
   ]);
+  const roots = copyProfiles.map((c) => c.root);
+  const outputLinks = new Map(copies.flatMap((c) => c.outputs.map((x) => [x.link, x.pendingUploads] as const)));
+  const linkRows = await Promise.all(folderLinks(folder, def).map((l) => linkStatus(l, mounts, roots)));
   const links = linkRows.map((r) => r.link);
-  const status: StatusJson = { version: 1, folder, mounts: mountRows, links, apps };
+  const status: StatusJson = { version: 1, folder, mounts: mountRows, links, copies, apps };
   if (o.json) io.out(JSON.stringify(status, null, 2));
   else {
     // The JSON's words are English for scripts; a person reads them in their language.
-    const said = { troubles: mounts.map((m) => cacheTrouble(m) ?? null), problems: linkRows.map((r) => r.problem) };
+    const said = {
+      troubles: mounts.map((m) => cacheTrouble(m) ?? null),
+      problems: linkRows.map((r) => r.problem),
+      uses: copyProfiles.map(usesText),
+      outputLinks,
+    };
     for (const line of text(status, said)) io.out(line);
   }
   if (mounts.some(cacheTrouble)) io.err(cliFix({ kind: 'CacheFull', fix: FIXES.CacheFull }));
@@ -144,6 +218,30 @@ async function mountStatus(registry: MountRegistry, m: Mount): Promise<StatusMou
     credentials: credentialsOf(m),
     cache: !m.external && m.state === 'mounted' ? await cacheOf(registry, m) : null,
     logFile: m.logFile ?? null,
+  };
+}
+
+/** A copy profile's local versions and outputs, as status --json says them. */
+async function copiesStatus(
+  c: CopyProfile,
+  outputs: readonly OutputFolder[],
+  links: readonly string[],
+  stateDir: string,
+): Promise<StatusCopies> {
+  const [versions, pending] = await Promise.all([
+    localVersions(c.root, links, outputs),
+    Promise.all(outputs.map((x) => pendingUploadsOf(x, stateDir))),
+  ]);
+  return {
+    remote: c.profile.remote,
+    mountPoint: c.profile.mountPoint,
+    mode: c.mode,
+    uses: c.uses,
+    reason: c.reason,
+    root: c.root,
+    versions: versions.map(({ name, path, bytes, partial, linked }) => ({ name, path, bytes, partial, linked })),
+    outputs: outputs.map((x, i) => ({ link: x.link, local: x.local, remote: x.remote, pendingUploads: pending[i]! })),
+    pendingUploads: pending.reduce((a, b) => a + b, 0),
   };
 }
 
@@ -176,21 +274,16 @@ function cacheRoot(path: string, remote: string): string {
   return path.endsWith(suffix) && path.length > suffix.length ? path.slice(0, -suffix.length) : path;
 }
 
-/** The folder's links: the model link, then every link its rclone-devbox tasks set, each once. */
-function linksOf(folder: string, def: WorkspaceDefinition | undefined): string[] {
-  const names = [def?.modelLink ?? 'cache_hub', ...(def?.tasks ?? []).flatMap((t) => Object.keys(t.link ?? {}))];
-  return [...new Set(names.map((n) => inFolder(folder, n)))];
-}
-
 /** A link's status, and its problem as a person reads it (the JSON's `problem` stays English). */
 async function linkStatus(
   path: string,
   mounts: readonly Mount[],
+  roots: readonly string[],
 ): Promise<{ link: StatusLink; problem: string | null }> {
   const info = await inspectLink(path);
   const base = { path: info.link, kind: info.kind, target: info.target ?? null };
   const not = (problem: string, said: string, mountPoint: string | null = null) => ({
-    link: { ...base, mountPoint, live: false, problem },
+    link: { ...base, mountPoint, live: false, problem, localCopy: null },
     problem: said,
   });
   if (info.kind !== 'symlink' || !info.target) {
@@ -199,11 +292,23 @@ async function linkStatus(
     if (info.kind === 'file') return not('a real file, not a link', l10n.t('a real file, not a link'));
     return not(`a real ${info.kind}, not a link`, l10n.t`a real ${info.kind}, not a link`);
   }
+  // Copy mode: a whole local copy is as good as a folder on a live mount; a cut-off one is not.
+  if (copyRootHolding(info.target, roots)) {
+    const copy: LinkedCopy | undefined = await linkedCopy(path, roots);
+    if (copy) {
+      const localCopy = { root: copy.root, version: copy.version, bytes: copy.bytes };
+      return { link: { ...base, mountPoint: null, live: true, problem: null, localCopy }, problem: null };
+    }
+    return not('not a whole local copy', l10n.t('not a whole local copy'));
+  }
   const holder = holderOf(info.target, mounts);
   try {
     // The holder's state first, then a bounded stat of the target: a stuck mount is never waited on.
     await checkTargetOnMount(info.target, mounts);
-    return { link: { ...base, mountPoint: holder?.mountPoint ?? null, live: true, problem: null }, problem: null };
+    return {
+      link: { ...base, mountPoint: holder?.mountPoint ?? null, live: true, problem: null, localCopy: null },
+      problem: null,
+    };
   } catch (e) {
     if (!isRcloneError(e)) throw e;
     if (!holder) return not('not on a mount', l10n.t('not on a mount'));
@@ -235,18 +340,20 @@ function appStatus(a: Awaited<ReturnType<typeof findApps>>[number]): StatusApp {
 const WIDE = /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/g;
 const width = (cell: string) => cell.length + (cell.match(WIDE)?.length ?? 0);
 
-/** Rows with their columns padded to line up (the last column is never padded), indented under a heading. */
-function table(rows: string[][]): string[] {
+/**
+ * Rows with their columns padded to line up (the last column is never padded), indented under a
+ * heading; the last cell of a `loose` row sets no width.
+ */
+function table(rows: string[][], loose: ReadonlySet<string[]> = new Set()): string[] {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, width(cell))));
+  for (const row of rows)
+    row.forEach((cell, i) => {
+      // A loose row's last cell runs on as one phrase: it sets no column's width.
+      if (loose.has(row) && i === row.length - 1) return;
+      widths[i] = Math.max(widths[i] ?? 0, width(cell));
+    });
   const pad = (c: string, i: number) => c + ' '.repeat(widths[i]! - width(c));
   return rows.map((row) => `  ${row.map((c, i) => (i < row.length - 1 ? pad(c, i) : c)).join('  ')}`);
-}
-
-/** A path inside the folder as ./name, anything else as it is. */
-function shownPath(folder: string, path: string): string {
-  const rel = relative(folder, path);
-  return rel && !rel.startsWith('..') && !rel.startsWith('/') ? `./${rel}` : path;
 }
 
 /** A mount's state as a person reads it. */
@@ -282,8 +389,41 @@ function cacheText(c: StatusCache): string {
     : l10n.t`cache ${used} of ${formatBytes(c.maxBytes)} in ${c.dir}`;
 }
 
-/** The text form; `said` holds the mounts' cache trouble and the links' problems in the user's language. */
-function text(s: StatusJson, said: { troubles: (string | null)[]; problems: (string | null)[] }): string[] {
+/** How a link's target is described: live on a mount, a local copy (or output folder) and its size, or its problem. */
+function linkState(l: StatusLink, problem: string | null, pending: number | undefined): string {
+  if (l.localCopy)
+    return pending === undefined
+      ? l10n.t`(local copy, ${formatBytes(l.localCopy.bytes)})`
+      : l10n.t`(local outputs, ${pending} pending)`;
+  return l.live ? l10n.t`live (mount ${String(l.mountPoint)})` : (problem ?? '');
+}
+
+/** The copies section: per profile what it does here and why, its local versions, its outputs' pending uploads. */
+function copiesText(s: StatusJson, uses: readonly string[]): string[] {
+  const lines: string[] = [];
+  s.copies.forEach((c, i) => {
+    lines.push(`  ${l10n.t`${c.remote}: ${uses[i]!} in ${c.root}`}`);
+    if (!c.versions.length) lines.push(`    ${l10n.t('no local version yet')}`);
+    lines.push(...versionRows(c.versions, '    '));
+    lines.push(
+      ...table(
+        c.outputs.map((x) => [`${shownPath(s.folder, x.link)} → ${x.remote}`, l10n.t`${x.pendingUploads} pending`]),
+      ).map((l) => `  ${l}`),
+    );
+  });
+  return lines;
+}
+
+/** The text form; `said` holds the mounts' cache trouble, the links' problems and the copy modes in the user's language. */
+function text(
+  s: StatusJson,
+  said: {
+    troubles: (string | null)[];
+    problems: (string | null)[];
+    uses: string[];
+    outputLinks: ReadonlyMap<string, number>;
+  },
+): string[] {
   const lines = [l10n.t('mounts')];
   if (!s.mounts.length) lines.push(`  ${l10n.t('no rclone mounts')}`);
   lines.push(
@@ -300,15 +440,17 @@ function text(s: StatusJson, said: { troubles: (string | null)[]; problems: (str
     ),
   );
   lines.push(l10n.t('links'));
-  lines.push(
-    ...table(
-      s.links.map((l, i) => [
-        shownPath(s.folder, l.path),
-        ...(l.target ? [`→ ${l.target}`] : []),
-        l.live ? l10n.t`live (mount ${String(l.mountPoint)})` : (said.problems[i] ?? ''),
-      ]),
-    ),
-  );
+  // A local copy reads as one phrase, its size right after it: ./cache_hub → …/cache_hub_v23 (local copy, 64 KB).
+  const copyRows = new Set<string[]>();
+  const linkRows = s.links.map((l, i) => {
+    const state = linkState(l, said.problems[i] ?? null, said.outputLinks.get(l.path));
+    if (!l.localCopy) return [shownPath(s.folder, l.path), ...(l.target ? [`→ ${l.target}`] : []), state];
+    const row = [shownPath(s.folder, l.path), `→ ${l.target} ${state}`];
+    copyRows.add(row);
+    return row;
+  });
+  lines.push(...table(linkRows, copyRows));
+  if (s.copies.length) lines.push(l10n.t('copies'), ...copiesText(s, said.uses));
   lines.push(l10n.t('app'));
   if (!s.apps.length) lines.push(`  ${l10n.t('no app running')}`);
   lines.push(

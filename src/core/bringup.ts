@@ -341,6 +341,25 @@ async function copyStep(
   return { root, outputs };
 }
 
+/**
+ * The plan's output folders that are local copy-mode folders now (their link points into the copy
+ * root: the last bring-up copied), each with where it uploads to. Empty on a mount.
+ */
+export async function copyOutputsOf(plan: BringUpPlan): Promise<Array<{ local: string; remote: string }>> {
+  const mode = plan.profile.mode ?? 'mount';
+  if (mode === 'mount') return [];
+  const root = copyRootOf(plan.profile, plan.folder);
+  const found: Array<{ local: string; remote: string }> = [];
+  for (const l of plan.links) {
+    if (!plan.outputs.includes(l.link)) continue;
+    const rel = relative(plan.profile.mountPoint, l.target);
+    const local = join(root, rel);
+    if ((await inspectLink(l.link)).target === local)
+      found.push({ local, remote: remoteJoin(plan.profile.remote, rel) });
+  }
+  return found;
+}
+
 /** `remote:bucket` + `cache_hub_v23` → `remote:bucket/cache_hub_v23` (`remote:` + x → `remote:x`). */
 const remoteJoin = (remote: string, rel: string) =>
   !rel ? remote : remote.endsWith(':') || remote.endsWith('/') ? `${remote}${rel}` : `${remote}/${rel}`;

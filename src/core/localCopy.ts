@@ -129,10 +129,12 @@ export async function copyVersion(rclone: Rclone, source: string, dest: string, 
     // Made by another process while this one waited for the lock.
     if (await isDir(dest)) return { dest, bytes: await sizeOf(dest), copied: false };
     const partial = partialOf(dest);
-    const [size, checksum, had] = await Promise.all([
+    const had = await sizeOf(partial);
+    // --checksum only changes how files already there are compared: a fresh copy has none, and
+    // rclone checks each transferred file's hash anyway. So the backend is asked only to continue.
+    const [size, checksum] = await Promise.all([
       remoteSize(rclone, source, opts.signal),
-      hasHashes(rclone, source, opts.signal),
-      sizeOf(partial),
+      had > 0 ? hasHashes(rclone, source, opts.signal) : false,
     ]);
     await checkSpace(source, dest, size.bytes, had);
     await copyInto(rclone, source, partial, size.bytes, had, checksum, opts);
@@ -439,4 +441,55 @@ export async function linkedCopy(link: string, roots: readonly string[]): Promis
   )
     return undefined;
   return { version: relative(root, target), path: target, root, bytes: await sizeOf(target) };
+}
+
+/** The copy root of `roots` that holds `path` (the root itself or anything below it); undefined when none does. */
+export function copyRootHolding(path: string, roots: readonly string[]): string | undefined {
+  const abs = resolve(path);
+  return roots
+    .map((r) => resolve(r))
+    .filter((r) => abs === r || abs.startsWith(`${r}/`))
+    .sort((a, b) => b.length - a.length)[0];
+}
+
+/**
+ * Refuses `target` as a link target under the copy root `root` unless it is a whole local copy: a
+ * folder below the root, not the root itself, not a cut-off copy (`.<name>.partial`, nor anything
+ * in one), not a missing folder. A link never points at half a version (NotFound, nothing changed).
+ */
+export async function checkLocalCopy(target: string, root: string): Promise<void> {
+  const abs = resolve(target);
+  const rel = relative(resolve(root), abs);
+  if (!rel)
+    throw new RcloneError(
+      'NotFound',
+      l10n.t`${abs} is the folder of the local copies, not a version in it; nothing was changed.`,
+      { fix: l10n.t('Choose one of the versions in it, e.g. cache_hub_v23.') },
+    );
+  const parts = rel.split('/');
+  const cut = parts.findIndex((p) => /^\..+\.partial$/.test(p));
+  if (cut >= 0) {
+    const name = parts[cut]!.slice(1, -'.partial'.length);
+    const whole = join(resolve(root), ...parts.slice(0, cut), name);
+    throw new RcloneError(
+      'NotFound',
+      l10n.t`${abs} is a copy that was cut off (.partial), not a whole version: a link never points at one; nothing was changed.`,
+      {
+        fix: l10n.t`Bring the workspace up with a task that links ${name}: its copy continues where it stopped and becomes ${whole}; then link that.`,
+      },
+    );
+  }
+  if (parts.some((p) => p.startsWith('.')))
+    throw new RcloneError('NotFound', l10n.t`${abs} is not a local copy in ${root}; nothing was changed.`);
+  const info = await stat(abs).catch(() => undefined);
+  if (!info)
+    throw new RcloneError('NotFound', l10n.t`${abs} was not found; nothing was changed.`, {
+      fix: l10n.t(
+        'Choose a version that is copied whole in that folder, or bring the workspace up with a task that links it: the bring-up copies it.',
+      ),
+    });
+  if (!info.isDirectory())
+    throw new RcloneError('NotFound', l10n.t`${abs} is a file, not a folder; nothing was changed.`, {
+      fix: l10n.t('Choose the folder that holds the model files.'),
+    });
 }

@@ -5,12 +5,15 @@
 import { dirname, join, relative } from 'node:path';
 import * as vscode from 'vscode';
 import { inspectLink, type LinkInfo } from '../core/link';
+import { copyRootsOf, type LinkedCopy, linkedCopy } from '../core/localCopy';
 import { type Warmth, warmth } from '../core/prewarm';
 import type { Services } from './services';
 
 export class ModelState implements vscode.Disposable {
   /** The workspace's model link, as last read (undefined: no workspace folder). */
   link: LinkInfo | undefined;
+  /** Copy mode: the local copy the link points at (its version and size), if it does. */
+  copy: LinkedCopy | undefined;
   private readonly warm = new Map<string, Warmth[]>();
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
@@ -88,11 +91,16 @@ export class ModelState implements vscode.Disposable {
   private async read(): Promise<void> {
     const path = this.svc.linkPath();
     this.link = path ? await inspectLink(path) : undefined;
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    this.copy =
+      path && folder && this.link?.target
+        ? await linkedCopy(path, copyRootsOf(this.svc.settings.profiles, folder))
+        : undefined;
     const mounts = this.svc.registry.mounts.filter((m) => m.state === 'mounted');
     const warm = await Promise.all(mounts.map((m) => warmth(this.svc.registry.stateDir, m)));
     this.warm.clear();
     mounts.forEach((m, i) => this.warm.set(m.mountPoint, warm[i]!));
-    const fingerprint = JSON.stringify([this.link, [...this.warm]]);
+    const fingerprint = JSON.stringify([this.link, this.copy, [...this.warm]]);
     if (fingerprint === this.fingerprint) return;
     this.fingerprint = fingerprint;
     this.changed.fire();

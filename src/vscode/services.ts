@@ -10,6 +10,7 @@ import { Rclone } from '../core/rclone';
 import { Log } from './log';
 import { AppState } from './apps';
 import { ModelState } from './models';
+import { OutputsState } from './outputs';
 import { Settings } from './settings';
 import { type Ui, windowUi } from './ui';
 
@@ -33,6 +34,8 @@ export class Services implements vscode.Disposable {
   readonly models: ModelState;
   /** The workspace's app (webui.py): starting, or ready at its URL (see apps.ts). */
   readonly apps: AppState;
+  /** Copy mode's output folders: uploaded on a schedule, and how many files wait (see outputs.ts). */
+  readonly outputs: OutputsState;
   /** The window is closing or reloading: an app's terminal going away then must not stop the app. */
   shuttingDown = false;
   ui: Ui = windowUi;
@@ -56,8 +59,10 @@ export class Services implements vscode.Disposable {
     this.expiry = new ExpiryStore(join(this.registry.stateDir, 'expiry'));
     this.models = new ModelState(this);
     this.apps = new AppState(this);
+    this.outputs = new OutputsState(this);
     this.disposables.push(
       this.models,
+      this.outputs,
       this.apps,
       this.settings,
       this.settings.onDidChangeRclone(() => this.reset()),

@@ -21,6 +21,8 @@ import {
   stateWord,
 } from './mountState';
 import type { AppView } from './apps';
+import { formatBytes } from '../core/files';
+import type { LinkedCopy } from '../core/localCopy';
 import { linkLabel, untilText } from './models';
 import type { Services } from './services';
 
@@ -46,6 +48,7 @@ class MountStatusBar implements vscode.Disposable {
       svc.settings.onDidChange(() => this.refresh()),
       svc.models.onDidChange(() => this.refresh()),
       svc.apps.onDidChange(() => this.refresh()),
+      svc.outputs.onDidChange(() => this.refresh()),
       command(svc, 'rclone.statusActions', () => this.showActions()),
     ];
     this.refresh();
@@ -128,6 +131,13 @@ class MountStatusBar implements vscode.Disposable {
     const f = this.followed();
     const app = this.svc.apps.current;
     this.item.show();
+    // Copy mode: the model link points at a local copy and nothing is mounted or running there.
+    const copy = this.svc.models.copy;
+    const followedState = f && shownOn(this.svc, f.mountPoint);
+    if (copy && !followedState?.mount && !(followedState && isBusy(followedState))) {
+      this.showCopy(copy, app);
+      return;
+    }
     if (!f && app) {
       this.item.text = `$(${app.phase === 'ready' ? 'vm-running' : 'sync~spin'}) ${appText(app)}`;
       this.item.backgroundColor = undefined;
@@ -176,12 +186,45 @@ class MountStatusBar implements vscode.Disposable {
     };
   }
 
+  /** `local copy cache_hub_v23 · 12.4 GB · 2 to upload`, or the app once it runs. */
+  private showCopy(copy: LinkedCopy, app: AppView | undefined): void {
+    const { pending } = this.svc.outputs;
+    const text = vscode.l10n.t('local copy {0} · {1}', copy.version, formatBytes(copy.bytes));
+    const uploads = pending ? ` · ${vscode.l10n.t('{0} to upload', pending)}` : '';
+    this.item.text = app
+      ? `$(${app.phase === 'ready' ? 'vm-running' : 'sync~spin'}) ${appText(app)}${uploads}`
+      : `$(file-symlink-directory) ${text}${uploads}`;
+    this.item.backgroundColor = undefined;
+    const tip = new vscode.MarkdownString(undefined, true);
+    tip.appendMarkdown(
+      `${vscode.l10n.t('Model link: `{0}` → local copy `{1}` in `{2}` ({3})', linkLabel(this.svc), copy.version, copy.root, formatBytes(copy.bytes))}\n\n`,
+    );
+    if (pending)
+      tip.appendMarkdown(
+        `${vscode.l10n.t('{0} output files wait to be uploaded to {1}', pending, this.svc.outputs.outputs.map((o) => o.remote).join(', '))}\n\n`,
+      );
+    if (app) tip.appendMarkdown(`${appLine(app)}\n\n`);
+    tip.appendMarkdown(vscode.l10n.t('Click for actions'));
+    this.item.tooltip = tip;
+    this.item.accessibilityInformation = {
+      label: vscode.l10n.t('Rclone: {0}', app ? `${text}, ${appText(app)}${uploads}` : `${text}${uploads}`),
+    };
+  }
+
   /** The next useful actions for the followed mount's state. */
   private async showActions(): Promise<void> {
     const f = this.followed();
     const s = f && shownOn(this.svc, f.mountPoint);
     const app = this.svc.apps.current;
-    const actions = [...(app ? appActions(app) : []), ...credentialActions(s), ...actionsFor(f, s?.state)];
+    const copy = this.svc.models.copy && !s?.mount;
+    const actions = [
+      ...(app ? appActions(app) : []),
+      ...(this.svc.outputs.outputs.length
+        ? [{ label: `$(cloud-upload) ${vscode.l10n.t('Upload Outputs')}`, command: 'rclone.uploadOutputs' }]
+        : []),
+      ...(copy ? [{ label: `$(rocket) ${vscode.l10n.t('Bring Up Workspace')}`, command: 'rclone.bringUp' }] : []),
+      ...(copy ? [] : [...credentialActions(s), ...actionsFor(f, s?.state)]),
+    ];
     actions.push({ label: `$(list-tree) ${vscode.l10n.t('Show Remotes')}`, command: 'rclone.remotes.focus' });
     const picked = await this.svc.ui.pick(actions, {
       title: f ? vscode.l10n.t('{0} on {1}', f.remote, f.mountPoint) : 'Rclone',

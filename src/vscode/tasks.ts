@@ -337,7 +337,7 @@ class BringUpTerminal implements vscode.Pseudoterminal {
               this.step(undefined, text);
             },
             progress: (step, text) => {
-              svc.step(mp, BUSY[step], step === 'warm' ? text : undefined);
+              svc.step(mp, BUSY[step], step === 'warm' || step === 'copy' ? text : undefined);
               if (step === 'app' && view) svc.apps.set({ ...view, execution: this.execution() });
               this.step(step, text);
             },
@@ -351,7 +351,9 @@ class BringUpTerminal implements vscode.Pseudoterminal {
     }
     void svc.registry.refresh();
     void svc.models.refresh();
+    void svc.outputs.track(plan); // copy mode: its output folders go up now and then
     const { app } = this.up;
+    const kept = this.up.mount ? vscode.l10n.t('the mount stays') : vscode.l10n.t('the local copies stay');
     if (!app || !view) {
       this.step(undefined, vscode.l10n.t('storage is up'), 'ready');
       this.finish(0);
@@ -379,10 +381,11 @@ class BringUpTerminal implements vscode.Pseudoterminal {
     // "rclone-devbox: " stays English in every language, like the lines the problem matcher keys on.
     const ended =
       code === null
-        ? vscode.l10n.t('the app ended; the mount stays')
-        : vscode.l10n.t('the app ended with exit code {0}; the mount stays', code);
+        ? vscode.l10n.t('the app ended; {0}', kept)
+        : vscode.l10n.t('the app ended with exit code {0}; {1}', code, kept);
     this.line(`rclone-devbox: ${ended}`);
     svc.apps.remove(view);
+    void svc.outputs.flush(true); // what it wrote last
     this.finish(code ?? 1);
   }
 
@@ -426,6 +429,7 @@ class BringUpTerminal implements vscode.Pseudoterminal {
       void stopApp(app.record, this.svc.registry.stateDir).finally(() => {
         this.svc.apps.remove({ cwd: app.record.cwd, label: this.def.label });
         this.step('app', vscode.l10n.t('stopped'), 'stopped');
+        void this.svc.outputs.flush(true); // copy mode: what it wrote last goes up
       });
     }, WINDOW_CLOSING_MS);
   }

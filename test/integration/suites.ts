@@ -10,3 +10,4 @@ import './models.test';
 import './bringup.test';
 import './team.test';
 import './faults.test';
+import './copyMode.test';

@@ -62,9 +62,20 @@ describe('rclone-devbox CLI', () => {
       [['ls', 's3:models', '--frob'], /^ls: unknown option --frob\./],
       [
         ['frob'],
-        /^unknown command "frob" \(commands: remotes, ls, permissions, mounts, mount, unmount, repair, prewarm, versions, link, rollback, setup, up, status, doctor\)\./,
+        /^unknown command "frob" \(commands: remotes, ls, permissions, mounts, mount, unmount, repair, prewarm, versions, link, rollback, setup, up, copies, upload, status, doctor\)\./,
       ],
       [['mounts', '--json=yes'], /^mounts: --json takes no value\./],
+      [
+        ['versions', 'a', 'b'],
+        /^versions: unexpected argument "b"\. Usage: rclone-devbox versions \[<mountpoint>\|<copy root>\] /,
+      ],
+      [['copies', 'extra'], /^copies: unexpected argument "extra"\. Usage: rclone-devbox copies \[--remove NAME\]/],
+      [['copies', '--remove'], /^copies: --remove needs a value\./],
+      [
+        ['copies', '--remove', ' '],
+        /^copies: --remove needs the name of a local version, e\.g\. --remove cache_hub_v23\./,
+      ],
+      [['upload', '--timeout', 'soon'], /^upload: --timeout "soon" is not a duration/],
     ];
     for (const [args, expected] of cases) {
       const r = await cli(args, env);

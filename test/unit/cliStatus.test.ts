@@ -1,7 +1,8 @@
 // `rclone-devbox status` on real parts: a mount made by the CLI on real FUSE, a symlink into it, an
-// app started and recorded by app.ts, all in a workspace folder of the test's own. The box may have
-// other people's mounts and apps: only what a test made is looked at. --json is checked against a
-// JSON Schema of StatusJson, so a renamed or missing field fails.
+// app started and recorded by app.ts, all in a workspace folder of the test's own; and a profile in
+// copy mode (its local copies and outputs). The box may have other people's mounts and apps: only
+// what a test made is looked at. --json is checked against a JSON Schema of StatusJson, so a
+// renamed or missing field fails.
 import assert from 'node:assert/strict';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -66,6 +67,27 @@ const STATUS_SCHEMA: Schema = object({
       mountPoint: strOrNull,
       live: { type: 'boolean' },
       problem: strOrNull,
+      localCopy: { ...object({ root: str, version: str, bytes: int }), type: ['object', 'null'] },
+    }),
+  },
+  copies: {
+    type: 'array',
+    items: object({
+      remote: str,
+      mountPoint: str,
+      mode: { type: 'string', enum: ['copy', 'auto'] },
+      uses: { type: 'string', enum: ['copy', 'mount'] },
+      reason: str,
+      root: str,
+      versions: {
+        type: 'array',
+        items: object({ name: str, path: str, bytes: int, partial: { type: 'boolean' }, linked: { type: 'boolean' } }),
+      },
+      outputs: {
+        type: 'array',
+        items: object({ link: str, local: str, remote: str, pendingUploads: int }),
+      },
+      pendingUploads: int,
     }),
   },
   apps: {
@@ -257,6 +279,7 @@ describe('rclone-devbox status', () => {
         mountPoint: mnt,
         live: true,
         problem: null,
+        localCopy: null,
       },
       {
         path: join(folder, 'voices'),
@@ -265,8 +288,10 @@ describe('rclone-devbox status', () => {
         mountPoint: null,
         live: false,
         problem: 'no link here',
+        localCopy: null,
       },
     ]);
+    assert.deepEqual(status.copies, [], 'no profile in copy mode');
     assert.deepEqual(status.apps, [
       {
         pid: app.record.pid,
@@ -325,6 +350,7 @@ describe('rclone-devbox status', () => {
     );
     if (!status.mounts.length) assert.match(t.stdout, /^mounts\n {2}no rclone mounts$/m);
     assert.deepEqual(status.apps, []);
+    assert.deepEqual(status.copies, []);
     assert.equal(status.links.length, 1);
     assert.equal(status.links[0]!.kind, 'missing');
 
@@ -334,5 +360,98 @@ describe('rclone-devbox status', () => {
     assert.equal(broken.code, 1);
     assert.match(broken.stdout, /^app\n {2}no app running$/m, 'what could be read is still shown');
     assert.match(broken.stderr, /settings\.json is not valid JSON/);
+  });
+
+  it('a profile in copy mode (no FUSE here): its mode and why, local versions, outputs pending upload; links to local copies are live', async () => {
+    const dir = fresh();
+    const fuse = join(dir, 'no-such-fuse-device');
+    const env = cliEnv(box, dir, { RCLONE_DEVBOX_FUSE_DEVICE: fuse });
+    const mnt = join(dir, 'mnt');
+    const folder = workspace(dir, { 'rclone.mounts': [{ remote: 's3:models', mountPoint: mnt, mode: 'auto' }] }, [
+      {
+        type: 'rclone-devbox',
+        label: 'webui',
+        mount: 's3:models',
+        link: { cache_hub: 'cache_hub_v23', outputs: 'outputs/box-1', voices: 'voices_v1' },
+      },
+    ]);
+    // What `up` leaves in copy mode, made by hand: a whole version, a cut-off one, an output folder.
+    const root = join(folder, '.rclone-devbox', 's3', 'models');
+    mkdirSync(join(root, 'cache_hub_v23'), { recursive: true });
+    writeFileSync(join(root, 'cache_hub_v23', 'gpt.pth'), 'w'.repeat(2048));
+    mkdirSync(join(root, '.cache_hub_v24.partial'));
+    writeFileSync(join(root, '.cache_hub_v24.partial', 'gpt.pth'), 'w'.repeat(100));
+    mkdirSync(join(root, 'outputs', 'box-1'), { recursive: true });
+    writeFileSync(join(root, 'outputs', 'box-1', 'a.wav'), 'RIFF');
+    symlinkSync(join(root, 'cache_hub_v23'), join(folder, 'cache_hub'));
+    symlinkSync(join(root, 'outputs', 'box-1'), join(folder, 'outputs'));
+    symlinkSync(join(root, '.voices_v1.partial'), join(folder, 'voices')); // never whole yet
+
+    const j = await cli(['status', '--json'], env, 20_000, folder);
+    assert.equal(j.code, 0, j.stderr);
+    const status = JSON.parse(j.stdout) as StatusJson;
+    assert.deepEqual(validate(status, STATUS_SCHEMA), []);
+    assert.deepEqual(
+      status.links.map((l) => [l.live, l.problem, l.localCopy]),
+      [
+        [true, null, { root, version: 'cache_hub_v23', bytes: 2048 }],
+        [true, null, { root, version: 'outputs/box-1', bytes: 4 }],
+        [false, 'not a whole local copy', null],
+      ],
+    );
+    assert.deepEqual(status.copies, [
+      {
+        remote: 's3:models',
+        mountPoint: mnt,
+        mode: 'auto',
+        uses: 'copy',
+        reason: `FUSE is not available: ${fuse} does not exist`,
+        root,
+        versions: [
+          { name: 'cache_hub_v23', path: join(root, 'cache_hub_v23'), bytes: 2048, partial: false, linked: true },
+          {
+            name: 'cache_hub_v24',
+            path: join(root, '.cache_hub_v24.partial'),
+            bytes: 100,
+            partial: true,
+            linked: false,
+          },
+        ],
+        outputs: [
+          {
+            link: join(folder, 'outputs'),
+            local: join(root, 'outputs', 'box-1'),
+            remote: 's3:models/outputs/box-1',
+            pendingUploads: 1,
+          },
+        ],
+        pendingUploads: 1,
+      },
+    ]);
+    assert.deepEqual(
+      keysOf(status).filter((k) => /pass|user|secret|key|token|env|command/i.test(k)),
+      [],
+      'no field for credentials',
+    );
+
+    const t = await cli(['status'], env, 20_000, folder);
+    assert.equal(t.code, 0, t.stderr);
+    const lines = t.stdout.split('\n');
+    assert.deepEqual(
+      lines.filter((l) => !l.startsWith('  ')),
+      ['mounts', 'links', 'copies', 'app'],
+    );
+    const linkLines = lines.slice(lines.indexOf('links') + 1, lines.indexOf('copies'));
+    assert.deepEqual(linkLines, [
+      `  ./cache_hub  → ${root}/cache_hub_v23 (local copy, 2.0 KB)`,
+      `  ./outputs    → ${root}/outputs/box-1 (local outputs, 1 pending)`,
+      `  ./voices     → ${root}/.voices_v1.partial  not a whole local copy`,
+    ]);
+    assert.deepEqual(lines.slice(lines.indexOf('copies') + 1, lines.indexOf('app')), [
+      `  s3:models: local copies (auto: FUSE is not available: ${fuse} does not exist) in ${root}`,
+      '    * cache_hub_v23  2.0 KB',
+      '      cache_hub_v24   100 B  partial',
+      '    ./outputs → s3:models/outputs/box-1  1 pending',
+    ]);
   });
 });
