@@ -1,7 +1,8 @@
 // Copy mode against rclone itself: bringing a model version to a local folder, what the user waits
 // for, side by side in one run, over a loopback link with 15 ms added to every request. The bucket
-// holds cache_hub_v23/: 8 files of incompressible random bytes (200 MB in all) and a few small
-// ones, seeded once straight into the S3 server (not through the link).
+// holds cache_hub_v23/: 8 files of incompressible random bytes (1 GiB in all: a model's weights
+// are gigabytes, IndexTTS2's several) and a few small ones, seeded once straight into the S3 server
+// (not through the link). BENCH_COPY_FILE_MB sets the size of each of the 8 (default 128).
 //   copy_vs_rclone     ours: copyVersion() in this process (rclone size --json and rclone backend
 //                      features side by side, then rclone copy into `.cache_hub_v23.partial`, renamed
 //                      when whole) into a fresh destination each run
@@ -31,7 +32,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const BUCKET = 'index-tts-data';
 const MODEL = 'cache_hub_v23';
 const FILES = 8;
-const FILE_MB = 25;
+const FILE_MB = Number(process.env.BENCH_COPY_FILE_MB ?? 128);
 /** The small files beside the weights (and the .keep marker s3rver needs to list the folder). */
 const SMALL: Record<string, string> = {
   '.keep': '',
