@@ -24,7 +24,7 @@ import { ensureTargetOnMount, inspectLink, relink } from './link';
 import { withLock } from './lock';
 import type { Mount, MountRegistry } from './mounts';
 import { formatBytes } from './files';
-import { copyRootOf, copyVersion } from './localCopy';
+import { copyRootOf, copyVersion, remoteJoin } from './localCopy';
 import { findFusermount } from './preflight';
 import { type ContentProgress, type MetadataProgress, prewarm, targetOf } from './prewarm';
 import { type CacheMode, durationMs, type MountProfile } from './profile';
@@ -360,9 +360,6 @@ export async function copyOutputsOf(plan: BringUpPlan): Promise<Array<{ local: s
   return found;
 }
 
-/** `remote:bucket` + `cache_hub_v23` → `remote:bucket/cache_hub_v23` (`remote:` + x → `remote:x`). */
-const remoteJoin = (remote: string, rel: string) =>
-  !rel ? remote : remote.endsWith(':') || remote.endsWith('/') ? `${remote}${rel}` : `${remote}/${rel}`;
 
 /** The workspace's `.rclone-devbox/` holds gigabytes of local copies: a `.gitignore` in it keeps them out of git. */
 async function ignoredByGit(folder: string, root: string): Promise<void> {

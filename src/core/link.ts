@@ -74,7 +74,7 @@ export async function inspectLink(link: string): Promise<LinkInfo> {
 }
 
 /** A glob with `*` and `?` (nothing else is special) as an anchored regular expression. */
-const globToRegExp = (glob: string) =>
+export const globToRegExp = (glob: string) =>
   new RegExp(
     `^${[...glob].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('')}$`,
     'su',

@@ -67,6 +67,10 @@ export function copyRootOf(profile: Pick<MountProfile, 'remote' | 'copyDir'>, fo
   return join(folder, '.rclone-devbox', ...parts.filter((p) => p && p !== '.' && p !== '..'));
 }
 
+/** `remote:bucket` + `cache_hub_v23` → `remote:bucket/cache_hub_v23` (`remote:` + x → `remote:x`). */
+export const remoteJoin = (remote: string, rel: string) =>
+  !rel ? remote : remote.endsWith(':') || remote.endsWith('/') ? `${remote}${rel}` : `${remote}/${rel}`;
+
 /** `.cache_hub_v23.partial` beside `cache_hub_v23`: where a copy is made until it is whole. */
 export const partialOf = (dest: string) => join(dirname(dest), `.${basename(dest)}.partial`);
 
