@@ -91,7 +91,7 @@ export const COMMANDS = {
     usage: "versions [<mountpoint>|<copy root>] [--pattern 'cache_hub*'] [--as ./cache_hub] [--json]",
     get about() {
       return l10n.t(
-        "folders matching the pattern, in natural order; * marks the one the --as link points at;\n        without a folder: this folder's local copies (copy mode)",
+        "folders matching the pattern, in natural order; * marks the one the --as link points at;\n        without a folder: this folder's versions in copy mode, copied (size) or only in the bucket",
       );
     },
   },
@@ -101,7 +101,7 @@ export const COMMANDS = {
     usage: 'link <target> [--as ./cache_hub] [--move-aside]',
     get about() {
       return l10n.t(
-        'point the --as symlink at <target> (a folder on a mount, or a whole local copy), atomically;\n        remembered for rollback',
+        "point the --as symlink at <target> (a folder on a mount, or a whole local copy), atomically;\n        remembered for rollback; in copy mode <target> may be a version's name, copied first if only in the bucket",
       );
     },
   },

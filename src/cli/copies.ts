@@ -13,6 +13,7 @@ import {
   type LocalVersion,
   listLocalVersions,
   pendingUploads,
+  remoteJoin,
   removeLocalVersion,
   uploadOutputs,
 } from '../core/localCopy';
@@ -120,10 +121,6 @@ export interface CopyLink {
 
 /** An output folder: written by the app under the copy root, uploaded to `remote`. */
 export type OutputFolder = CopyLink;
-
-/** `remote:bucket` + `outputs/box-1` → `remote:bucket/outputs/box-1` (as the bring-up joins them). */
-const remoteJoin = (remote: string, rel: string) =>
-  !rel ? remote : remote.endsWith(':') || remote.endsWith('/') ? `${remote}${rel}` : `${remote}/${rel}`;
 
 /**
  * The links of the folder's tasks that use `c`'s profile, each with the local folder copy mode

@@ -360,7 +360,6 @@ export async function copyOutputsOf(plan: BringUpPlan): Promise<Array<{ local: s
   return found;
 }
 
-
 /** The workspace's `.rclone-devbox/` holds gigabytes of local copies: a `.gitignore` in it keeps them out of git. */
 async function ignoredByGit(folder: string, root: string): Promise<void> {
   const ours = join(folder, '.rclone-devbox');

@@ -56,12 +56,17 @@ export class MessageNode {
   }
 }
 
-/** "Model versions": the folders of a live mount that match rclone.versionPattern, under its row. */
+/**
+ * "Model versions": the folders of a live mount that match rclone.versionPattern, under its row;
+ * or, in copy mode (`local`), "Local copies": the whole copies in the profile's copy root.
+ */
 export class VersionsNode {
   readonly kind = 'versions';
   constructor(
     readonly parent: PathNode,
+    /** The mount point, or the copy root. */
     readonly mountPoint: string,
+    readonly local = false,
   ) {}
   get id(): string {
     return `${this.parent.id}\u0000versions`;
@@ -74,9 +79,11 @@ export class VersionNode {
   constructor(
     readonly parent: VersionsNode,
     readonly name: string,
-    /** Its local path in the mount. */
+    /** Its local path in the mount, or the local copy's folder. */
     readonly path: string,
     readonly linked: boolean,
+    /** A local copy's size. */
+    readonly bytes?: number,
   ) {}
   get id(): string {
     return `${this.parent.id}\u0000${this.name}`;

@@ -140,15 +140,23 @@ function mountIcon(mount: Shown): vscode.ThemeIcon {
 
 /** The "Model versions" group of a live mount, saying which one the workspace link points at. */
 export function versionsItem(node: VersionsNode, linked: string | undefined): vscode.TreeItem {
-  const item = new vscode.TreeItem(vscode.l10n.t('Model versions'), vscode.TreeItemCollapsibleState.Expanded);
+  const item = new vscode.TreeItem(
+    node.local ? vscode.l10n.t('Local copies') : vscode.l10n.t('Model versions'),
+    vscode.TreeItemCollapsibleState.Expanded,
+  );
   item.id = node.id;
-  item.iconPath = new vscode.ThemeIcon('versions');
+  item.iconPath = new vscode.ThemeIcon(node.local ? 'file-symlink-directory' : 'versions');
   item.description = linked ? vscode.l10n.t('linked: {0}', linked) : undefined;
   item.tooltip = new vscode.MarkdownString(
-    vscode.l10n.t(
-      "Folders of `{0}` that match `rclone.versionPattern`. The workspace's link points at one of them; **Link** switches it atomically, **Roll Back** returns to the previous one.",
-      node.mountPoint,
-    ),
+    node.local
+      ? vscode.l10n.t(
+          "Whole copies of this bucket's versions in `{0}` (copy mode). The workspace's link points at one of them; **Link** switches it atomically, **Roll Back** returns to the previous one.",
+          node.mountPoint,
+        )
+      : vscode.l10n.t(
+          "Folders of `{0}` that match `rclone.versionPattern`. The workspace's link points at one of them; **Link** switches it atomically, **Roll Back** returns to the previous one.",
+          node.mountPoint,
+        ),
   );
   item.contextValue = 'versions';
   return item;
@@ -160,7 +168,8 @@ export function versionItem(node: VersionNode, label: string | undefined): vscod
   item.id = node.id;
   item.iconPath = new vscode.ThemeIcon(node.linked ? 'link' : 'folder-library');
   const as = label ?? vscode.l10n.t('the link');
-  item.description = node.linked ? `← ${as}` : undefined;
+  const size = node.bytes === undefined ? undefined : formatBytes(node.bytes);
+  item.description = node.linked ? (size ? `← ${as} · ${size}` : `← ${as}`) : size;
   item.tooltip = new vscode.MarkdownString(
     `\`${node.path}\`\n\n${node.linked ? vscode.l10n.t('{0} points here', as) : vscode.l10n.t('Link makes {0} point here', as)}`,
   );

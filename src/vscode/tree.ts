@@ -12,7 +12,9 @@ import { type Entry, hasListR, type Page, Pager, type PagerSource, streamFolder 
 import { showFailure } from './failures';
 import { linkLabel } from './models';
 import { localPath, mountAbove, mountAt, type Shown } from './mountState';
-import { listVersions } from '../core/link';
+import { globToRegExp, listVersions } from '../core/link';
+import { copyRootOf, listLocalVersions } from '../core/localCopy';
+import { sameRemote } from './settings';
 import {
   type Folder,
   folderOf,
@@ -71,9 +73,16 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     ];
   }
 
-  /** The link moved or a mount warmed: the version groups are drawn again (their rows are cheap). */
+  /**
+   * The link moved or a mount warmed: the version groups are drawn again (their rows are cheap),
+   * and in copy mode the rows of the buckets that copy (a first local copy adds their group).
+   */
   private repaintVersions(): void {
-    for (const n of this.nodes.values()) if (n instanceof VersionsNode) this.changed.fire(n);
+    const copying = this.svc.settings.profiles.filter((p) => p.mode === 'copy' || p.mode === 'auto');
+    for (const n of this.nodes.values()) {
+      if (n instanceof VersionsNode) this.changed.fire(n);
+      else if (n instanceof PathNode && copying.some((p) => sameRemote(p.remote, n.location))) this.changed.fire(n);
+    }
   }
 
   /** Lists everything again (keeps expansion: ids are stable); listings in flight are stopped. */
@@ -187,16 +196,39 @@ export class RemotesTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     }
   }
 
-  /** "Model versions" under the row of a live mount's root, when the mount has any. */
+  /**
+   * "Model versions" under the row of a live mount's root, when the mount has any; "Local copies"
+   * under the row a copy-mode profile names, when it has some.
+   */
   private async versionsGroup(node: PathNode): Promise<VersionsNode | undefined> {
     const mount = mountAt(this.svc, node.location);
-    if (mount?.mount?.state !== 'mounted') return undefined;
+    if (mount?.mount?.state !== 'mounted') return this.localGroup(node);
     const found = await listVersions(mount.mountPoint, { pattern: this.svc.settings.versionPattern }).catch(() => []);
     if (!found.length) return undefined;
     return this.keep(new VersionsNode(node, mount.mountPoint));
   }
 
+  private async localGroup(node: PathNode): Promise<VersionsNode | undefined> {
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    const profile = this.svc.settings.profiles.find(
+      (p) => (p.mode === 'copy' || p.mode === 'auto') && sameRemote(p.remote, node.location),
+    );
+    if (!folder || !profile) return undefined;
+    const root = copyRootOf(profile, folder);
+    const match = globToRegExp(this.svc.settings.versionPattern);
+    const found = (await listLocalVersions(root)).filter((v) => !v.partial && match.test(v.name));
+    return found.length ? this.keep(new VersionsNode(node, root, true)) : undefined;
+  }
+
   private async versions(group: VersionsNode): Promise<Node[]> {
+    if (group.local) {
+      const match = globToRegExp(this.svc.settings.versionPattern);
+      const link = this.svc.linkPath();
+      const found = await listLocalVersions(group.mountPoint, link ? [link] : []);
+      return found
+        .filter((v) => !v.partial && match.test(v.name))
+        .map((v) => this.keep(new VersionNode(group, v.name, v.path, v.linked, v.bytes)));
+    }
     try {
       const found = await listVersions(group.mountPoint, {
         pattern: this.svc.settings.versionPattern,

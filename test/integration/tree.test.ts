@@ -11,35 +11,8 @@ import type { Node, RemoteNode } from '../../src/vscode/nodes';
 import { startProxy } from '../helpers/proxy';
 import { boxInfo } from './boxInfo';
 import { after, before, describe, it } from 'mocha';
-import { api, ScriptedUi, setSetting, waitFor, withUi } from './util';
+import { api, labelOf, rowAt, rows, ScriptedUi, setSetting, waitFor, withUi } from './util';
 import { rclonePids } from '../helpers/procs';
-
-const labelOf = (item: vscode.TreeItem) => (typeof item.label === 'string' ? item.label : (item.label?.label ?? ''));
-
-async function rows(node?: Node): Promise<{ node: Node; item: vscode.TreeItem; label: string }[]> {
-  const { tree } = (await api()).remotes;
-  const nodes = await tree.getChildren(node);
-  return nodes.map((n) => {
-    const item = tree.getTreeItem(n);
-    return { node: n, item, label: labelOf(item) };
-  });
-}
-
-/** The row at `labels` (e.g. ["s3", "index-tts-data", "cache_hub"]), expanding along the way. */
-async function rowAt(...labels: string[]): Promise<{ node: Node; item: vscode.TreeItem; label: string }> {
-  let parent: Node | undefined;
-  let found: Awaited<ReturnType<typeof rows>>[number] | undefined;
-  for (const l of labels) {
-    const list = await rows(parent);
-    found = list.find((r) => r.label === l);
-    if (!found)
-      throw new Error(
-        `No row "${l}" under ${labels.slice(0, labels.indexOf(l)).join(' › ') || 'the root'}: ${list.map((r) => r.label).join(', ')}`,
-      );
-    parent = found.node;
-  }
-  return found!;
-}
 
 const MANY = Array.from({ length: 25 }, (_, i) => `file-${String(i + 1).padStart(2, '0')}.txt`);
 

@@ -5,6 +5,7 @@ import type * as vscodeTypes from 'vscode';
 import * as vscode from 'vscode';
 import type { TestApi } from '../../src/extension';
 import type { Mount } from '../../src/core/mounts';
+import type { Node } from '../../src/vscode/nodes';
 import type { Action, Level, Ui } from '../../src/vscode/ui';
 import { boxInfo } from './boxInfo';
 
@@ -83,6 +84,8 @@ export interface Asked {
   value?: string;
   password?: boolean;
   items?: string[];
+  /** The picks' item descriptions, in the order of `items`. */
+  descriptions?: string[];
 }
 
 export interface Note {
@@ -91,7 +94,13 @@ export interface Note {
   actions: string[];
 }
 
-type Answer = string | boolean | undefined | ((asked: Asked) => string | boolean | undefined);
+/** A pick's item by its label and a description that matches (rows of the same name, e.g. a version on a mount and a local copy). */
+interface Described {
+  label: string;
+  description: RegExp;
+}
+
+type Answer = string | boolean | undefined | Described | ((asked: Asked) => string | boolean | undefined);
 
 /**
  * Stands in for the person at the keyboard (a named fake: quick picks and input boxes cannot be
@@ -110,7 +119,7 @@ export class ScriptedUi implements Ui {
     return this;
   }
 
-  private next(asked: Asked): string | boolean | undefined {
+  private next(asked: Asked): string | boolean | undefined | Described {
     this.asked.push(asked);
     if (!this.answers.length) throw new Error(`Unexpected question: ${JSON.stringify(asked)}`);
     const a = this.answers.shift();
@@ -122,9 +131,17 @@ export class ScriptedUi implements Ui {
     options: vscodeTypes.QuickPickOptions,
   ): Promise<T | undefined> {
     const list = await items;
-    const label = this.next({ kind: 'pick', title: options.title, items: list.map((i) => i.label) });
-    if (label === undefined) return undefined;
-    const found = list.find((i) => i.label === label);
+    const answer = this.next({
+      kind: 'pick',
+      title: options.title,
+      items: list.map((i) => i.label),
+      descriptions: list.map((i) => i.description ?? ''),
+    });
+    if (answer === undefined) return undefined;
+    const label = typeof answer === 'object' ? answer.label : answer;
+    const found = list.find(
+      (i) => i.label === label && (typeof answer !== 'object' || answer.description.test(i.description ?? '')),
+    );
     if (!found)
       throw new Error(
         `No item "${String(label)}" in the pick "${options.title}": ${list.map((i) => i.label).join(', ')}`,
@@ -181,4 +198,32 @@ export async function withUi<T>(ui: ScriptedUi, work: () => Thenable<T>): Promis
   } finally {
     svc.ui = before;
   }
+}
+
+export const labelOf = (item: vscode.TreeItem) =>
+  typeof item.label === 'string' ? item.label : (item.label?.label ?? '');
+
+export async function rows(node?: Node): Promise<{ node: Node; item: vscode.TreeItem; label: string }[]> {
+  const { tree } = (await api()).remotes;
+  const nodes = await tree.getChildren(node);
+  return nodes.map((n) => {
+    const item = tree.getTreeItem(n);
+    return { node: n, item, label: labelOf(item) };
+  });
+}
+
+/** The row at `labels` (e.g. ["s3", "index-tts-data", "cache_hub"]), expanding along the way. */
+export async function rowAt(...labels: string[]): Promise<{ node: Node; item: vscode.TreeItem; label: string }> {
+  let parent: Node | undefined;
+  let found: Awaited<ReturnType<typeof rows>>[number] | undefined;
+  for (const l of labels) {
+    const list = await rows(parent);
+    found = list.find((r) => r.label === l);
+    if (!found)
+      throw new Error(
+        `No row "${l}" under ${labels.slice(0, labels.indexOf(l)).join(' › ') || 'the root'}: ${list.map((r) => r.label).join(', ')}`,
+      );
+    parent = found.node;
+  }
+  return found!;
 }

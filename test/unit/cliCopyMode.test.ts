@@ -2,21 +2,28 @@
 // device that does not exist (RCLONE_DEVBOX_FUSE_DEVICE, which only our checks read), so "auto"
 // copies; nothing may be mounted. The real S3 server; the local copies are made by `rclone-devbox
 // up` itself, then `status`, `doctor`, `versions` / `link` / `rollback`, `copies` and `upload`
-// are run on them as a user would, in the workspace folder.
+// are run on them as a user would, in the workspace folder. `versions` lists the bucket's versions
+// too, and `link` copies one that is only there (the seed flow without FUSE): a copy cut off by
+// Ctrl-C, behind the fault proxy, is left as `.partial` and continued by the next `link`.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { execa, type ResultPromise } from 'execa';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { CopiesJson } from '../../src/cli/copies';
 import type { StatusJson } from '../../src/cli/status';
 import { readRcloneMounts } from '../../src/core/mountinfo';
 import { freePort } from '../../src/core/processes';
-import { cli, cliEnv, type CliRun } from '../helpers/cli';
+import type { CopyVersion } from '../../src/cli/links';
+import { CLI, cli, cliEnv, type CliRun } from '../helpers/cli';
 import { type Box, putObjects, s3Remote, startBox, tempDir } from '../helpers/fixtures';
+import { waitFor } from '../helpers/mounts';
 import { rclonePidsWhere } from '../helpers/procs';
+import { type Proxy, startProxy } from '../helpers/proxy';
 
 const BUCKET = 'index-tts-data';
 const KB = 1024;
+const MB = 1024 * KB;
 
 /** A path or any text, matched literally inside a regular expression. */
 const lit = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -24,6 +31,8 @@ const lit = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 describe('copy mode in the CLI: status, doctor, versions / link / rollback, copies, upload (no FUSE)', () => {
   let box: Box;
   let work: ReturnType<typeof tempDir> | undefined;
+  let proxy: Proxy | undefined;
+  let running: ResultPromise | undefined;
 
   before(async () => {
     box = await startBox([BUCKET]);
@@ -31,10 +40,17 @@ describe('copy mode in the CLI: status, doctor, versions / link / rollback, copi
       'cache_hub_v23/gpt.pth': 'G'.repeat(64 * KB),
       'cache_hub_v24/gpt.pth': 'H'.repeat(32 * KB),
       'cache_hub_v24/bpe.model': 'tokens',
+      // Only in the bucket: big enough for a copy behind the slow proxy to be cut off midway.
+      ...Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`cache_hub_v30/part-${i}.bin`, String(i).repeat(MB)])),
     });
   });
   after(() => box?.dispose());
   afterEach(async () => {
+    running?.kill('SIGKILL');
+    await running?.catch(() => undefined);
+    running = undefined;
+    await proxy?.stop();
+    proxy = undefined;
     if (work) {
       for (const pid of rclonePidsWhere((argv) => argv.some((a) => a.includes(work!.path))))
         process.kill(pid, 'SIGKILL');
@@ -258,7 +274,12 @@ describe('copy mode in the CLI: status, doctor, versions / link / rollback, copi
 
     const listed = await f.run(['versions']);
     assert.equal(listed.code, 0, listed.stderr);
-    assert.equal(listed.stdout, `  cache_hub_v23  ${v('cache_hub_v23')}\n* cache_hub_v24  ${v('cache_hub_v24')}`);
+    // The local copies with their sizes, and the version that is only in the bucket.
+    assert.deepEqual(lines(listed), [
+      `  cache_hub_v23  copied (64 KB)      ${v('cache_hub_v23')}`,
+      `* cache_hub_v24  copied (32 KB)      ${v('cache_hub_v24')}`,
+      `  cache_hub_v30  only in the bucket  s3:${BUCKET}/cache_hub_v30`,
+    ]);
     const named = await f.run(['versions', f.root]);
     assert.equal(named.stdout, listed.stdout);
     const json = JSON.parse((await f.run(['versions', '--json'])).stdout) as Array<{ name: string; linked: boolean }>;
@@ -267,6 +288,7 @@ describe('copy mode in the CLI: status, doctor, versions / link / rollback, copi
       [
         ['cache_hub_v23', false],
         ['cache_hub_v24', true],
+        ['cache_hub_v30', false],
       ],
     );
 
@@ -298,7 +320,12 @@ describe('copy mode in the CLI: status, doctor, versions / link / rollback, copi
     assert.doesNotMatch((await f.run(['versions', '--pattern', '*'])).stdout, /partial/);
     const missing = await f.run(['link', v('cache_hub_v99')]);
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /cache_hub_v99 was not found; nothing was changed\./);
+    assert.match(
+      missing.stderr,
+      new RegExp(
+        `^There is no version cache_hub_v99 in s3:${BUCKET}, nor a local copy of it in ${lit(f.root)} \\(versions: cache_hub_v23, cache_hub_v24, cache_hub_v30\\); nothing was changed\\.\\n`,
+      ),
+    );
     const theRoot = await f.run(['link', f.root]);
     assert.equal(theRoot.code, 1);
     assert.match(theRoot.stderr, /is the folder of the local copies, not a version in it/);
@@ -438,5 +465,228 @@ describe('copy mode in the CLI: status, doctor, versions / link / rollback, copi
     const v24 = await f.run(['upload', '--task', 'v24']);
     assert.equal(v24.code, 0, v24.stderr);
     assert.equal(v24.stdout, 'The task "v24" has no outputs: nothing to upload.');
+  });
+
+  /** The files of cache_hub_v30 (1 MB each) copied whole so far into `partial`. */
+  const wholeParts = (partial: string) =>
+    Array.from({ length: 8 }, (_, i) => join(partial, `part-${i}.bin`)).filter(
+      (p) => existsSync(p) && statSync(p).size === MB,
+    ).length;
+
+  it("versions in copy mode lists the bucket's versions beside the local copies (text and --json); a bucket that cannot be listed leaves the local ones", async () => {
+    const f = folder('auto');
+    const v = (name: string) => join(f.root, name);
+    const remote = (name: string) => `s3:${BUCKET}/${name}`;
+    // Before any copy: every version is only in the bucket; an output folder is never a version.
+    const fresh = await f.run(['versions', '--pattern', '*']);
+    assert.equal(fresh.code, 0, fresh.stderr);
+    assert.equal(fresh.stderr, '');
+    assert.deepEqual(
+      lines(fresh),
+      ['cache_hub_v23', 'cache_hub_v24', 'cache_hub_v30'].map((n) => `  ${n}  only in the bucket  ${remote(n)}`),
+    );
+
+    await f.up('v24');
+    // A copy of cache_hub_v30 that was cut off: listed with what it holds, never as copied.
+    mkdirSync(v('.cache_hub_v30.partial'));
+    writeFileSync(join(v('.cache_hub_v30.partial'), 'part-0.bin'), 'x'.repeat(KB));
+    const listed = await f.run(['versions']);
+    assert.equal(listed.code, 0, listed.stderr);
+    const cut = 'only in the bucket (1.0 KB copied so far)';
+    const w = cut.length;
+    assert.deepEqual(lines(listed), [
+      `  cache_hub_v23  ${'only in the bucket'.padEnd(w)}  ${remote('cache_hub_v23')}`,
+      `* cache_hub_v24  ${'copied (32 KB)'.padEnd(w)}  ${v('cache_hub_v24')}`,
+      `  cache_hub_v30  ${cut}  ${remote('cache_hub_v30')}`,
+    ]);
+    const json = await f.run(['versions', '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    assert.deepEqual(JSON.parse(json.stdout) as CopyVersion[], [
+      {
+        name: 'cache_hub_v23',
+        path: v('cache_hub_v23'),
+        linked: false,
+        local: false,
+        bytes: null,
+        partial: false,
+        remote: remote('cache_hub_v23'),
+      },
+      {
+        name: 'cache_hub_v24',
+        path: v('cache_hub_v24'),
+        linked: true,
+        local: true,
+        bytes: 32 * KB + 6,
+        partial: false,
+        remote: remote('cache_hub_v24'),
+      },
+      {
+        name: 'cache_hub_v30',
+        path: v('cache_hub_v30'),
+        linked: false,
+        local: false,
+        bytes: KB,
+        partial: true,
+        remote: remote('cache_hub_v30'),
+      },
+    ]);
+
+    // The endpoint is down: the local copies are listed all the same, and stderr says why the rest is missing.
+    const dead = await freePort();
+    const deadConf = join(work!.path, 'dead.conf');
+    writeFileSync(deadConf, s3Remote('s3', `http://127.0.0.1:${dead}`), { mode: 0o600 });
+    const down = await f.run(['versions'], { RCLONE_CONFIG: deadConf });
+    assert.equal(down.code, 0, down.stderr);
+    assert.deepEqual(lines(down), [`* cache_hub_v24  copied (32 KB)  ${v('cache_hub_v24')}`]);
+    assert.match(
+      down.stderr,
+      new RegExp(
+        `^The versions in s3:${BUCKET} are not listed \\(only the local copies\\): The endpoint of s3 cannot be reached\\.\\n`,
+      ),
+    );
+    const downJson = await f.run(['versions', '--json'], { RCLONE_CONFIG: deadConf });
+    assert.equal(downJson.code, 0, downJson.stderr);
+    assert.deepEqual(
+      (JSON.parse(downJson.stdout) as CopyVersion[]).map((x) => [x.name, x.local, x.remote]),
+      [['cache_hub_v24', true, null]],
+    );
+    // Nothing local to list either: that is a failure.
+    const none = await f.run(['versions', '--pattern', 'cache_hub_v23'], { RCLONE_CONFIG: deadConf });
+    assert.equal(none.code, 1, none.stdout);
+    assert.equal(none.stdout, '');
+    assert.match(none.stderr, /^The versions in s3:index-tts-data are not listed/);
+  });
+
+  it('link NAME copies a version that is only in the bucket, then links it; an unknown name is refused with what exists', async () => {
+    const f = folder('auto');
+    await f.up('v23');
+    const v = (name: string) => join(f.root, name);
+    const link = join(f.ws, 'cache_hub');
+
+    const r = await f.run(['link', 'cache_hub_v24']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '', 'no progress line off a terminal');
+    assert.equal(lines(r).length, 2, r.stdout);
+    assert.match(
+      lines(r)[0]!,
+      new RegExp(`^copied s3:${BUCKET}/cache_hub_v24 → ${lit(v('cache_hub_v24'))} \\(32 KB in \\d+\\.\\d s\\)$`),
+    );
+    assert.equal(lines(r)[1], `./cache_hub → ${v('cache_hub_v24')} (was ${v('cache_hub_v23')})`);
+    assert.equal(readlinkSync(link), v('cache_hub_v24'));
+    assert.equal(readFileSync(join(link, 'bpe.model'), 'utf8'), 'tokens');
+    assert.equal(existsSync(v('.cache_hub_v24.partial')), false, 'no .partial left');
+    assert.match((await f.run(['versions'])).stdout, /^\* cache_hub_v24 {2}copied \(32 KB\) /m);
+
+    // Copied now: linked again without copying.
+    const again = await f.run(['link', 'cache_hub_v24']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout, `./cache_hub already points at ${v('cache_hub_v24')}`);
+    // A path under the copy root works as before; rollback only goes back to whole local copies.
+    const byPath = await f.run(['link', `.rclone-devbox/s3/${BUCKET}/cache_hub_v23`]);
+    assert.equal(byPath.code, 0, byPath.stderr);
+    assert.equal(byPath.stdout, `./cache_hub → ${v('cache_hub_v23')} (was ${v('cache_hub_v24')})`);
+    const back = await f.run(['rollback']);
+    assert.equal(back.code, 0, back.stderr);
+    assert.equal(readlinkSync(link), v('cache_hub_v24'));
+
+    const unknown = await f.run(['link', 'cache_hub_v99']);
+    assert.equal(unknown.code, 1);
+    assert.equal(unknown.stdout, '');
+    assert.equal(
+      unknown.stderr,
+      `There is no version cache_hub_v99 in s3:${BUCKET}, nor a local copy of it in ${f.root} (versions: cache_hub_v23, cache_hub_v24, cache_hub_v30); nothing was changed.\n` +
+        '`rclone-devbox versions` lists the versions, copied and in the bucket.',
+    );
+    assert.equal(readlinkSync(link), v('cache_hub_v24'), 'the refused link changed nothing');
+    assert.equal(existsSync(v('cache_hub_v99')) || existsSync(v('.cache_hub_v99.partial')), false);
+  });
+
+  it('on a terminal, the copy of link NAME shows its progress on one line rewritten with \\r, then cleared', async () => {
+    const f = folder('copy');
+    const v23 = join(f.root, 'cache_hub_v23');
+    // script(1) runs the CLI on a pseudo-terminal: stderr is a TTY there.
+    const cmd = [process.execPath, CLI, 'link', 'cache_hub_v23']
+      .map((w) => `'${w.replaceAll("'", `'\\''`)}'`)
+      .join(' ');
+    const r = await execa('script', ['-qefc', cmd, '/dev/null'], {
+      env: { ...f.env, SHELL: '/bin/sh' },
+      extendEnv: false,
+      cwd: f.ws,
+      reject: false,
+      stdin: 'ignore',
+      timeout: 60_000,
+    });
+    const tty = String(r.stdout);
+    assert.equal(r.exitCode, 0, tty);
+    const writes = tty.split('\r\u001b[K');
+    assert.ok(
+      writes.some((w) => w.startsWith(`copying s3:${BUCKET}/cache_hub_v23`)),
+      tty,
+    );
+    // The last write clears the line; the result lines follow on their own.
+    assert.match(
+      writes.at(-1)!,
+      new RegExp(
+        `^copied s3:${BUCKET}/cache_hub_v23 → ${lit(v23)} \\(64 KB in \\d+\\.\\d s\\)\\r?\\n\\./cache_hub → ${lit(v23)}\\s*$`,
+      ),
+    );
+    assert.equal(readlinkSync(join(f.ws, 'cache_hub')), v23);
+  });
+
+  it('Ctrl-C during the copy of link NAME links nothing and leaves a .partial; the next link continues it', async () => {
+    const f = folder('copy');
+    await f.up('v23');
+    const link = join(f.ws, 'cache_hub');
+    const v30 = join(f.root, 'cache_hub_v30');
+    const partial = join(f.root, '.cache_hub_v30.partial');
+    // The same remote, through the slow proxy.
+    proxy = await startProxy(box.s3.port, 40);
+    const conf = join(work!.path, 'proxy.conf');
+    writeFileSync(conf, s3Remote('s3', proxy.endpoint), { mode: 0o600 });
+    const env = { ...f.env, RCLONE_CONFIG: conf };
+    const child = execa(process.execPath, [CLI, 'link', 'cache_hub_v30'], {
+      env,
+      extendEnv: false,
+      cwd: f.ws,
+      reject: false,
+      stdin: 'ignore',
+      timeout: 60_000,
+    });
+    running = child;
+    await waitFor(() => wholeParts(partial) >= 2 || child.exitCode !== null, 60_000);
+    proxy.hold(); // the copy cannot finish while the CLI is being stopped
+    child.kill('SIGINT');
+    const r = await child;
+    running = undefined;
+    assert.equal(r.exitCode, 130, String(r.stderr));
+    assert.equal(String(r.stdout), '');
+    assert.equal(
+      String(r.stderr),
+      `Copying s3:${BUCKET}/cache_hub_v30 was cancelled; ./cache_hub was not changed. What was copied stays in ${partial}: the next link (or up) continues it.`,
+    );
+    assert.equal(readlinkSync(link), join(f.root, 'cache_hub_v23'), 'the link is unchanged');
+    assert.equal(existsSync(v30), false, 'nothing under the final name');
+    const kept = wholeParts(partial);
+    assert.ok(kept >= 2 && kept < 8, `the .partial keeps what was copied (${kept} of 8 files whole)`);
+    await waitFor(() => rclonePidsWhere((argv) => argv.includes(partial)).length === 0, 5_000);
+    proxy.release();
+    proxy.setDelay(0);
+    const cutOff = (JSON.parse((await f.run(['versions', '--json'])).stdout) as CopyVersion[]).find(
+      (x) => x.name === 'cache_hub_v30',
+    );
+    assert.deepEqual([cutOff?.local, cutOff?.partial], [false, true], 'versions shows the cut-off copy');
+
+    const before = proxy.bytesDown();
+    const next = await cli(['link', 'cache_hub_v30'], env, 60_000, f.ws);
+    assert.equal(next.code, 0, next.stderr);
+    const fetched = proxy.bytesDown() - before;
+    assert.ok(fetched < 7 * MB, `continued: ${fetched} of ${8 * MB} bytes fetched again`);
+    assert.match(
+      lines(next)[0]!,
+      new RegExp(`^copied s3:${BUCKET}/cache_hub_v30 → ${lit(v30)} \\(8\\.0 MB in \\d+\\.\\d s\\)$`),
+    );
+    assert.equal(lines(next)[1], `./cache_hub → ${v30} (was ${join(f.root, 'cache_hub_v23')})`);
+    for (let i = 0; i < 8; i++) assert.equal(readFileSync(join(link, `part-${i}.bin`), 'utf8'), String(i).repeat(MB));
+    assert.equal(existsSync(partial), false, 'no .partial left');
   });
 });
