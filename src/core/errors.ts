@@ -29,6 +29,7 @@ export type ErrorKind =
   | 'LinkInTheWay'
   | 'NeedsFullCache'
   | 'WontFit'
+  | 'DownloadCorrupt'
   | 'PortInUse'
   | 'AppMissing'
   | 'AppFailed'
@@ -204,6 +205,11 @@ const rows: Record<ErrorKind, () => Trouble> = {
     fix: l10n.t(
       'Content is kept only with the VFS cache mode "full": remount with cacheMode "full" (Remount in Full Mode), or warm metadata only.',
     ),
+  }),
+  DownloadCorrupt: () => ({
+    seen: l10n.t('… does not match its SHA256SUMS entry … / The archive is not a usable zip file …'),
+    cause: l10n.t('The rclone download was cut or changed on the way (a proxy, an outdated mirror).'),
+    fix: l10n.t('Try again; if it happens again, check the download base URL. Nothing was installed.'),
   }),
   WontFit: () => ({
     seen: l10n.t(

@@ -1,0 +1,236 @@
+// Installing rclone without sudo, against a local HTTP server that stands in for rclone's download
+// site (named as such: the real one is not reachable from tests). It serves a release-shaped
+// archive built from the rclone on this machine (rclone-v<version>-<platform>.zip, with the binary
+// in rclone-v<version>-<platform>/rclone), that release's SHA256SUMS and version.txt, and can
+// corrupt, cut or slow what it sends. Checked: install, verify, use; a corrupted archive and a
+// wrong checksum refused with nothing left; a cut download continued with a Range request; cancel
+// leaves nothing; an rclone on PATH untouched; an update replacing only our binary, by rename.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { isRcloneError } from '../../src/core/errors';
+import { installRclone, platformName, proxyFor, unzipOne } from '../../src/core/install';
+import { Rclone } from '../../src/core/rclone';
+import { tempDir } from '../helpers/fixtures';
+
+interface Site {
+  base: string;
+  version: string;
+  archive: Buffer;
+  /** What the next archive request does. */
+  mode: 'ok' | 'corrupt' | 'cut' | 'slow';
+  /** A wrong line in SHA256SUMS. */
+  wrongSum: boolean;
+  /** Range requests seen for the archive. */
+  ranges: string[];
+  bytesSent: number;
+}
+
+describe('install rclone into our own folder (a local stand-in for downloads.rclone.org)', () => {
+  let work: ReturnType<typeof tempDir>;
+  let server: Server;
+  let site: Site;
+  const platform = platformName();
+
+  before(async () => {
+    work = tempDir('rdb-install-');
+    const here = await Rclone.locate({});
+    const v = here.version;
+    const version = `${v.major}.${v.minor}.${v.patch}`;
+    const name = `rclone-v${version}-${platform}`;
+    // A release-shaped zip, built with Python's zipfile (deflated, as rclone's are).
+    mkdirSync(join(work.path, 'release', name), { recursive: true });
+    execFileSync('cp', [here.path, join(work.path, 'release', name, 'rclone')]);
+    writeFileSync(join(work.path, 'release', name, 'README.txt'), 'rclone\n');
+    execFileSync(
+      'python3',
+      [
+        '-c',
+        'import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:\n  for n in sys.argv[3:]: z.write(sys.argv[2] + "/" + n, n)',
+        join(work.path, `${name}.zip`),
+        join(work.path, 'release'),
+        `${name}/README.txt`,
+        `${name}/rclone`,
+      ],
+      { timeout: 120_000 },
+    );
+    const archive = readFileSync(join(work.path, `${name}.zip`));
+    site = { base: '', version, archive, mode: 'ok', wrongSum: false, ranges: [], bytesSent: 0 };
+    server = createServer((req, res) => {
+      const url = req.url ?? '';
+      if (url === '/version.txt') return void res.end(`rclone v${version}\n`);
+      if (url === `/v${version}/SHA256SUMS`) {
+        const sum = createHash('sha256')
+          .update(site.wrongSum ? 'not the archive' : archive)
+          .digest('hex');
+        return void res.end(
+          `-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA1\n\n${sum}  ${name}.zip\n${'0'.repeat(64)}  other.zip\n`,
+        );
+      }
+      if (url !== `/v${version}/${name}.zip`) return void res.writeHead(404).end();
+      let body = archive;
+      if (site.mode === 'corrupt') {
+        body = Buffer.from(archive);
+        for (let i = 1000; i < body.length; i += 4096) body[i] = body[i]! ^ 0xff;
+      }
+      const range = req.headers.range;
+      let from = 0;
+      if (range) {
+        site.ranges.push(range);
+        from = Number(/bytes=(\d+)-/.exec(range)?.[1] ?? 0);
+        res.writeHead(206, {
+          'Content-Length': body.length - from,
+          'Content-Range': `bytes ${from}-${body.length - 1}/${body.length}`,
+        });
+      } else res.writeHead(200, { 'Content-Length': body.length });
+      const rest = body.subarray(from);
+      if (site.mode === 'cut') {
+        // Sends 40% and drops the connection, once.
+        site.mode = 'ok';
+        const n = Math.floor(rest.length * 0.4);
+        site.bytesSent += n;
+        res.write(rest.subarray(0, n), () => res.destroy());
+        return;
+      }
+      if (site.mode === 'slow') {
+        let at = 0;
+        const tick = setInterval(() => {
+          if (res.destroyed || at >= rest.length) {
+            clearInterval(tick);
+            res.end();
+            return;
+          }
+          res.write(rest.subarray(at, at + 64 * 1024));
+          site.bytesSent += Math.min(64 * 1024, rest.length - at);
+          at += 64 * 1024;
+        }, 20);
+        res.on('close', () => clearInterval(tick));
+        return;
+      }
+      site.bytesSent += rest.length;
+      res.end(rest);
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    site.base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    await new Promise((ok) => server?.close(ok));
+    work?.dispose();
+  });
+
+  const fresh = (name: string) => {
+    const dir = join(work.path, name);
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  };
+  const reset = () => Object.assign(site, { mode: 'ok', wrongSum: false, ranges: [], bytesSent: 0 });
+
+  it('installs the newest version: downloaded, checked, only the binary unpacked, executable, and it runs', async () => {
+    reset();
+    const dir = fresh('ok');
+    const seen: number[] = [];
+    const r = await installRclone({ base: site.base, dir, onProgress: (b) => seen.push(b) });
+    assert.equal(r.version, site.version);
+    assert.equal(r.path, join(dir, 'rclone'));
+    assert.equal(r.downloaded, site.archive.length);
+    assert.equal(seen.at(-1), site.archive.length);
+    assert.deepEqual(readdirSync(dir), ['rclone'], 'only the binary: no archive, no README, no temp');
+    assert.equal(statSync(r.path).mode & 0o777, 0o755);
+    const used = await Rclone.locate({ path: r.path });
+    assert.equal(`${used.version.major}.${used.version.minor}.${used.version.patch}`, site.version);
+  });
+
+  it('a corrupted archive is refused (DownloadCorrupt) and nothing is left', async () => {
+    reset();
+    site.mode = 'corrupt';
+    const dir = fresh('corrupt');
+    await assert.rejects(
+      installRclone({ base: site.base, dir, version: site.version }),
+      (e: Error) => isRcloneError(e, 'DownloadCorrupt') && /does not match its SHA256SUMS entry/.test(e.message),
+    );
+    assert.deepEqual(readdirSync(dir), []);
+  });
+
+  it('a wrong checksum is refused and nothing is left', async () => {
+    reset();
+    site.wrongSum = true;
+    const dir = fresh('wrongsum');
+    await assert.rejects(installRclone({ base: site.base, dir }), (e) => isRcloneError(e, 'DownloadCorrupt'));
+    assert.deepEqual(readdirSync(dir), []);
+  });
+
+  it('a download cut in the middle fails as Unreachable, keeps its part, and the next install continues it with a Range', async () => {
+    reset();
+    site.mode = 'cut';
+    const dir = fresh('cut');
+    await assert.rejects(installRclone({ base: site.base, dir }), (e) => isRcloneError(e, 'Unreachable'));
+    assert.equal(existsSync(join(dir, 'rclone')), false);
+    const part = readdirSync(dir).find((f) => f.endsWith('.part'));
+    assert.ok(part, 'the part stays');
+    const kept = statSync(join(dir, part)).size;
+    assert.ok(kept > 0 && kept < site.archive.length);
+    site.bytesSent = 0;
+    const r = await installRclone({ base: site.base, dir });
+    assert.deepEqual(site.ranges, [`bytes=${kept}-`]);
+    assert.equal(r.downloaded, site.archive.length - kept, 'only the rest was fetched');
+    assert.deepEqual(readdirSync(dir), ['rclone']);
+  });
+
+  it('cancel ends the download at once and leaves nothing', async () => {
+    reset();
+    site.mode = 'slow';
+    const dir = fresh('cancel');
+    const stop = new AbortController();
+    const started = installRclone({
+      base: site.base,
+      dir,
+      signal: stop.signal,
+      onProgress: (b) => b > 256 * 1024 && stop.abort(),
+    });
+    await assert.rejects(started, (e) => isRcloneError(e, 'Cancelled'));
+    assert.deepEqual(readdirSync(dir), []);
+  });
+
+  it('never touches an rclone on PATH; an update replaces only ours, by rename (a running one keeps its file)', async () => {
+    reset();
+    const bin = fresh('path-bin');
+    writeFileSync(join(bin, 'rclone'), '#!/bin/sh\necho "rclone v1.53.3"\n');
+    chmodSync(join(bin, 'rclone'), 0o755);
+    const before = readFileSync(join(bin, 'rclone'), 'utf8');
+    const dir = fresh('ours');
+    await installRclone({ base: site.base, dir });
+    const first = statSync(join(dir, 'rclone')).ino;
+    await installRclone({ base: site.base, dir, version: `v${site.version}` });
+    assert.notEqual(statSync(join(dir, 'rclone')).ino, first, 'a new file, renamed into place');
+    assert.equal(readFileSync(join(bin, 'rclone'), 'utf8'), before, 'the PATH rclone is as it was');
+    assert.deepEqual(readdirSync(bin), ['rclone']);
+  });
+
+  it('reads only what it needs of a zip, and refuses a broken one', () => {
+    const binary = unzipOne(site.archive, 'rclone');
+    assert.equal(binary.length, statSync(execFileSync('which', ['rclone'], { encoding: 'utf8' }).trim()).size);
+    assert.throws(
+      () => unzipOne(site.archive.subarray(0, 1000), 'rclone'),
+      (e) => isRcloneError(e, 'DownloadCorrupt'),
+    );
+    assert.throws(
+      () => unzipOne(site.archive, 'nothing-like-it'),
+      (e) => isRcloneError(e, 'DownloadCorrupt'),
+    );
+  });
+
+  it('takes the proxy from the environment, except for NO_PROXY hosts', () => {
+    const env = { HTTPS_PROXY: 'http://proxy.internal:3128', NO_PROXY: 'mirror.local,.corp' };
+    assert.equal(proxyFor(new URL('https://downloads.rclone.org/x'), env)?.host, 'proxy.internal:3128');
+    assert.equal(proxyFor(new URL('https://mirror.local/x'), env), undefined);
+    assert.equal(proxyFor(new URL('https://a.corp/x'), env), undefined);
+    assert.equal(proxyFor(new URL('http://downloads.rclone.org/x'), env), undefined, 'no HTTP_PROXY for http');
+    assert.equal(platformName('linux', 'arm64'), 'linux-arm64');
+    assert.equal(platformName('linux', 'arm', '7'), 'linux-arm-v7');
+  });
+});
