@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import * as l10n from '@vscode/l10n';
 import { COMMANDS, parse, type Parsed, usage, usageOf } from './cli/args';
 import { type Context, describe, readsBundle } from './cli/fixes';
+import { installedRclone } from './cli/installRclone';
 import { listsInPages, listTarget } from './cli/ls';
 import { defaultCacheDir } from './core/cache';
 import { isRcloneError } from './core/errors';
@@ -49,8 +50,15 @@ process.stderr.on('error', () => undefined);
 /** What an error's fix may name: the command, its mount point (filled in as the command learns it). */
 const ctx: Context = { configured: !!env.RCLONE_DEVBOX_RCLONE };
 
+/** RCLONE_DEVBOX_RCLONE, else PATH's rclone, else (none there, or older than 1.60) the one install-rclone put in place. */
 const locate = () =>
-  Rclone.locate({ path: env.RCLONE_DEVBOX_RCLONE, log, signal: ac.signal, versionCache: defaultCacheDir(env) });
+  Rclone.locate({
+    path: env.RCLONE_DEVBOX_RCLONE,
+    fallback: installedRclone(env),
+    log,
+    signal: ac.signal,
+    versionCache: defaultCacheDir(env),
+  });
 
 function ownVersion(): string {
   try {
@@ -128,6 +136,10 @@ async function main({ command, args, o, v }: Parsed): Promise<number> {
   if (command === 'setup') {
     const { setupCommand } = await import('./cli/setup');
     return setupCommand(o, locate, io);
+  }
+  if (command === 'install-rclone') {
+    const { installCommand } = await import('./cli/installRclone');
+    return installCommand(o, locate, io);
   }
   if (command === 'doctor') {
     const { doctorCommand } = await import('./cli/doctor');

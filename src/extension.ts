@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { useBundle } from './core/locale';
 import * as expiry from './vscode/expiry';
 import * as outputs from './vscode/outputs';
+import * as install from './vscode/install';
 import * as linkCommands from './vscode/linkCommands';
 import * as mountCommands from './vscode/mountCommands';
 import * as permissions from './vscode/permissions';
@@ -32,6 +33,7 @@ export function activate(context: vscode.ExtensionContext) {
     permissions: permissions.register(svc),
     expiry: expiry.register(svc),
     outputs: outputs.register(svc),
+    install: install.register(svc),
     tasks: tasks.register(svc),
     team: teamProfile.register(svc),
     walkthrough: walkthrough.register(svc),

@@ -163,11 +163,21 @@ export const COMMANDS = {
   },
   doctor: {
     args: [],
-    options: ['config'],
-    usage: 'doctor [--config FILE]',
+    options: ['config', 'check-updates'],
+    usage: 'doctor [--config FILE] [--check-updates]',
     get about() {
       return l10n.t(
         'check rclone, FUSE or copy mode, the config, credentials, endpoints, disk, outputs and the app port;\n        exit status = problems',
+      );
+    },
+  },
+  'install-rclone': {
+    args: [],
+    options: ['rclone-version', 'base-url'],
+    usage: 'install-rclone [--version 1.68.2] [--base-url URL]',
+    get about() {
+      return l10n.t(
+        "download rclone (default: the newest) from downloads.rclone.org (or --base-url, RCLONE_DEVBOX_DOWNLOAD_URL),\n        check it against the release's SHA256SUMS and put it in ~/.local/share/rclone-devbox/bin (no sudo)",
       );
     },
   },
@@ -198,6 +208,10 @@ const OPTIONS = {
   yes: { type: 'boolean', short: 'y' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
+  /** install-rclone's --version X (rewritten from --version, which alone is the global flag). */
+  'rclone-version': { type: 'string' },
+  'base-url': { type: 'string' },
+  'check-updates': { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
 } as const;
 const GLOBAL = new Set(['help', 'version', 'verbose']);
@@ -210,6 +224,9 @@ export const usage = (): string =>
     '',
     l10n.t(
       "Durations: 30s, 10m, 1h30m or plain seconds. -v (or RCLONE_DEVBOX_VERBOSE=1): rclone's own output on errors.",
+    ),
+    l10n.t(
+      'Where PATH has no rclone, or one older than 1.60, the one `install-rclone` put in ~/.local/share/rclone-devbox/bin is used.',
     ),
     l10n.t(
       "rclone is found on PATH (or RCLONE_DEVBOX_RCLONE); rclone's config file is used (RCLONE_CONFIG is honoured).",
@@ -256,6 +273,7 @@ const CACHE_MODES = ['off', 'minimal', 'writes', 'full'] as const;
 
 export function parse(argv: string[]): Parsed {
   let parsed: { values: Options; positionals: string[] };
+  argv = installVersion(argv);
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
   } catch (e) {
@@ -283,6 +301,12 @@ export function parse(argv: string[]): Parsed {
   const mode = o['cache-mode'];
   if (mode !== undefined && !(CACHE_MODES as readonly string[]).includes(mode))
     throw refuse(command, l10n.t`--cache-mode "${mode}" is not one of ${CACHE_MODES.join(', ')}`);
+  const wanted = o['rclone-version'];
+  if (wanted !== undefined && !/^v?\d+\.\d+\.\d+$/.test(wanted))
+    throw refuse(command, l10n.t`--version "${wanted}" is not an rclone version (e.g. 1.68.2)`);
+  const base = o['base-url'];
+  if (base !== undefined && !/^https?:\/\/[^/\s]+/.test(base))
+    throw refuse(command, l10n.t`--base-url "${base}" is not an http(s) URL (e.g. https://downloads.rclone.org)`);
   if (command === 'permissions' && !/^[^:/]+:[^/]/.test(args[0]!))
     throw refuse(command, l10n.t`"${args[0]!}" names no bucket: give remote:bucket or remote:bucket/path`);
   const v: Values = {
@@ -294,6 +318,25 @@ export function parse(argv: string[]): Parsed {
     link: linkPath(command, o.as),
   };
   return { command, args, o, v };
+}
+
+/**
+ * install-rclone's `--version 1.68.2` (or `--version=1.68.2`) as --rclone-version: alone, --version
+ * is the global flag (this tool's version and its rclone's), which takes no value.
+ */
+function installVersion(argv: string[]): string[] {
+  if (commandIn(argv) !== 'install-rclone') return argv;
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    if (a.startsWith('--version=')) out.push(`--rclone-version=${a.slice('--version='.length)}`);
+    else if (a === '--version' && next !== undefined && !next.startsWith('-')) {
+      out.push(`--rclone-version=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }
 
 /** The first word that names a command, so an option error can still show that command's usage. */

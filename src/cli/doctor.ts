@@ -44,6 +44,7 @@ import {
   usesText,
 } from './copies';
 import { type Context, cliFix, cliMessage } from './fixes';
+import { plainVersion, sourceOf, sourceText, updateLine } from './installRclone';
 import { listsInPages } from './ls';
 import type { Io } from './mounts';
 
@@ -163,7 +164,11 @@ export async function doctorCommand(o: Options, locate: () => Promise<Rclone>, i
 
   const checks: Promise<Line[]>[] = [
     rclone.then(
-      (r) => [ok(`rclone ${r.version.text} (${r.path})`)],
+      async (r) => [
+        ok(l10n.t`rclone ${plainVersion(r)} at ${r.path} (${sourceText(sourceOf(r.path, env))})`),
+        // Only when asked: the download site is never asked otherwise.
+        ...(o['check-updates'] ? [await updateLine(r, o, io.signal)] : []),
+      ],
       (e: unknown) => [failWith('rclone', e, ctx)],
     ),
     fuseChecks(env, !profiles.length || mounting.length > 0),

@@ -21,12 +21,12 @@ const EDITOR_WORDS_ZH = /编辑远程存储|仍然卸载|重新挂载 \/ 修复|
 const CLI_FIXES: Partial<Record<ErrorKind, string>> = {
   get RcloneMissing() {
     return l10n.t(
-      'Install rclone 1.60 or newer (Debian/Ubuntu: sudo apt-get install rclone; or see rclone.org/install), or point RCLONE_DEVBOX_RCLONE at one (an absolute path).',
+      'Run `rclone-devbox install-rclone` (no sudo: it goes to ~/.local/share/rclone-devbox/bin), or install rclone 1.60 or newer (rclone.org/install), or point RCLONE_DEVBOX_RCLONE at one (an absolute path).',
     );
   },
   get RcloneTooOld() {
     return l10n.t(
-      'Install a newer rclone (rclone.org/install: curl https://rclone.org/install.sh | sudo bash), or point RCLONE_DEVBOX_RCLONE at one.',
+      'Run `rclone-devbox install-rclone` (no sudo; rclone-devbox then uses it, and the old one stays as it is), or install a newer rclone (rclone.org/install), or point RCLONE_DEVBOX_RCLONE at one.',
     );
   },
   get RemoteNotFound() {
@@ -113,6 +113,18 @@ const CALL_SITES: [RegExp, (m: RegExpExecArray, ctx: Context) => string][] = [
   ],
   [/^Unmount anyway only if/, () => l10n.t('Unmount with --force only if nothing was written to it recently.')],
   [/^Set "rclone\.configFile"/, () => l10n.t('Set RCLONE_CONFIG to the config file.')],
+  // install.ts: no way to the download site, no archive for this OS
+  [
+    /^Check the network \(a proxy: HTTPS_PROXY, or VS Code's "http\.proxy"\), or download the release/,
+    () =>
+      l10n.t(
+        'Check the network (a proxy: HTTPS_PROXY, NO_PROXY; a mirror: --base-url or RCLONE_DEVBOX_DOWNLOAD_URL), or download the release (rclone-v<version>-<os>-<cpu>.zip) from downloads.rclone.org on another machine and copy its rclone binary to <dir>/rclone (chmod +x): rclone-devbox uses it from there.',
+      ),
+  ],
+  [
+    /^Install rclone by hand \(rclone\.org\/install\), then set "rclone\.path" to it/,
+    () => l10n.t('Install rclone by hand (rclone.org/install), then point RCLONE_DEVBOX_RCLONE at it.'),
+  ],
   // prewarm.ts and link.ts: a dead mount, no mount at all
   [
     /^Repair the mount (?:first )?\((?:Rclone: )?Remount \/ Repair\)/,

@@ -53,14 +53,14 @@ const rows: Record<ErrorKind, () => Trouble> = {
     seen: l10n.t('rclone is not installed (not found on PATH).'),
     cause: l10n.t('There is no rclone on PATH, or "rclone.path" does not name an rclone binary.'),
     fix: l10n.t(
-      'Install rclone 1.60 or newer (Debian/Ubuntu: sudo apt-get install rclone; or see rclone.org/install), or set "rclone.path".',
+      'Install rclone with "Rclone: Install or Update rclone" (the official release, checked, into the extension\'s folder: no sudo), or set "rclone.path" to an rclone 1.60 or newer.',
     ),
   }),
   RcloneTooOld: () => ({
     seen: l10n.t('rclone … is installed at …; Rclone Dev Box needs 1.60.0 or newer.'),
     cause: l10n.t('The rclone found is older than 1.60.'),
     fix: l10n.t(
-      'Install a newer rclone (rclone.org/install: curl https://rclone.org/install.sh | sudo bash), or set "rclone.path" to one.',
+      'Install a newer rclone with "Rclone: Install or Update rclone" (no sudo; the old one is left as it is), or set "rclone.path" to one.',
     ),
   }),
   RemoteNotFound: () => ({

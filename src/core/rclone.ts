@@ -136,6 +136,11 @@ export interface RcloneOptions {
    * (the CLI) would otherwise spend ~60 ms of it asking again. Unset: always asked.
    */
   versionCache?: string;
+  /**
+   * With no `path`: the rclone to use when PATH has none, or one older than 1.60 (the CLI's own
+   * install, ~/.local/share/rclone-devbox/bin/rclone), if it is an executable file.
+   */
+  fallback?: string;
 }
 
 export class Rclone {
@@ -149,9 +154,21 @@ export class Rclone {
 
   /** Finds rclone, reads its version and refuses one older than 1.60. */
   static async locate(opts: RcloneOptions = {}): Promise<Rclone> {
+    if (opts.path || !opts.fallback) return Rclone.at(findBinary(opts.path, opts.env ?? process.env), opts);
+    const fallback = opts.fallback;
+    const onPath = async () => Rclone.at(findBinary(undefined, opts.env ?? process.env), opts);
+    return onPath().catch((e: unknown) => {
+      const missingOrOld = e instanceof RcloneError && (e.kind === 'RcloneMissing' || e.kind === 'RcloneTooOld');
+      if (!missingOrOld || !executable(fallback)) throw e;
+      (opts.log ?? silentLogger).info(`${e.message} Trying ${fallback}.`);
+      return Rclone.at(fallback, opts);
+    });
+  }
+
+  /** The rclone at `path`, its version read (or taken from the cache) and checked. */
+  private static async at(path: string, opts: RcloneOptions): Promise<Rclone> {
     const parent = opts.env ?? process.env;
     const log = opts.log ?? silentLogger;
-    const path = findBinary(opts.path, parent);
     const key = opts.versionCache ? fileKey(path) : undefined;
     const cacheName = `rclone-version${path}`;
     const cached = key ? readCache<string>(opts.versionCache!, cacheName, key) : undefined;

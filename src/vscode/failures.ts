@@ -33,10 +33,7 @@ function actionsFor(kind: ErrorKind, where: Where): Action[] {
       vscode.commands.executeCommand(command, ...args);
   if (kind === 'RcloneMissing' || kind === 'RcloneTooOld') {
     return [
-      {
-        title: vscode.l10n.t('Install rclone'),
-        run: () => vscode.env.openExternal(vscode.Uri.parse('https://rclone.org/install/')),
-      },
+      { title: vscode.l10n.t('Install rclone'), run: run('rclone.installRclone') },
       { title: vscode.l10n.t('Set rclone Path'), run: run('workbench.action.openSettings', 'rclone.path') },
     ];
   }

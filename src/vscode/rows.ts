@@ -248,11 +248,7 @@ function rowAction(e: RcloneError, remote: string): vscode.Command {
   if (REMOTE_KINDS.has(e.kind))
     return { command: 'rclone.editRemote', title: vscode.l10n.t('Edit Remote…'), arguments: [remote] };
   if (e.kind === 'RcloneMissing' || e.kind === 'RcloneTooOld')
-    return {
-      command: 'vscode.open',
-      title: vscode.l10n.t('Install rclone'),
-      arguments: [vscode.Uri.parse('https://rclone.org/install/')],
-    };
+    return { command: 'rclone.installRclone', title: vscode.l10n.t('Install rclone') };
   // A bucket or folder deleted since the tree listed it: listing its parent again drops its row.
   if (e.kind === 'BucketNotFound' || e.kind === 'NotFound')
     return { command: 'rclone.refresh', title: vscode.l10n.t('Refresh') };

@@ -1,6 +1,7 @@
 // Typed access to the `rclone.*` settings, read in one place, with one change event. The mount
 // profiles also come from each workspace folder's team profile (.vscode/rclone-devbox.json, read
 // here and again when it changes), after the user's own, once the user approved them.
+import { DEFAULT_BASE_URL } from '../core/install';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
@@ -281,6 +282,19 @@ export class Settings implements vscode.Disposable {
   /** The rclone binary to run (empty: rclone on PATH). */
   get rclonePath(): string | undefined {
     return this.guarded<string>('path') || undefined;
+  }
+
+  /**
+   * Where Install rclone downloads releases from (a mirror, an internal artifact server). Only the
+   * user's own value counts: a workspace must not choose what binary gets installed.
+   */
+  get installBaseUrl(): string {
+    return this.config.inspect<string>('installBaseUrl')?.globalValue || DEFAULT_BASE_URL;
+  }
+
+  /** A pinned rclone version for Install rclone ("1.68.2"); undefined: the newest the site lists. */
+  get installVersion(): string | undefined {
+    return this.config.inspect<string>('installVersion')?.globalValue || undefined;
   }
 
   get configFile(): string | undefined {

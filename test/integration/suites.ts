@@ -11,3 +11,4 @@ import './bringup.test';
 import './team.test';
 import './faults.test';
 import './copyMode.test';
+import './install.test';

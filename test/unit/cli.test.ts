@@ -62,7 +62,7 @@ describe('rclone-devbox CLI', () => {
       [['ls', 's3:models', '--frob'], /^ls: unknown option --frob\./],
       [
         ['frob'],
-        /^unknown command "frob" \(commands: remotes, ls, permissions, mounts, mount, unmount, repair, prewarm, versions, link, rollback, setup, up, copies, upload, status, doctor\)\./,
+        /^unknown command "frob" \(commands: remotes, ls, permissions, mounts, mount, unmount, repair, prewarm, versions, link, rollback, setup, up, copies, upload, status, doctor, install-rclone\)\./,
       ],
       [['mounts', '--json=yes'], /^mounts: --json takes no value\./],
       [
@@ -128,7 +128,7 @@ describe('rclone-devbox CLI', () => {
     const noRclone = await cli(['remotes'], { ...env, PATH: work.path });
     assert.match(
       noRclone.stderr,
-      /^rclone is not installed \(not found on PATH\)\.\nInstall rclone 1\.60 or newer .*RCLONE_DEVBOX_RCLONE/,
+      /^rclone is not installed \(not found on PATH\)\.\nRun `rclone-devbox install-rclone` .*RCLONE_DEVBOX_RCLONE/,
     );
     const noRemote = await cli(['ls', 'nosuch:models'], env);
     assert.equal(noRemote.code, 1);

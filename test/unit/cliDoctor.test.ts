@@ -95,7 +95,7 @@ describe('rclone-devbox doctor', () => {
     const out = lines(r);
     for (const l of out) assert.match(l, /^ok {3}/);
     const expected = [
-      /^ok {3}rclone v\d+\.\d+\S* \(\/\S+\)$/,
+      /^ok {3}rclone \d+\.\d+\S* at \/\S+ \(PATH\)$/,
       /^ok {3}FUSE device \/dev\/fuse \(read\/write\)$/,
       /^ok {3}FUSE helper \/\S+\/fusermount3?$/,
       new RegExp(
@@ -122,7 +122,7 @@ describe('rclone-devbox doctor', () => {
     assert.deepEqual(
       lines(r).map((l) => l.replace(/ \(.*$|:.*$/, '')),
       [
-        `ok   rclone v${/rclone v(\S+)/.exec(r.stdout)![1]}`,
+        `ok   rclone ${/rclone (\d\S* at \S+)/.exec(r.stdout)![1]}`,
         'ok   FUSE device /dev/fuse',
         `ok   FUSE helper ${/FUSE helper (\S+)/.exec(r.stdout)![1]}`,
         `--   no mount profile in ${folder}`,

@@ -16,7 +16,7 @@ import { type Box, ROOT, startBox, tempDir } from '../helpers/fixtures';
 const ZH = { LANG: 'zh_CN.UTF-8', LC_ALL: '', LC_MESSAGES: '' };
 const EN = { LANG: 'C.UTF-8', LC_ALL: '', LC_MESSAGES: '' };
 const COMMANDS =
-  'remotes, ls, permissions, mounts, mount, unmount, repair, prewarm, versions, link, rollback, setup, up, copies, upload, status, doctor';
+  'remotes, ls, permissions, mounts, mount, unmount, repair, prewarm, versions, link, rollback, setup, up, copies, upload, status, doctor, install-rclone';
 
 describe('rclone-devbox in Chinese (LANG=zh_CN.UTF-8) and in English (LANG=C.UTF-8)', () => {
   let box: Box;

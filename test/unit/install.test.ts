@@ -7,119 +7,25 @@
 // leaves nothing; an rclone on PATH untouched; an update replacing only our binary, by rename.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isRcloneError } from '../../src/core/errors';
 import { installRclone, platformName, proxyFor, unzipOne } from '../../src/core/install';
 import { Rclone } from '../../src/core/rclone';
 import { tempDir } from '../helpers/fixtures';
-
-interface Site {
-  base: string;
-  version: string;
-  archive: Buffer;
-  /** What the next archive request does. */
-  mode: 'ok' | 'corrupt' | 'cut' | 'slow';
-  /** A wrong line in SHA256SUMS. */
-  wrongSum: boolean;
-  /** Range requests seen for the archive. */
-  ranges: string[];
-  bytesSent: number;
-}
+import { type ReleaseSite, startReleaseSite } from '../helpers/releaseSite';
 
 describe('install rclone into our own folder (a local stand-in for downloads.rclone.org)', () => {
   let work: ReturnType<typeof tempDir>;
-  let server: Server;
-  let site: Site;
-  const platform = platformName();
+  let site: ReleaseSite;
 
   before(async () => {
     work = tempDir('rdb-install-');
-    const here = await Rclone.locate({});
-    const v = here.version;
-    const version = `${v.major}.${v.minor}.${v.patch}`;
-    const name = `rclone-v${version}-${platform}`;
-    // A release-shaped zip, built with Python's zipfile (deflated, as rclone's are).
-    mkdirSync(join(work.path, 'release', name), { recursive: true });
-    execFileSync('cp', [here.path, join(work.path, 'release', name, 'rclone')]);
-    writeFileSync(join(work.path, 'release', name, 'README.txt'), 'rclone\n');
-    execFileSync(
-      'python3',
-      [
-        '-c',
-        'import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:\n  for n in sys.argv[3:]: z.write(sys.argv[2] + "/" + n, n)',
-        join(work.path, `${name}.zip`),
-        join(work.path, 'release'),
-        `${name}/README.txt`,
-        `${name}/rclone`,
-      ],
-      { timeout: 120_000 },
-    );
-    const archive = readFileSync(join(work.path, `${name}.zip`));
-    site = { base: '', version, archive, mode: 'ok', wrongSum: false, ranges: [], bytesSent: 0 };
-    server = createServer((req, res) => {
-      const url = req.url ?? '';
-      if (url === '/version.txt') return void res.end(`rclone v${version}\n`);
-      if (url === `/v${version}/SHA256SUMS`) {
-        const sum = createHash('sha256')
-          .update(site.wrongSum ? 'not the archive' : archive)
-          .digest('hex');
-        return void res.end(
-          `-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA1\n\n${sum}  ${name}.zip\n${'0'.repeat(64)}  other.zip\n`,
-        );
-      }
-      if (url !== `/v${version}/${name}.zip`) return void res.writeHead(404).end();
-      let body = archive;
-      if (site.mode === 'corrupt') {
-        body = Buffer.from(archive);
-        for (let i = 1000; i < body.length; i += 4096) body[i] = body[i]! ^ 0xff;
-      }
-      const range = req.headers.range;
-      let from = 0;
-      if (range) {
-        site.ranges.push(range);
-        from = Number(/bytes=(\d+)-/.exec(range)?.[1] ?? 0);
-        res.writeHead(206, {
-          'Content-Length': body.length - from,
-          'Content-Range': `bytes ${from}-${body.length - 1}/${body.length}`,
-        });
-      } else res.writeHead(200, { 'Content-Length': body.length });
-      const rest = body.subarray(from);
-      if (site.mode === 'cut') {
-        // Sends 40% and drops the connection, once.
-        site.mode = 'ok';
-        const n = Math.floor(rest.length * 0.4);
-        site.bytesSent += n;
-        res.write(rest.subarray(0, n), () => res.destroy());
-        return;
-      }
-      if (site.mode === 'slow') {
-        let at = 0;
-        const tick = setInterval(() => {
-          if (res.destroyed || at >= rest.length) {
-            clearInterval(tick);
-            res.end();
-            return;
-          }
-          res.write(rest.subarray(at, at + 64 * 1024));
-          site.bytesSent += Math.min(64 * 1024, rest.length - at);
-          at += 64 * 1024;
-        }, 20);
-        res.on('close', () => clearInterval(tick));
-        return;
-      }
-      site.bytesSent += rest.length;
-      res.end(rest);
-    });
-    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-    site.base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    site = await startReleaseSite();
   });
   after(async () => {
-    await new Promise((ok) => server?.close(ok));
+    await site?.close();
     work?.dispose();
   });
 
@@ -128,7 +34,7 @@ describe('install rclone into our own folder (a local stand-in for downloads.rcl
     mkdirSync(dir, { recursive: true });
     return dir;
   };
-  const reset = () => Object.assign(site, { mode: 'ok', wrongSum: false, ranges: [], bytesSent: 0 });
+  const reset = () => site.reset();
 
   it('installs the newest version: downloaded, checked, only the binary unpacked, executable, and it runs', async () => {
     reset();

@@ -34,7 +34,7 @@ describe('rclone binary', () => {
     try {
       await assert.rejects(Rclone.locate({ env: { PATH: empty.path } }), (e) => {
         assert.ok(isRcloneError(e, 'RcloneMissing'));
-        assert.match(e.fix, /apt-get install rclone/);
+        assert.match(e.fix, /Install or Update rclone/);
         return true;
       });
       assert.throws(
