@@ -8,6 +8,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isRcloneError } from '../../src/core/errors';
@@ -128,6 +130,38 @@ describe('install rclone into our own folder (a local stand-in for downloads.rcl
       () => unzipOne(site.archive, 'nothing-like-it'),
       (e) => isRcloneError(e, 'DownloadCorrupt'),
     );
+  });
+
+  it('goes through the HTTP proxy the environment names (a local forwarding proxy that counts what it forwards)', async () => {
+    site.reset();
+    const seen: string[] = [];
+    const proxy = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      const up = httpRequest(req.url!, { method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    });
+    await new Promise<void>((ok) => proxy.listen(0, '127.0.0.1', ok));
+    try {
+      const port = (proxy.address() as AddressInfo).port;
+      const dir = fresh('proxied');
+      const r = await installRclone({ base: site.base, dir, proxyEnv: { HTTP_PROXY: `http://127.0.0.1:${port}` } });
+      assert.equal(r.version, site.version);
+      assert.deepEqual(
+        seen.map((l) => l.replace(site.base, '')),
+        [
+          'GET /version.txt',
+          `GET /v${site.version}/SHA256SUMS`,
+          `GET /v${site.version}/rclone-v${site.version}-${platformName()}.zip`,
+        ],
+        'every request went through the proxy, as an absolute URL',
+      );
+    } finally {
+      await new Promise((ok) => proxy.close(ok));
+    }
   });
 
   it('takes the proxy from the environment, except for NO_PROXY hosts', () => {
