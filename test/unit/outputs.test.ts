@@ -31,14 +31,14 @@ describe('outputs published to the bucket', () => {
     });
   });
   after(() => box?.dispose());
+  /** Every folder a test made (a test may make more than one): cleaned and removed after it. */
+  const made: Array<ReturnType<typeof tempDir>> = [];
   afterEach(async () => {
     registry?.dispose();
     registry = undefined;
-    if (work) {
-      await cleanUp([work.path]);
-      work.dispose();
-      work = undefined;
-    }
+    await cleanUp(made.map((m) => m.path));
+    for (const m of made.splice(0)) m.dispose();
+    work = undefined;
   });
 
   /**
@@ -47,6 +47,7 @@ describe('outputs published to the bucket', () => {
    */
   function folder(opts: { link?: Record<string, string>; remotes?: Record<string, unknown>; remote?: string } = {}) {
     work = tempDir('rdb-outputs-');
+    made.push(work);
     const ws = join(work.path, 'ws');
     mkdirSync(join(ws, '.vscode'), { recursive: true });
     const mountPoint = join(work.path, 'mnt', BUCKET);

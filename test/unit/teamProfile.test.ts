@@ -269,12 +269,16 @@ describe('driftOf', () => {
 });
 
 describe('readWorkspace with a team profile', () => {
-  let dir: ReturnType<typeof tempDir> | undefined;
-  afterEach(() => dir?.dispose());
+  /** Every folder a test made (a test may make more than one), removed after it. */
+  const made: Array<ReturnType<typeof tempDir>> = [];
+  afterEach(() => {
+    for (const d of made.splice(0)) d.dispose();
+  });
 
   /** A folder with .vscode/<name> for each entry of `files`. */
   function folder(files: Record<string, string>): string {
-    dir = tempDir('rdb-teamws-');
+    const dir = tempDir('rdb-teamws-');
+    made.push(dir);
     mkdirSync(join(dir.path, '.vscode'));
     for (const [name, text] of Object.entries(files)) writeFileSync(join(dir.path, '.vscode', name), text);
     return dir.path;
