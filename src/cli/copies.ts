@@ -9,17 +9,17 @@ import { planOf } from '../core/bringup';
 import { isRcloneError, RcloneError } from '../core/errors';
 import { formatBytes } from '../core/files';
 import {
+  copyPlaceOf,
   copyRootOf,
   type LocalVersion,
   listLocalVersions,
   pendingUploads,
-  remoteJoin,
   removeLocalVersion,
   uploadOutputs,
 } from '../core/localCopy';
 import type { Mount } from '../core/mounts';
 import { MountRegistry } from '../core/mounts';
-import { findFusermount, fuseDevice } from '../core/preflight';
+import { fuseDevice, whyNoFuse } from '../core/preflight';
 import type { MountProfile } from '../core/profile';
 import type { Rclone } from '../core/rclone';
 import { chooseTask, inFolder, profileForTask, readWorkspace, type WorkspaceDefinition } from '../core/workspace';
@@ -43,23 +43,19 @@ export interface CopyProfile {
 
 /** Why FUSE cannot be used here (English and translated), or undefined when it can. */
 export async function fuseMissing(env: NodeJS.ProcessEnv): Promise<{ english: string; said: string } | undefined> {
-  try {
-    await findFusermount(env);
-    return undefined;
-  } catch (e) {
-    if (!isRcloneError(e, 'FuseMissing')) throw e;
-    const dev = fuseDevice(env);
-    const noDevice = await access(dev).then(
-      () => false,
-      () => true,
-    );
-    return {
-      english: noDevice
-        ? `FUSE is not available: ${dev} does not exist`
-        : 'FUSE is not installed: neither fusermount3 nor fusermount is on PATH',
-      said: e.message.replace(/[.。]$/, ''),
-    };
-  }
+  const e = await whyNoFuse(env);
+  if (!e) return undefined;
+  const dev = fuseDevice(env);
+  const noDevice = await access(dev).then(
+    () => false,
+    () => true,
+  );
+  return {
+    english: noDevice
+      ? `FUSE is not available: ${dev} does not exist`
+      : 'FUSE is not installed: neither fusermount3 nor fusermount is on PATH',
+    said: e.message.replace(/[.。]$/, ''),
+  };
 }
 
 /**
@@ -138,13 +134,12 @@ export function copyLinksOf(def: WorkspaceDefinition, c: CopyProfile): CopyLink[
       continue;
     }
     for (const l of plan.links) {
-      const rel = relative(plan.profile.mountPoint, l.target);
-      const local = join(c.root, rel);
+      const { local, remote } = copyPlaceOf(c.profile, c.root, l.target);
       if (!found.has(local))
         found.set(local, {
           link: l.link,
           local,
-          remote: remoteJoin(c.profile.remote, rel),
+          remote,
           output: plan.outputs.includes(l.link),
           everyMs: plan.uploadEveryMs,
         });

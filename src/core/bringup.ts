@@ -24,8 +24,8 @@ import { ensureTargetOnMount, inspectLink, relink } from './link';
 import { withLock } from './lock';
 import type { Mount, MountRegistry } from './mounts';
 import { formatBytes } from './files';
-import { copyRootOf, copyVersion, remoteJoin } from './localCopy';
-import { findFusermount } from './preflight';
+import { copyPlaceOf, copyRootOf, copyVersion } from './localCopy';
+import { whyNoFuse } from './preflight';
 import { type ContentProgress, type MetadataProgress, prewarm, targetOf } from './prewarm';
 import { type CacheMode, durationMs, type MountProfile } from './profile';
 import { sameProcess } from './processes';
@@ -234,7 +234,7 @@ export async function bringUp(plan: BringUpPlan, events: BringUpEvents, opts: Br
   for (const l of plan.links) {
     if (copies) {
       // The local copy of the version (whole, or it would not be under its name), or the outputs folder.
-      const target = join(copies.root, relative(plan.profile.mountPoint, l.target));
+      const target = copyPlaceOf(plan.profile, copies.root, l.target).local;
       const done = await relink(l.link, target, { stateDir: registry.stateDir });
       say(
         done.changed
@@ -292,14 +292,9 @@ async function copyRootFor(plan: BringUpPlan, events: BringUpEvents): Promise<st
   if (mode === 'mount') return undefined;
   const root = copyRootOf(plan.profile, plan.folder);
   if (mode === 'auto') {
-    try {
-      await findFusermount(process.env);
-      return undefined;
-    } catch (e) {
-      if (!isRcloneError(e, 'FuseMissing')) throw e;
-      events.line(l10n.t`storage local copies in ${root}: ${e.message} (mode "auto")`);
-      return root;
-    }
+    const why = await whyNoFuse(process.env);
+    if (why) events.line(l10n.t`storage local copies in ${root}: ${why.message} (mode "auto")`);
+    return why && root;
   }
   events.line(l10n.t`storage local copies in ${root} (mode "copy")`);
   return root;
@@ -316,9 +311,7 @@ async function copyStep(
   await ignoredByGit(plan.folder, root);
   const outputs: Array<{ local: string; remote: string }> = [];
   for (const l of plan.links) {
-    const rel = relative(plan.profile.mountPoint, l.target);
-    const local = join(root, rel);
-    const source = remoteJoin(plan.profile.remote, rel);
+    const { local, remote: source } = copyPlaceOf(plan.profile, root, l.target);
     if (plan.outputs.includes(l.link)) {
       await mkdir(local, { recursive: true });
       outputs.push({ local, remote: source });
@@ -352,10 +345,8 @@ export async function copyOutputsOf(plan: BringUpPlan): Promise<Array<{ local: s
   const found: Array<{ local: string; remote: string }> = [];
   for (const l of plan.links) {
     if (!plan.outputs.includes(l.link)) continue;
-    const rel = relative(plan.profile.mountPoint, l.target);
-    const local = join(root, rel);
-    if ((await inspectLink(l.link)).target === local)
-      found.push({ local, remote: remoteJoin(plan.profile.remote, rel) });
+    const place = copyPlaceOf(plan.profile, root, l.target);
+    if ((await inspectLink(l.link)).target === place.local) found.push(place);
   }
   return found;
 }

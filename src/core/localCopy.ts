@@ -71,6 +71,19 @@ export function copyRootOf(profile: Pick<MountProfile, 'remote' | 'copyDir'>, fo
 export const remoteJoin = (remote: string, rel: string) =>
   !rel ? remote : remote.endsWith(':') || remote.endsWith('/') ? `${remote}${rel}` : `${remote}/${rel}`;
 
+/**
+ * Where copy mode puts `target` (a folder below the profile's mount point, as a plan names it):
+ * the same path under the copy root `root`, and its folder in the bucket.
+ */
+export function copyPlaceOf(
+  profile: Pick<MountProfile, 'mountPoint' | 'remote'>,
+  root: string,
+  target: string,
+): { local: string; remote: string } {
+  const rel = relative(profile.mountPoint, target);
+  return { local: join(root, rel), remote: remoteJoin(profile.remote, rel) };
+}
+
 /** `.cache_hub_v23.partial` beside `cache_hub_v23`: where a copy is made until it is whole. */
 export const partialOf = (dest: string) => join(dirname(dest), `.${basename(dest)}.partial`);
 

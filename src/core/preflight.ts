@@ -5,7 +5,7 @@ import { constants } from 'node:fs';
 import { access, readdir, readFile, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import * as l10n from '@vscode/l10n';
-import { RcloneError } from './errors';
+import { isRcloneError, RcloneError } from './errors';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -42,6 +42,17 @@ export async function findFusermount(env: Env, devFuse = fuseDevice(env)): Promi
   const helper = await findFuseHelper(env);
   if (helper) return helper;
   throw new RcloneError('FuseMissing', l10n.t('FUSE is not installed: neither fusermount3 nor fusermount is on PATH.'));
+}
+
+/** Why FUSE cannot be used here (the FuseMissing error findFusermount gives), or undefined when it can. */
+export function whyNoFuse(env: Env): Promise<RcloneError | undefined> {
+  return findFusermount(env).then(
+    () => undefined,
+    (e: unknown) => {
+      if (isRcloneError(e, 'FuseMissing')) return e;
+      throw e;
+    },
+  );
 }
 
 /** `--allow-other` by a user other than root needs `user_allow_other` in fuse.conf (fusermount lets root always). */

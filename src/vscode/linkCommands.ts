@@ -26,7 +26,7 @@ import {
   removeLocalVersion,
   remoteJoin,
 } from '../core/localCopy';
-import { findFusermount } from '../core/preflight';
+import { whyNoFuse } from '../core/preflight';
 import type { MountProfile } from '../core/profile';
 import { abortOn } from './cancel';
 import type { Mount } from '../core/mounts';
@@ -179,12 +179,9 @@ class LinkCommands {
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
     const profiles = this.svc.settings.profiles.filter((p) => p.mode === 'copy' || p.mode === 'auto');
     if (!folder || !profiles.length) return [];
-    const fuse = await findFusermount(process.env).then(
-      () => true,
-      () => false,
-    );
+    const noFuse = profiles.some((p) => p.mode === 'auto') && !!(await whyNoFuse(process.env));
     return profiles
-      .filter((p) => p.mode === 'copy' || !fuse)
+      .filter((p) => p.mode === 'copy' || noFuse)
       .map((profile) => ({ profile, root: copyRootOf(profile, folder) }));
   }
 
