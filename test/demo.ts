@@ -116,6 +116,9 @@ function printWelcome(w: DemoWorld, server: VscodeServer, url: string, seconds: 
   console.log('\nCtrl-C stops everything, unmounts and removes the demo’s files.');
 }
 
+/** The smoke run's first failure, said again on the last line: a CI log keeps only its tail. */
+let failure: string | undefined;
+
 async function smoke(server: VscodeServer, w: DemoWorld, url: string): Promise<boolean> {
   // Its crash reports and dconf go under the demo's dir (XDG_CONFIG_HOME, XDG_CACHE_HOME), not to ~.
   const browser = await launchChromium(editorEnv({ ...w.env, XDG_CONFIG_HOME: join(w.dir, 'chromium') }));
@@ -137,8 +140,10 @@ async function smoke(server: VscodeServer, w: DemoWorld, url: string): Promise<b
     });
     console.log(formatReport(report));
     ok = report.failed === 0 && report.tests.length > 0;
+    failure = report.tests.find((t) => !t.ok)?.error?.message.split('\n')[0];
   } catch (e) {
-    console.error(`✖ ${(e as Error).message}`);
+    failure = (e as Error).message;
+    console.error(`✖ ${failure}`);
   }
   if (!ok && !cleanup.started) printLogs(server, w.dataDir); // (after Ctrl-C the failure is ours, and the logs are going)
   return ok;
@@ -179,11 +184,13 @@ async function main(): Promise<boolean> {
 
 void main()
   .catch((e: unknown) => {
+    failure = e instanceof Error ? e.message : String(e);
     console.error(`\n✖ ${(e as Error).stack ?? String(e)}`);
     return false;
   })
   .then(async (ok) => {
     await cleanup.run();
-    if (opts.smoke) console.log(ok ? '\ndemo smoke run passed' : '\ndemo smoke run FAILED');
+    if (opts.smoke)
+      console.log(ok ? '\ndemo smoke run passed' : `\ndemo smoke run FAILED${failure ? `: ${failure}` : ''}`);
     process.exit(ok ? 0 : 1);
   });
