@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { readRcloneMounts } from '../../src/core/mountinfo';
 import type { Report } from '../integration/report';
 import type { Page } from '../ui/playwright';
-import { quickInputBox, quickPickRow, sideBarRow, type Step, waitUntil, walk } from '../ui/steps';
+import { quickPickRow, runCommand, sideBarRow, type Step, waitUntil, walk } from '../ui/steps';
 import { BUCKET, MODEL_FILE, REMOTE, SAMPLE_FILE } from './world';
 
 export interface SmokeOptions {
@@ -58,14 +58,6 @@ async function expand(page: Page, label: string): Promise<void> {
   await row.waitFor({ state: 'visible', timeout: 20_000 });
   if ((await row.getAttribute('aria-expanded')) !== 'true')
     await row.locator('.monaco-tl-twistie').click({ timeout: 5_000 });
-}
-
-/** F1, type `typed`, choose the command whose label matches. */
-async function runCommand(page: Page, typed: string, label: string | RegExp): Promise<void> {
-  await page.keyboard.press('F1');
-  await quickInputBox(page).waitFor({ state: 'visible', timeout: 10_000 });
-  await page.keyboard.type(typed); // after the ">" F1 put there
-  await quickPickRow(page, label).first().click({ timeout: 15_000 });
 }
 
 const mounted = async (mountPoint: string) => (await readRcloneMounts()).some((m) => m.mountPoint === mountPoint);

@@ -26,6 +26,29 @@ export const quickPickRow = (page: Page, label: string | RegExp): Locator =>
     .locator('.quick-input-widget .monaco-list-row')
     .filter({ has: page.locator('.label-name', { hasText: typeof label === 'string' ? exactly(label) : label }) });
 
+/**
+ * F1, `typed` in the palette, the row whose label matches clicked. The box is filled with ">typed"
+ * rather than typed into (keys typed while the palette is still opening can be lost), and if the
+ * row does not show, the palette is closed and opened again once.
+ */
+export async function runCommand(page: Page, typed: string, label: string | RegExp): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('F1');
+    const box = quickInputBox(page);
+    await box.waitFor({ state: 'visible', timeout: 10_000 });
+    await box.fill(`>${typed}`, { timeout: 5_000 });
+    try {
+      await quickPickRow(page, label)
+        .first()
+        .click({ timeout: attempt === 1 ? 10_000 : 15_000 });
+      return;
+    } catch (e) {
+      if (attempt === 2) throw e;
+      await page.keyboard.press('Escape');
+    }
+  }
+}
+
 /** Polls `cond` every 200 ms until it holds, or fails after `timeoutMs` naming `what`. */
 export async function waitUntil(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
