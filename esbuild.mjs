@@ -33,7 +33,15 @@ const filesUnder = (dir, suffix) =>
     .map((e) => join(e.parentPath ?? e.path, e.name));
 
 const outdir = process.argv.find((a) => a.startsWith('--outdir='))?.slice('--outdir='.length) ?? 'dist';
-const builds = [{ ...common, entryPoints: { extension: 'src/extension.ts', cli: 'src/cli.ts' }, outdir }];
+// dist/cli.js is the `rclone-devbox` command: a small launcher (src/cliStart.ts) that runs the CLI,
+// dist/cli-main.js, with V8's code cache.
+const builds = [
+  {
+    ...common,
+    entryPoints: { extension: 'src/extension.ts', cli: 'src/cliStart.ts', 'cli-main': 'src/cli.ts' },
+    outdir,
+  },
+];
 if (args.has('--tests')) {
   // playwright-core is never imported statically: the runner loads it from .cache/ at run time.
   const entryPoints = [

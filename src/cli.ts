@@ -1,10 +1,8 @@
-#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node
-// (Run as `rclone-devbox`, the launcher drops NODE_EXTRA_CA_CERTS: Node 20 reads that bundle at
-// every start-up, 35 ms on a box that sets it, and this CLI never speaks TLS; rclone ignores it.)
-// The headless entry point over core/, for boot scripts and containers where no editor is attached.
-// A run lasts a fraction of a second, so start-up and exit are part of its speed: the rclone
-// version is cached (Rclone.locate's versionCache), the mount, prewarm and link commands' code is
-// loaded only when one runs, and the process exits as soon as its work is done.
+// The headless entry point over core/, for boot scripts and containers where no editor is
+// attached. Built as dist/cli-main.js; the command, dist/cli.js, is cliStart.ts, which runs it
+// with V8's code cache. A run lasts a fraction of a second, so start-up and exit are part of its
+// speed: the rclone version is cached (Rclone.locate's versionCache), the mount, prewarm and link
+// commands' code is loaded only when one runs, and the process exits as soon as its work is done.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as l10n from '@vscode/l10n';

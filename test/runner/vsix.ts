@@ -14,7 +14,7 @@ export const VSIX_LIMIT_KB = 300;
 
 /** What the allowlist must ship, and nothing else (vsce's names, relative to the extension). */
 const SHIPPED = [
-  /^dist\/(extension|cli)\.js$/,
+  /^dist\/(extension|cli|cli-main)\.js$/,
   /^media\/(rclone\.svg|icon\.png)$/,
   /^media\/walkthrough\/[\w-]+\.svg$/,
   /^media\/schema\/[\w.-]+\.json$/,
@@ -52,6 +52,7 @@ export async function packageVsix(dir: string): Promise<Vsix> {
   const musts = [
     'dist/extension.js',
     'dist/cli.js',
+    'dist/cli-main.js',
     'package.json',
     'README.md',
     'media/icon.png',
