@@ -54,18 +54,20 @@ export class Lifecycle {
     }
     const rclone = await this.host.rclone();
     const logs = join(this.host.stateDir, 'logs');
-    // Independent checks and preparations at once: each is a few file-system calls.
-    const [, , , port] = await Promise.all([
+    // The rc's port first: finding one loads node:net (a few ms of CPU), which the file-system
+    // calls below wait through. Independent checks and preparations at once.
+    const freeRcPort = freePort();
+    freeRcPort.catch(() => undefined); // awaited below, unless a check fails first
+    await Promise.all([
       findFusermount(rclone.env),
       profile.allowOther ? checkAllowOther(process.getuid?.() ?? 0, fuseConf(process.env)) : undefined,
       checkMountPoint(mountPoint, profile.allowNonEmpty),
-      freePort(),
       mkdir(logs, { recursive: true, mode: 0o700 }),
     ]);
     const created = await createMountPoint(mountPoint);
     const logFile = logFileFor(logs, mountPoint);
     const log = new LogTail(logFile, await prepareLog(logFile));
-    const rc = { port, user: 'rclone-devbox', pass: randomBytes(18).toString('base64url') };
+    const rc = { port: await freeRcPort, user: 'rclone-devbox', pass: randomBytes(18).toString('base64url') };
     const rcHtpasswd = await this.host.records.putHtpasswd(mountPoint, rc.user, rc.pass);
     const run = { rcPort: rc.port, rcHtpasswd, logFile, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
     // Only extra flags can carry a secret; rclone's option list is not asked for without them.

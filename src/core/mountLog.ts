@@ -38,6 +38,11 @@ export class LogTail {
     private offset: number,
   ) {}
 
+  /** How far into the file it has read: it changes only when rclone wrote something. */
+  get position(): number {
+    return this.offset;
+  }
+
   /** Moves to `offset` bytes from the start (negative: from the end), dropping what is unread. */
   async skipTo(offset: number): Promise<void> {
     const size = await stat(this.file).then(

@@ -1,8 +1,14 @@
 // A client for the remote-control API of an rclone mount we started: loopback only, always
 // authenticated (the credentials reach rclone through its environment, never its argv).
-import { request } from 'node:http';
+import type * as Http from 'node:http';
 import * as l10n from '@vscode/l10n';
 import { RcloneError } from './errors';
+
+// node:http is loaded at the first call: `rclone-devbox mount` and most CLI runs never make one,
+// and loading it is a measurable part of the CLI's start-up (bench/cli.bench.ts).
+let http: typeof Http | undefined;
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, on purpose
+const loadHttp = () => (http ??= require('node:http') as typeof Http);
 
 export interface RcEndpoint {
   port: number;
@@ -106,7 +112,7 @@ function post(
 ): Promise<{ status: number; text: string }> {
   return new Promise((ok, fail) => {
     const auth = Buffer.from(`${endpoint.user}:${endpoint.pass}`).toString('base64');
-    const req = request(
+    const req = loadHttp().request(
       {
         host: '127.0.0.1',
         port: endpoint.port,

@@ -59,6 +59,8 @@ async function wait(rclone: Rclone, m: Starting, opts: WaitOptions, diagnose: Ab
   let outcome: string[] | Error | undefined;
   let diagnosis: RcloneError | undefined;
   let diagnosing = false;
+  let early: RcloneError | undefined;
+  let classifiedAt = -1;
   for (;;) {
     if (opts.signal?.aborted) throw new RcloneError('Cancelled', l10n.t`Mounting ${m.remote} was cancelled.`);
     await m.log.read();
@@ -77,8 +79,13 @@ async function wait(rclone: Rclone, m: Starting, opts: WaitOptions, diagnose: Ab
     }
     if (outcome instanceof Error) throw await rootFailure(rclone, m, outcome, opts.signal);
     if (outcome) return outcome.length ? undefined : checkBucketExists(rclone, m.remote, opts.signal);
-    const early = await failure(rclone, m, '');
-    if (early.kind !== 'Unknown') throw early;
+    // Classified only when rclone wrote an error line since the last look: the look every few ms
+    // stays cheap while rclone starts (on a 2-core box it competes with rclone for the CPU).
+    if (classifiedAt !== m.log.position) {
+      classifiedAt = m.log.position;
+      early = errorLines(m.log.text()) ? await failure(rclone, m, '') : undefined;
+    }
+    if (early && early.kind !== 'Unknown') throw early;
     if (diagnosis) throw diagnosis;
     if (!diagnosing && Date.now() - started > DIAGNOSE_AFTER_MS) {
       diagnosing = true;
@@ -91,7 +98,7 @@ async function wait(rclone: Rclone, m: Starting, opts: WaitOptions, diagnose: Ab
     if (Date.now() > deadline) {
       const seconds = Math.round(timeoutMs / 1000);
       throw new RcloneError('Timeout', l10n.t`${m.remote} was not ready on ${m.mountPoint} within ${seconds} s.`, {
-        detail: early.detail,
+        detail: early?.detail,
       });
     }
     // A healthy mount is up within ~100 ms: look every 5 ms at first (a file read each), then ease off.
@@ -137,13 +144,16 @@ function firstReason(text: string): string | undefined {
     .trim();
 }
 
-/** Classifies what rclone wrote since this mount started; `fallback` is the message of an unclassified failure. */
-async function failure(rclone: Rclone, m: Starting, fallback: string): Promise<RcloneError> {
-  const relevant = m.log
-    .text()
+/** The lines of rclone's log that speak of an error, joined ("" when none does). */
+const errorLines = (text: string): string =>
+  text
     .split('\n')
     .filter((l) => /\b(error|fatal|failed)\b/i.test(l))
     .join('\n');
+
+/** Classifies what rclone wrote since this mount started; `fallback` is the message of an unclassified failure. */
+async function failure(rclone: Rclone, m: Starting, fallback: string): Promise<RcloneError> {
+  const relevant = errorLines(m.log.text());
   const error = classify({ stderr: relevant, target: m.remote, mountPoint: m.mountPoint, secrets: m.secrets });
   if (error.kind === 'NotFound') return explainNotFound(rclone, m.remote, error);
   if (error.kind === 'Unknown' && fallback) {
