@@ -262,7 +262,8 @@ async function fuseChecks(env: NodeJS.ProcessEnv, needed: boolean): Promise<Line
 async function fuseLines(env: NodeJS.ProcessEnv): Promise<Line[]> {
   const dev = fuseDevice(env);
   const what = l10n.t`FUSE device ${dev}`;
-  const [info, helper] = await Promise.all([stat(dev).catch(() => undefined), findFuseHelper(env)]);
+  const info = await stat(dev).catch(() => undefined);
+  const helper = findFuseHelper(env);
   let device: Line;
   if (!info) device = fail(what, l10n.t('it does not exist'), FIXES.FuseMissing, 'FuseMissing');
   else if (!info.isCharacterDevice())

@@ -3,16 +3,16 @@
 // window or the CLI (pid + identity + port), and stopped with its whole process tree.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { access, open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import * as l10n from '@vscode/l10n';
 import { RcloneError, redact } from './errors';
 import { writeAtomically } from './files';
 import { LogTail } from './mountLog';
-import { processIdentity, sameProcess } from './processes';
+import { isExecutableFile, onPath, processIdentity, sameProcess } from './processes';
 import { keyOf } from './records';
 
 export interface AppSpec {
@@ -52,22 +52,6 @@ const fixCommand = () => l10n.t('Fix the task\'s "command" (a script path is rel
 
 const isDir = async (path: string) => (await stat(path).catch(() => undefined))?.isDirectory() === true;
 const isFile = async (path: string) => (await stat(path).catch(() => undefined))?.isFile() === true;
-async function executable(path: string): Promise<boolean> {
-  try {
-    await access(path, constants.X_OK);
-    return await isFile(path);
-  } catch {
-    return false;
-  }
-}
-
-/** The first executable `name` in PATH's absolute folders (an empty or relative entry would mean "wherever we are"). */
-async function onPath(name: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  for (const dir of (env.PATH ?? '').split(':')) {
-    if (isAbsolute(dir) && (await executable(join(dir, name)))) return join(dir, name);
-  }
-  return undefined;
-}
 
 /**
  * The program to run and its arguments. "python"/"python3" is the interpreter the user chose in the
@@ -90,7 +74,7 @@ export async function resolveCommand(
     const venv = join(spec.cwd, '.venv/bin/python');
     if (spec.python) {
       file = resolve(spec.cwd, spec.python);
-      if (!(await executable(file)))
+      if (!isExecutableFile(file))
         throw missing(
           l10n.t`The selected Python interpreter ${spec.python} was not found.`,
           l10n.t(
@@ -98,7 +82,7 @@ export async function resolveCommand(
           ),
         );
     } else {
-      file = (await executable(venv)) ? venv : await onPath('python3', env);
+      file = isExecutableFile(venv) ? venv : onPath('python3', env);
       if (!file) throw missing(l10n.t`Python was not found: no .venv/bin/python in ${spec.cwd}, no python3 on PATH.`);
     }
     const script = args.find((a) => a.endsWith('.py'));
@@ -106,10 +90,10 @@ export async function resolveCommand(
       throw missing(l10n.t`${script} was not found in ${spec.cwd}.`, fixCommand());
   } else if (first.includes('/')) {
     file = resolve(spec.cwd, first);
-    if (!(await executable(file)))
+    if (!isExecutableFile(file))
       throw missing(l10n.t`${first} was not found in ${spec.cwd} (or is not executable).`, fixCommand());
   } else {
-    file = await onPath(first, env);
+    file = onPath(first, env);
     if (!file)
       throw missing(l10n.t`${first} was not found on PATH.`, l10n.t`Install ${first}, or fix the task's "command".`);
   }

@@ -1,11 +1,11 @@
 // Checks made before starting a mount, so the common failures get a precise message and a fix
 // instead of a FUSE error from deep inside rclone (which rclone 1.60 does not even give for a
 // non-empty mount point: it silently mounts over the files).
-import { constants } from 'node:fs';
-import { access, readdir, readFile, stat } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import * as l10n from '@vscode/l10n';
 import { isRcloneError, RcloneError } from './errors';
+import { onPath } from './processes';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -17,29 +17,13 @@ export const fuseDevice = (env: Env): string => env.RCLONE_DEVBOX_FUSE_DEVICE ||
 export const fuseConf = (env: Env): string => env.RCLONE_DEVBOX_FUSE_CONF || '/etc/fuse.conf';
 
 /** fusermount3, else fusermount, on PATH (undefined: neither); nothing is spawned. */
-export async function findFuseHelper(env: Env): Promise<string | undefined> {
-  for (const name of ['fusermount3', 'fusermount']) {
-    for (const dir of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
-      const candidate = join(dir, name);
-      try {
-        await access(candidate, constants.X_OK);
-        return candidate;
-      } catch {
-        // try the next one
-      }
-    }
-  }
-  return undefined;
-}
+export const findFuseHelper = (env: Env): string | undefined => onPath('fusermount3', env) ?? onPath('fusermount', env);
 
 /** The FUSE mount helper to use (fusermount3, else fusermount), found on PATH without spawning anything. */
 export async function findFusermount(env: Env, devFuse = fuseDevice(env)): Promise<string> {
-  try {
-    await access(devFuse, constants.F_OK);
-  } catch {
+  if (!existsSync(devFuse))
     throw new RcloneError('FuseMissing', l10n.t`FUSE is not available: ${devFuse} does not exist.`);
-  }
-  const helper = await findFuseHelper(env);
+  const helper = findFuseHelper(env);
   if (helper) return helper;
   throw new RcloneError('FuseMissing', l10n.t('FUSE is not installed: neither fusermount3 nor fusermount is on PATH.'));
 }

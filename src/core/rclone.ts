@@ -3,12 +3,13 @@
 // child. Failures come back as classified RcloneErrors, never as raw process errors.
 import { spawn } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, statSync } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { isAbsolute } from 'node:path';
 import * as l10n from '@vscode/l10n';
 import { fileKey, readCache, writeCache } from './cache';
 import { Child, type ChildResult } from './child';
 import { classify, RcloneError } from './errors';
 import { type Logger, silentLogger } from './events';
+import { isExecutableFile, onPath } from './processes';
 
 export interface Version {
   major: number;
@@ -73,19 +74,10 @@ function readableFile(path: string): boolean {
   }
 }
 
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
-
 /** The rclone binary to use: the configured path, or the first `rclone` on PATH. No process is spawned. */
 export function findBinary(configured: string | undefined, env: NodeJS.ProcessEnv): string {
   if (configured) {
-    if (!isAbsolute(configured) || !executable(configured)) {
+    if (!isAbsolute(configured) || !isExecutableFile(configured)) {
       throw new RcloneError(
         'RcloneMissing',
         l10n.t`The configured rclone path "${configured}" is not an executable file.`,
@@ -96,11 +88,8 @@ export function findBinary(configured: string | undefined, env: NodeJS.ProcessEn
     }
     return configured;
   }
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, 'rclone');
-    if (executable(candidate)) return candidate;
-  }
+  const found = onPath('rclone', env);
+  if (found) return found;
   throw new RcloneError('RcloneMissing', l10n.t('rclone is not installed (not found on PATH).'));
 }
 
@@ -159,7 +148,7 @@ export class Rclone {
     const onPath = async () => Rclone.at(findBinary(undefined, opts.env ?? process.env), opts);
     return onPath().catch((e: unknown) => {
       const missingOrOld = e instanceof RcloneError && (e.kind === 'RcloneMissing' || e.kind === 'RcloneTooOld');
-      if (!missingOrOld || !executable(fallback)) throw e;
+      if (!missingOrOld || !isExecutableFile(fallback)) throw e;
       (opts.log ?? silentLogger).info(`${e.message} Trying ${fallback}.`);
       return Rclone.at(fallback, opts);
     });
