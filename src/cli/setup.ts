@@ -2,18 +2,21 @@
 // (.vscode/rclone-devbox.json, or the file --config names) describes its remotes without secrets;
 // each one rclone's config lacks is created from it as the editor's Set Up Remote does (the same
 // values: core/teamProfile.ts), asking only for what is secret: the access key ID and secret key
-// (and session token), typed with echo off at a terminal or read from stdin one per line. A
+// (and session token), typed with echo off at a terminal or read from stdin one per line; at a
+// terminal, also when a session token expires (kept where the editor looks for it). A
 // credentials command comes from the repository, so it runs only once allowed (a question at the
 // terminal, or --yes); it is tried once, then put in the AWS config file as Add Remote puts it.
 // Each new remote is tried by listing its buckets. A remote already there is left as it is (how it
 // differs from the team's is `doctor`'s to say). Secrets never reach argv, the output or the log.
-import { relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import * as l10n from '@vscode/l10n';
 import { profileFor, setCredentialProcess, tryCredentialProcess } from '../core/awsConfig';
 import { checkRemoteName, RcloneConfig, type Remote } from '../core/config';
 import { isRcloneError, RcloneError } from '../core/errors';
+import { ExpiryStore, parseExpiry } from '../core/expiry';
 import { readOptional } from '../core/jsonc';
 import { listBuckets } from '../core/listing';
+import { defaultStateDir } from '../core/mounts';
 import type { Rclone } from '../core/rclone';
 import {
   commandValues,
@@ -165,7 +168,11 @@ class Setup {
         const keyId = await this.required(name, l10n.t('Access key ID'), false);
         const secret = await this.required(name, l10n.t('Secret access key'), true);
         const token = kind === 'session' ? await this.required(name, l10n.t('Session token'), true) : undefined;
+        // At a terminal, when a session token runs out too (stdin keeps its three lines per remote).
+        const expires = kind === 'session' && this.asked.terminal ? await this.expiry(name) : undefined;
         await config.setRemote(name, 's3', { ...values, ...keyValues(kind, { keyId, secret, token }) }, io.signal);
+        // What the editor goes by to stop this remote's mounts, uploads done, 2 minutes before.
+        await new ExpiryStore(join(defaultStateDir(), 'expiry')).set(config.path, name, expires);
         io.log.info(`Added remote ${name} in ${config.path}.`);
       }
     } catch (e) {
@@ -201,6 +208,21 @@ class Setup {
       if (value.trim()) return value;
       if (!this.asked.terminal) throw new StdinEnded(name, label, true);
       this.io.err(l10n.t('Required'));
+    }
+  }
+
+  /** When the session token expires, asked until the answer is a time to come, or empty (unknown). */
+  private async expiry(name: string): Promise<Date | undefined> {
+    for (;;) {
+      const label = l10n.t('Expires (e.g. 1h, 90m, 17:30 or 2026-11-30T09:00Z; empty: unknown)');
+      const value = await this.asked.value(`${label}: `, false);
+      if (value === undefined) throw new StdinEnded(name, label);
+      try {
+        return parseExpiry(value);
+      } catch (e) {
+        if (!isRcloneError(e)) throw e;
+        this.io.err(e.fix ? `${e.message} ${e.fix}` : e.message);
+      }
     }
   }
 

@@ -61,7 +61,7 @@ export interface MountOptions {
 export type RemountOptions = MountOptions & Pick<UnmountOptions, 'onProgress'>;
 
 /** Where records, logs and locks live: $XDG_STATE_HOME/rclone-devbox. */
-const defaultStateDir = (env = process.env) =>
+export const defaultStateDir = (env = process.env) =>
   join(env.XDG_STATE_HOME || join(process.env.HOME || '/tmp', '.local', 'state'), 'rclone-devbox');
 
 export class MountRegistry implements Disposable {

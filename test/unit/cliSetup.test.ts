@@ -7,7 +7,7 @@
 // afterEach, even when a test fails.
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { readRcloneMounts } from '../../src/core/mountinfo';
@@ -293,7 +293,7 @@ describe('rclone-devbox setup', () => {
     });
   });
 
-  it('at a terminal: the key ID is echoed, secrets never (typed or pasted ahead), an empty secret is asked again; a command is asked about', async (t) => {
+  it('at a terminal: the key ID is echoed, secrets never (typed or pasted ahead), an empty secret is asked again; the expiry is asked (again when not a time) and kept; a command is asked about', async (t) => {
     const python = await execa('python3', ['-c', 'import pty'], { reject: false, stdin: 'ignore' });
     if (python.exitCode !== 0) return t.skip('python3 (for a pseudo-terminal) is not installed');
     const f = freshBox({
@@ -340,6 +340,9 @@ print(json.dumps({'code': os.waitstatus_to_exitcode(status), 'out': out.decode('
       ['Required', ''],
       // the secret and the session token pasted at once: neither is ever shown
       ['Secret access key: ', `${TTY_SECRET}\r${TOKEN}\r`],
+      // when the token expires: what is not a time is asked again
+      ['Expires (', 'soon\r'],
+      ['Expires (', '1h\r'],
       ['Allow? [y/N] ', 'n\r'],
     ].flat();
     const r = await execa('python3', [driver, process.execPath, CLI, f.ws, ...answers], {
@@ -357,7 +360,8 @@ print(json.dumps({'code': os.waitstatus_to_exitcode(status), 'out': out.decode('
     assert.equal(code, 1, `${shown}\n(exit status 1: the command was not allowed, so not everything is set up)`);
     assert.ok(!shown.includes(TTY_SECRET), `the secret key was echoed: ${shown}`);
     assert.ok(!shown.includes(TOKEN), `the session token was echoed: ${shown}`);
-    assert.deepEqual(shown.split('\n').slice(0, 7), [
+    const expiresPrompt = 'Expires (e.g. 1h, 90m, 17:30 or 2026-11-30T09:00Z; empty: unknown): ';
+    assert.deepEqual(shown.split('\n').slice(0, 10), [
       'This repository\'s team profile uses the remote "sts" (Other, ' +
         `${box.s3.endpoint}). Set it up: one step for its credentials.`,
       `Access key ID: ${ACCESS_KEY}`,
@@ -365,8 +369,23 @@ print(json.dumps({'code': os.waitstatus_to_exitcode(status), 'out': out.decode('
       'Required',
       'Secret access key: ',
       'Session token: ',
+      `${expiresPrompt}soon`,
+      '"soon" is not a time. Give a duration such as 1h or 90m, a time such as 17:30, or a date and time such as 2026-11-30T09:00Z.',
+      `${expiresPrompt}1h`,
       'Added remote sts: 1 bucket found.',
     ]);
+    // Where the editor looks to stop the remote's mounts before the token runs out: an hour from the answer.
+    const expiryDir = join(f.env.XDG_STATE_HOME!, 'rclone-devbox', 'expiry');
+    const entries = readdirSync(expiryDir).map(
+      (n) =>
+        JSON.parse(readFileSync(join(expiryDir, n), 'utf8')) as { remote: string; configFile: string; expires: string },
+    );
+    assert.deepEqual(
+      entries.map((e) => [e.remote, e.configFile]),
+      [['sts', f.conf]],
+    );
+    const inMs = Date.parse(entries[0]!.expires) - Date.now();
+    assert.ok(inMs > 55 * 60_000 && inMs <= 60 * 60_000, `expires in ${Math.round(inMs / 60_000)} min`);
     assert.match(
       shown,
       /The command comes from the repository \(\.vscode\/rclone-devbox\.json\): allow it only if you trust it/,
