@@ -3,12 +3,17 @@
 // .vscode/settings.json in the current folder, or --config), runs the same steps (core/bringup.ts),
 // then stays in the foreground with the app, as a container's main process does: its output is
 // passed through, Ctrl-C or SIGTERM ends the app's whole process tree and leaves the mount up.
+// Meanwhile, a mount whose session token expires (the time given in Edit Remote or `setup`) is
+// stopped 2 minutes before, uploads done first, as an editor window does; the app is left running.
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import * as l10n from '@vscode/l10n';
 import { stopApp } from '../core/app';
 import { bringUp, planOf, remoteNameOf, SAY, teamRemoteMissing } from '../core/bringup';
 import { RcloneConfig } from '../core/config';
+import { ExpiryStore, STOP_BEFORE_MS, stopBeforeExpiry } from '../core/expiry';
 import { OutputUploads } from '../core/localCopy';
-import { MountRegistry } from '../core/mounts';
+import { type Mount, MountRegistry } from '../core/mounts';
 import type { Rclone } from '../core/rclone';
 import { readTeamProfile } from '../core/teamProfile';
 import { chooseTask, readWorkspace } from '../core/workspace';
@@ -67,6 +72,8 @@ export async function upCommand(o: Options, v: Values, locate: () => Promise<Rcl
       io.log.warn(l10n.t`uploading outputs failed; tried again later: ${(e as Error).message}`);
     uploads?.every(plan.uploadEveryMs, failed);
     void uploads?.flush().catch(failed); // what an earlier run left pending
+    let expired = false; // the mount was stopped before its credentials expired
+    if (up.mount) void stopAtExpiry(registry, up.mount, locate, line, follow.signal).then((s) => (expired = s));
     // In the foreground until the app ends or we are told to stop (cli.ts turns SIGINT/SIGTERM into the signal).
     const stopped = new Promise<'signal'>((done) =>
       io.signal.addEventListener('abort', () => done('signal'), { once: true }),
@@ -74,14 +81,18 @@ export async function upCommand(o: Options, v: Values, locate: () => Promise<Rcl
     const ended = await Promise.race([app.exited, stopped]);
     follow.abort();
     await app.following; // the app's last lines, before ours
-    const kept = up.mount ? l10n.t`the mount on ${up.mount.mountPoint} stays` : l10n.t`the local copies stay`;
+    const kept = expired
+      ? l10n.t`the mount was stopped before its credentials expired`
+      : up.mount
+        ? l10n.t`the mount on ${up.mount.mountPoint} stays`
+        : l10n.t`the local copies stay`;
     if (ended === 'signal') {
       if (app.reused) {
         line(`${SAY} ${l10n.t`left the app running (pid ${app.record.pid}): this run did not start it`}`);
       } else {
         await stopApp(app.record, registry.stateDir);
         line(
-          `${SAY} ${up.mount ? l10n.t`app stopped; the mount on ${up.mount.mountPoint} stays (rclone-devbox unmount ${up.mount.mountPoint})` : l10n.t`app stopped; ${kept}`}`,
+          `${SAY} ${up.mount && !expired ? l10n.t`app stopped; the mount on ${up.mount.mountPoint} stays (rclone-devbox unmount ${up.mount.mountPoint})` : l10n.t`app stopped; ${kept}`}`,
         );
       }
       if (uploads && !(await lastUploads(uploads, line))) return 1;
@@ -94,6 +105,51 @@ export async function upCommand(o: Options, v: Values, locate: () => Promise<Rcl
     return ended ?? 1;
   } finally {
     follow.abort();
+  }
+}
+
+/** setTimeout's longest wait (about 24 days): a later expiry is never reached by a running `up`. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Stops `mount` 2 minutes before its remote's session token expires, if one is known: uploads
+ * done first (until 10 s before), what is left stays in the VFS cache for the next mount. Says
+ * when it did, and what to do; the app is left running. Ends with `signal` (the app ended).
+ */
+async function stopAtExpiry(
+  registry: MountRegistry,
+  mount: Mount,
+  locate: () => Promise<Rclone>,
+  line: (text: string) => void,
+  signal: AbortSignal,
+): Promise<boolean> {
+  try {
+    const store = new ExpiryStore(join(registry.stateDir, 'expiry'));
+    if (await store.empty()) return false; // the common case: no rclone run to find the config file
+    const remote = mount.remote.slice(0, mount.remote.indexOf(':'));
+    const expires = await store.get((await RcloneConfig.open(await locate(), signal)).path, remote);
+    if (!expires) return false;
+    const wait = expires.getTime() - STOP_BEFORE_MS - Date.now();
+    if (wait > MAX_TIMER_MS) return false;
+    await delay(Math.max(wait, 0), undefined, { signal });
+    const at = mount.mountPoint;
+    const { left } = await stopBeforeExpiry(registry, at, expires, { signal });
+    const when = expires.toLocaleTimeString();
+    line(
+      `${SAY} ${
+        left
+          ? l10n.t`the session credentials of ${remote} expire at ${when}: ${at} is unmounted, ${left} files not uploaded wait in its cache for the next mount`
+          : l10n.t`the session credentials of ${remote} expire at ${when}: ${at} is unmounted, its uploads done`
+      }`,
+    );
+    line(
+      `${SAY} ${l10n.t`the app keeps running without it; renew the credentials (the editor's Edit Remote, or rclone config update ${remote} …), then run rclone-devbox up again`}`,
+    );
+    return true;
+  } catch (e) {
+    if (!signal.aborted)
+      line(`${SAY} ${l10n.t`could not stop the mount before its credentials expire: ${(e as Error).message}`}`);
+    return false;
   }
 }
 

@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { findApps, stopApp } from '../../src/core/app';
+import { ExpiryStore, STOP_BEFORE_MS } from '../../src/core/expiry';
 import { readRcloneMounts } from '../../src/core/mountinfo';
 import { freePort, processAlive } from '../../src/core/processes';
 import { CLI, cli, cliEnv } from '../helpers/cli';
@@ -147,6 +148,40 @@ describe('rclone-devbox up', () => {
     assert.match(String(r.stdout), /rclone-devbox: app stopped; the mount on .* stays/);
     assert.equal(processAlive(app.pid), false, 'the app ended');
     assert.ok(await mounted(f.mountPoint), 'the mount stays');
+  });
+
+  it('a session token that expires: the mount is stopped 2 minutes before, its upload done; the app keeps running', async () => {
+    const f = await folder();
+    // The time given in Edit Remote (or `setup`) for the remote's session token: 2 min 10 s from now.
+    const expires = new Date(Date.now() + STOP_BEFORE_MS + 10_000);
+    await new ExpiryStore(join(f.stateDir, 'expiry')).set(f.env.RCLONE_CONFIG!, 's3', expires);
+    const up = await upRunning(f);
+    running = up.child;
+    assert.match(up.out, new RegExp(`rclone-devbox: ready at ${f.url}`));
+    // Written through the mount before the stop: uploaded before it.
+    writeFileSync(join(f.mountPoint, 'take 1.wav'), 'RIFF written before the stop');
+    await waitFor(() => up.out.includes('expire at'), 30_000);
+    assert.ok(Date.now() < expires.getTime() - 60_000, 'stopped well before the expiry');
+    assert.match(
+      up.out,
+      new RegExp(
+        `rclone-devbox: the session credentials of s3 expire at .+: ${f.mountPoint} is unmounted, its uploads done`,
+      ),
+    );
+    assert.match(up.out, /the app keeps running without it; renew the credentials/);
+    assert.equal(await mounted(f.mountPoint), false, 'the mount is gone');
+    const uploaded = await box.rclone.run(['cat', '--', `s3:${BUCKET}/take 1.wav`], { timeoutMs: 30_000 });
+    assert.equal(uploaded, 'RIFF written before the stop');
+    assert.match((await fetchText(f.url)) ?? '', /gpt\.pth/, 'the app still answers');
+    assert.equal(running.exitCode, null, '`up` stays in the foreground with the app');
+    running.kill('SIGTERM');
+    const r = await running;
+    running = undefined;
+    assert.equal(r.exitCode, 143);
+    assert.match(
+      String(r.stdout),
+      /rclone-devbox: app stopped; the mount was stopped before its credentials expired$/m,
+    );
   });
 
   it('finds an app that already runs and does not start a second copy; leaves it running on exit', async () => {
