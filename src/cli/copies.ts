@@ -2,7 +2,7 @@
 // missing) and why, where their local copies are, the task outputs written locally and how many of
 // their files wait for upload; and the commands `copies` (list and remove local versions) and
 // `upload` (send the task's outputs up now). status, doctor and the link commands use the helpers.
-import { access, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import * as l10n from '@vscode/l10n';
 import { planOf } from '../core/bringup';
@@ -10,7 +10,8 @@ import { isRcloneError, RcloneError } from '../core/errors';
 import { formatBytes } from '../core/files';
 import {
   copyPlaceOf,
-  copyRootOf,
+  type CopyProfile,
+  copyProfilesIn,
   type LocalVersion,
   listLocalVersions,
   pendingUploads,
@@ -19,78 +20,20 @@ import {
 } from '../core/localCopy';
 import type { Mount } from '../core/mounts';
 import { MountRegistry } from '../core/mounts';
-import { fuseDevice, whyNoFuse } from '../core/preflight';
-import type { MountProfile } from '../core/profile';
 import type { Rclone } from '../core/rclone';
 import { chooseTask, inFolder, profileForTask, readWorkspace, type WorkspaceDefinition } from '../core/workspace';
 import type { Options, Values } from './args';
 import { cliFix, cliMessage } from './fixes';
 import type { Io } from './mounts';
 
-/** A profile that may copy (mode "copy" or "auto"), and what a bring-up here does with it. */
-export interface CopyProfile {
-  profile: MountProfile;
-  mode: 'copy' | 'auto';
-  /** What the bring-up does on this box: copies, or mounts ("auto" where FUSE works). */
-  uses: 'copy' | 'mount';
-  /** Why, in English (for --json): `the profile's mode is "copy"`, `FUSE is not available: …`, `FUSE is available`, `mounted on …`. */
-  reason: string;
-  /** The same, as a person reads it (translated). */
-  said: string;
-  /** Where its local copies are. */
-  root: string;
-}
+export type { CopyProfile };
 
-/** Why FUSE cannot be used here (English and translated), or undefined when it can. */
-export async function fuseMissing(env: NodeJS.ProcessEnv): Promise<{ english: string; said: string } | undefined> {
-  const e = await whyNoFuse(env);
-  if (!e) return undefined;
-  const dev = fuseDevice(env);
-  const noDevice = await access(dev).then(
-    () => false,
-    () => true,
-  );
-  return {
-    english: noDevice
-      ? `FUSE is not available: ${dev} does not exist`
-      : 'FUSE is not installed: neither fusermount3 nor fusermount is on PATH',
-    said: e.message.replace(/[.。]$/, ''),
-  };
-}
-
-/**
- * The folder's profiles whose mode is "copy" or "auto", each with what the bring-up does here and
- * why: "copy" always copies; "auto" mounts where the profile's mount point is mounted or FUSE works
- * (the bring-up's own check), and copies where it does not.
- */
-export async function copyProfilesOf(
+/** The folder's profiles in copy or auto mode, and what a bring-up here does with each (see copyProfilesIn). */
+export const copyProfilesOf = (
   def: WorkspaceDefinition | undefined,
   env: NodeJS.ProcessEnv,
   mounts: readonly Pick<Mount, 'mountPoint' | 'state'>[] = [],
-): Promise<CopyProfile[]> {
-  const profiles = (def?.profiles ?? []).filter((p) => p.mode === 'copy' || p.mode === 'auto');
-  if (!profiles.length) return [];
-  const fuse = profiles.some((p) => p.mode === 'auto') ? await fuseMissing(env) : undefined;
-  return profiles.map((profile): CopyProfile => {
-    const root = copyRootOf(profile, def!.folder);
-    if (profile.mode === 'copy')
-      return { profile, mode: 'copy', uses: 'copy', reason: `the profile's mode is "copy"`, said: 'mode "copy"', root };
-    const mounted = mounts.find((m) => m.mountPoint === profile.mountPoint && m.state === 'mounted');
-    if (mounted) {
-      const at = profile.mountPoint;
-      return { profile, mode: 'auto', uses: 'mount', reason: `mounted on ${at}`, said: l10n.t`mounted on ${at}`, root };
-    }
-    if (fuse) return { profile, mode: 'auto', uses: 'copy', reason: fuse.english, said: fuse.said, root };
-    return {
-      profile,
-      mode: 'auto',
-      uses: 'mount',
-      reason: 'FUSE is available',
-      said: l10n.t('FUSE is available'),
-      root,
-    };
-  });
-}
+): Promise<CopyProfile[]> => (def ? copyProfilesIn(def.profiles, def.folder, env, mounts) : Promise.resolve([]));
 
 /** "local copies (auto: FUSE is not available: /dev/fuse does not exist)", "mount (auto: FUSE is available)". */
 export function usesText(c: CopyProfile): string {

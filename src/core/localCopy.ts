@@ -15,13 +15,14 @@
 // process is then taken over by the next copy.
 import { createHash } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { access, lstat, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import * as l10n from '@vscode/l10n';
 import { RcloneError } from './errors';
 import { formatBytes, freeBytes, writeAtomically } from './files';
 import { inspectLink, naturalCompare } from './link';
 import { withLock } from './lock';
+import { fuseDevice, whyNoFuse } from './preflight';
 import type { MountProfile } from './profile';
 import type { Rclone } from './rclone';
 
@@ -509,4 +510,70 @@ export async function checkLocalCopy(target: string, root: string): Promise<void
     throw new RcloneError('NotFound', l10n.t`${abs} is a file, not a folder; nothing was changed.`, {
       fix: l10n.t('Choose the folder that holds the model files.'),
     });
+}
+
+/** A profile that may copy (mode "copy" or "auto"), and what a bring-up here does with it. */
+export interface CopyProfile {
+  profile: MountProfile;
+  mode: 'copy' | 'auto';
+  /** What the bring-up does on this box: copies, or mounts ("auto" where FUSE works). */
+  uses: 'copy' | 'mount';
+  /** Why, in English (for --json): `the profile's mode is "copy"`, `FUSE is not available: …`, `FUSE is available`, `mounted on …`. */
+  reason: string;
+  /** The same, as a person reads it (translated). */
+  said: string;
+  /** Where its local copies are. */
+  root: string;
+}
+
+/** Why FUSE cannot be used here (English and translated), or undefined when it can. */
+async function fuseMissing(env: NodeJS.ProcessEnv): Promise<{ english: string; said: string } | undefined> {
+  const e = await whyNoFuse(env);
+  if (!e) return undefined;
+  const dev = fuseDevice(env);
+  const noDevice = await access(dev).then(
+    () => false,
+    () => true,
+  );
+  return {
+    english: noDevice
+      ? `FUSE is not available: ${dev} does not exist`
+      : 'FUSE is not installed: neither fusermount3 nor fusermount is on PATH',
+    said: e.message.replace(/[.。]$/, ''),
+  };
+}
+
+/**
+ * The folder's profiles whose mode is "copy" or "auto", each with what the bring-up does here and
+ * why (the CLI's status, doctor and link commands, the editor's Link Model Version…): "copy" always copies; "auto" mounts where the profile's mount point is mounted or FUSE works
+ * (the bring-up's own check), and copies where it does not.
+ */
+export async function copyProfilesIn(
+  all: readonly MountProfile[],
+  folder: string,
+  env: NodeJS.ProcessEnv,
+  mounts: readonly { mountPoint: string; state: string }[] = [],
+): Promise<CopyProfile[]> {
+  const profiles = all.filter((p) => p.mode === 'copy' || p.mode === 'auto');
+  if (!profiles.length) return [];
+  const fuse = profiles.some((p) => p.mode === 'auto') ? await fuseMissing(env) : undefined;
+  return profiles.map((profile): CopyProfile => {
+    const root = copyRootOf(profile, folder);
+    if (profile.mode === 'copy')
+      return { profile, mode: 'copy', uses: 'copy', reason: `the profile's mode is "copy"`, said: 'mode "copy"', root };
+    const mounted = mounts.find((m) => m.mountPoint === profile.mountPoint && m.state === 'mounted');
+    if (mounted) {
+      const at = profile.mountPoint;
+      return { profile, mode: 'auto', uses: 'mount', reason: `mounted on ${at}`, said: l10n.t`mounted on ${at}`, root };
+    }
+    if (fuse) return { profile, mode: 'auto', uses: 'copy', reason: fuse.english, said: fuse.said, root };
+    return {
+      profile,
+      mode: 'auto',
+      uses: 'mount',
+      reason: 'FUSE is available',
+      said: l10n.t('FUSE is available'),
+      root,
+    };
+  });
 }

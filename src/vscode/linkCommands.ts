@@ -18,15 +18,15 @@ import {
 import { listFolder } from '../core/listing';
 import {
   checkLocalCopy,
+  type CopyProfile,
+  copyProfilesIn,
   copyRootHolding,
-  copyRootOf,
   copyRootsOf,
   copyVersion,
   listLocalVersions,
   removeLocalVersion,
   remoteJoin,
 } from '../core/localCopy';
-import { whyNoFuse } from '../core/preflight';
 import type { MountProfile } from '../core/profile';
 import { abortOn } from './cancel';
 import type { Mount } from '../core/mounts';
@@ -174,19 +174,18 @@ class LinkCommands {
     return chosen?.copy ?? chosen?.path;
   }
 
-  /** The profiles that copy on this box: mode "copy", or "auto" where FUSE is not available. */
-  private async copyProfiles(): Promise<Array<{ profile: MountProfile; root: string }>> {
+  /** The profiles that copy on this box: mode "copy", or "auto" where FUSE is not available (and nothing is mounted). */
+  private async copyProfiles(): Promise<CopyProfile[]> {
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-    const profiles = this.svc.settings.profiles.filter((p) => p.mode === 'copy' || p.mode === 'auto');
-    if (!folder || !profiles.length) return [];
-    const noFuse = profiles.some((p) => p.mode === 'auto') && !!(await whyNoFuse(process.env));
-    return profiles
-      .filter((p) => p.mode === 'copy' || noFuse)
-      .map((profile) => ({ profile, root: copyRootOf(profile, folder) }));
+    if (!folder) return [];
+    const { settings, registry } = this.svc;
+    return (await copyProfilesIn(settings.profiles, folder, process.env, registry.mounts)).filter(
+      (c) => c.uses === 'copy',
+    );
   }
 
   /** A copy-mode profile's versions: whole local copies, then the bucket's others (copied when picked). */
-  private async copyItems(c: { profile: MountProfile; root: string }, pattern: string, link: string) {
+  private async copyItems(c: CopyProfile, pattern: string, link: string) {
     const { svc } = this;
     const match = globToRegExp(pattern);
     const local = (await listLocalVersions(c.root, [link])).filter((v) => !v.partial && match.test(v.name));
