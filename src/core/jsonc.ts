@@ -35,7 +35,19 @@ export function stripJsonc(text: string): string {
       const stop = end < 0 ? text.length : end + 2;
       out += text.slice(i, stop).replace(/[^\n]/g, ' ');
       i = stop - 1;
-    } else out += c;
+    } else if (c === ',' && closes(text, i + 1)) out += ' ';
+    else out += c;
   }
-  return out.replace(/,(\s*[}\]])/g, ' $1');
+  return out;
+}
+
+/** Whether the next thing in `text` from `i`, past white space and comments, is a `}` or `]`. */
+function closes(text: string, i: number): boolean {
+  while (i < text.length) {
+    if (/\s/.test(text[i]!)) i++;
+    else if (text.startsWith('//', i)) i = text.indexOf('\n', i) < 0 ? text.length : text.indexOf('\n', i);
+    else if (text.startsWith('/*', i)) i = text.indexOf('*/', i + 2) < 0 ? text.length : text.indexOf('*/', i + 2) + 2;
+    else return text[i] === '}' || text[i] === ']';
+  }
+  return false;
 }

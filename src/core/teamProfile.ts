@@ -45,10 +45,25 @@ const REMOTE_KEYS: Record<string, 'string'> = {
   command: 'string',
 };
 
-/** The line (1-based) where `"key"` first appears after `from`, for messages. */
-function lineOf(text: string, key: string, from = 0): number {
-  const at = text.indexOf(JSON.stringify(key), from);
-  return at < 0 ? 1 : text.slice(0, at).split('\n').length;
+/**
+ * Where `"key":` first appears at or after `from` in `json` (the profile with its comments blanked
+ * by stripJsonc, so positions are the file's): a key, not the same word in a value or a comment.
+ * -1 when nowhere.
+ */
+function keyAt(json: string, key: string, from = 0): number {
+  const quoted = JSON.stringify(key);
+  for (let at = json.indexOf(quoted, Math.max(from, 0)); at >= 0; at = json.indexOf(quoted, at + 1)) {
+    let next = at + quoted.length;
+    while (next < json.length && /\s/.test(json[next]!)) next++;
+    if (json[next] === ':') return at;
+  }
+  return -1;
+}
+
+/** The line (1-based) of `"key":` after `from` (see keyAt), for messages; 1 when it is not found. */
+function lineOf(json: string, key: string, from = 0): number {
+  const at = keyAt(json, key, from);
+  return at < 0 ? 1 : json.slice(0, at).split('\n').length;
 }
 
 /** The folder's team profile, undefined when it has none; ConfigInvalid naming the file and line when it is wrong. */
@@ -65,34 +80,36 @@ export function parseTeamProfile(text: string, file: string): TeamProfile {
         'Fix the team profile: "remotes" (name → type, provider, endpoint, region, credentials), "rclone.mounts" and "tasks"; VS Code checks it as you type.',
       ),
     });
+  // Positions in `json` are the file's: comments and trailing commas are blanked, not removed.
+  const json = stripJsonc(text);
   let value: unknown;
   try {
-    value = JSON.parse(stripJsonc(text));
+    value = JSON.parse(json);
   } catch (e) {
     throw wrong(1, l10n.t('not valid JSON: {0}', (e as Error).message));
   }
   if (!value || typeof value !== 'object' || Array.isArray(value)) throw wrong(1, l10n.t('not a JSON object'));
   const top = value as Record<string, unknown>;
   for (const key of Object.keys(top))
-    if (!TOP_KEYS.has(key)) throw wrong(lineOf(text, key), l10n.t('unknown key "{0}"', key));
+    if (!TOP_KEYS.has(key)) throw wrong(lineOf(json, key), l10n.t('unknown key "{0}"', key));
   const remotes: Record<string, TeamRemote> = {};
   const raw = top.remotes ?? {};
   if (typeof raw !== 'object' || Array.isArray(raw) || raw === null)
-    throw wrong(lineOf(text, 'remotes'), l10n.t('"remotes" must be an object: remote name → its description'));
+    throw wrong(lineOf(json, 'remotes'), l10n.t('"remotes" must be an object: remote name → its description'));
   for (const [name, r] of Object.entries(raw as Record<string, unknown>)) {
-    const at = lineOf(text, name, text.indexOf('"remotes"'));
+    const at = lineOf(json, name, keyAt(json, 'remotes'));
     if (!r || typeof r !== 'object' || Array.isArray(r))
       throw wrong(at, l10n.t('remote "{0}" must be an object', name));
     const fields = r as Record<string, unknown>;
     for (const [key, v] of Object.entries(fields)) {
       if (!(key in REMOTE_KEYS))
         throw wrong(
-          lineOf(text, key, text.indexOf(JSON.stringify(name))),
+          lineOf(json, key, keyAt(json, name, keyAt(json, 'remotes'))),
           l10n.t('remote "{0}": unknown key "{1}"', name, key),
         );
       if (typeof v !== REMOTE_KEYS[key])
         throw wrong(
-          lineOf(text, key, text.indexOf(JSON.stringify(name))),
+          lineOf(json, key, keyAt(json, name, keyAt(json, 'remotes'))),
           l10n.t('remote "{0}": "{1}" must be a string, not {2}', name, key, JSON.stringify(v)),
         );
     }

@@ -39,6 +39,32 @@ ${fields}
 `;
 
 describe('parseTeamProfile', () => {
+  it('a value with ",}" or ",]" keeps them; a key named in a comment or as a value does not move the line an error names', () => {
+    const p = parseTeamProfile(
+      `{
+  "remotes": {
+    "compshare": { "type": "s3", "endpoint": "http://10.0.0.1", "credentials": "command", "command": "broker --tags a,} --x b, ]", },
+  },
+}`,
+      FILE,
+    );
+    assert.equal(p.remotes.compshare?.command, 'broker --tags a,} --x b, ]');
+    refuses(
+      `{
+  // "colour" is not a key of a remote: the one on line 7 is refused, not this comment
+  "remotes": {
+    "compshare": {
+      "type": "s3",
+      "provider": "colour",
+      "colour": "blue"
+    }
+  }
+}`,
+      7,
+      /remote "compshare": unknown key "colour"/,
+    );
+  });
+
   it('reads JSON with comments and trailing commas, as VS Code writes it', () => {
     const text = `{
   // the team's storage: no secrets here
