@@ -7,7 +7,7 @@
 // reused by the next runs of that command: about 5 ms of each (bench/cli.bench.ts). V8 checks a
 // cache only against the source's length, so the file's name holds Node's version and
 // cli-main.js's inode, size and mtime: a rebuilt CLI never meets an old cache. Anything wrong with
-// the cache (unwritable, corrupt, rejected) costs only that saving.
+// the cache (unwritable, corrupt, rejected, in a folder others may write) costs only that saving.
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -24,9 +24,23 @@ const dir = join(defaultCacheDir(process.env), 'v8');
 const word = process.argv.slice(2).find((a) => !a.startsWith('-')) ?? 'none';
 const file = join(dir, `${version}.${/^[a-z-]{1,24}$/.test(word) ? word : 'other'}.bin`);
 
+/**
+ * A cache is code this process runs: it is read and written only in folders of this user's that no
+ * one else may write (a HOME-less run falls back to /tmp/.cache, which another user could create).
+ */
+function onlyMine(path: string): boolean {
+  try {
+    const st = statSync(path);
+    return st.uid === process.getuid?.() && (st.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+}
+const safe = () => onlyMine(join(dir, '..')) && onlyMine(dir);
+
 let cachedData: Buffer | undefined;
 try {
-  cachedData = readFileSync(file);
+  cachedData = safe() && onlyMine(file) ? readFileSync(file) : undefined;
 } catch {
   cachedData = undefined;
 }
@@ -37,6 +51,7 @@ if (!cachedData || script.cachedDataRejected) process.once('exit', (code) => cod
 function keep(compiled: Script): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (!safe()) return;
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, compiled.createCachedData(), { mode: 0o600 });
     renameSync(tmp, file);

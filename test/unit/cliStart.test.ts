@@ -4,7 +4,16 @@
 // built files, so that "rebuilding" one does not touch dist/.
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
-import { appendFileSync, copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ROOT, tempDir } from '../helpers/fixtures';
@@ -72,6 +81,20 @@ describe('the CLI launcher and its code cache', () => {
     assert.equal(r.exitCode, 0, r.stderr);
     const now = caches();
     assert.ok(now.length >= 1 && now.every((n) => !old.includes(n)), `old ${old}, now ${now}`);
+  });
+
+  it('a cache folder other users may write is not used: no cache is read from it or written to it', async () => {
+    const shared = join(work.path, 'shared-cache');
+    const v8 = join(shared, 'rclone-devbox', 'v8');
+    mkdirSync(v8, { recursive: true });
+    chmodSync(v8, 0o777); // as a folder under a HOME-less run's /tmp/.cache could be
+    const r = await run(['--help'], shared);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, /^usage: rclone-devbox/);
+    assert.deepEqual(readdirSync(v8), [], 'nothing written there');
+    chmodSync(v8, 0o700); // ours alone: used again
+    await run(['--help'], shared);
+    assert.equal(readdirSync(v8).filter((n) => n.endsWith('.bin')).length, 1);
   });
 
   it('a cache folder that cannot be written: the command works all the same', async () => {
