@@ -127,7 +127,12 @@ describe('mount failures', () => {
       mkdirSync(join(dir, 'xdg'));
       symlinkSync(join(dir, 'state'), join(dir, 'xdg', 'rclone-devbox'));
       const cli = await execa(process.execPath, [join(ROOT, 'dist/cli.js'), 'mounts'], {
-        env: { ...suite.box.rclone.env, XDG_STATE_HOME: join(dir, 'xdg'), RCLONE_CONFIG: suite.box.configFile },
+        env: {
+          ...suite.box.rclone.env,
+          XDG_STATE_HOME: join(dir, 'xdg'),
+          XDG_CACHE_HOME: join(dir, 'xdg', 'cache'), // never ~/.cache
+          RCLONE_CONFIG: suite.box.configFile,
+        },
       });
       const line = String(cli.stdout)
         .split('\n')

@@ -219,7 +219,13 @@ describe('mount lifecycle', () => {
     registry = new MountRegistry(box.rclone, { stateDir: join(xdg, 'rclone-devbox') });
     const m = await registry.mount(profile());
     const cli = await execa(process.execPath, [join(ROOT, 'dist/cli.js'), 'mounts', '--json'], {
-      env: { ...box.rclone.env, XDG_STATE_HOME: xdg, RCLONE_CONFIG: box.configFile },
+      // its caches in the test's folder too, never in ~/.cache
+      env: {
+        ...box.rclone.env,
+        XDG_STATE_HOME: xdg,
+        XDG_CACHE_HOME: join(xdg, 'cache'),
+        RCLONE_CONFIG: box.configFile,
+      },
     });
     const seen = (
       JSON.parse(String(cli.stdout)) as {
