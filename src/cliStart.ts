@@ -47,7 +47,10 @@ try {
 const script = new Script(Module.wrap(source), { filename: main, cachedData });
 if (!cachedData || script.cachedDataRejected) process.once('exit', (code) => code === 0 && keep(script));
 
-/** Writes what V8 compiled in this run (by rename: a concurrent run reads a whole file or none), and drops the caches of other builds. */
+/**
+ * Writes what V8 compiled in this run (by rename: a concurrent run reads a whole file or none), and
+ * drops the caches of other builds and the temp file of a run killed while it wrote (a minute old).
+ */
 function keep(compiled: Script): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -55,8 +58,13 @@ function keep(compiled: Script): void {
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, compiled.createCachedData(), { mode: 0o600 });
     renameSync(tmp, file);
-    for (const name of readdirSync(dir))
-      if (!name.startsWith(`${version}.`) && name.endsWith('.bin')) rmSync(join(dir, name), { force: true });
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      const stale = name.endsWith('.tmp')
+        ? Date.now() - statSync(path).mtimeMs > 60_000
+        : name.endsWith('.bin') && !name.startsWith(`${version}.`);
+      if (stale) rmSync(path, { force: true });
+    }
   } catch {
     // no cache this time
   }

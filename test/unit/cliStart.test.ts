@@ -8,10 +8,12 @@ import {
   appendFileSync,
   chmodSync,
   copyFileSync,
+  existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
   statSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -72,15 +74,22 @@ describe('the CLI launcher and its code cache', () => {
     assert.notEqual(readFileSync(file, 'utf8'), 'not compiled code', 'the corrupt cache was replaced');
   });
 
-  it("a rebuilt CLI never meets an old build's cache, and the old one is removed", async () => {
+  it("a rebuilt CLI never meets an old build's cache; the old one, and a killed run's temp file, are removed", async () => {
     await run(['--help']);
     const old = caches();
     assert.ok(old.length >= 1);
     appendFileSync(join(work.path, 'dist', 'cli-main.js'), '\n// rebuilt\n'); // another size: another build
+    // And the temp file of a run killed while it wrote its cache, an hour ago; one being written now stays.
+    const killed = join(v8Dir(), `${old[0]}.4242.tmp`);
+    const writing = join(v8Dir(), `${old[0]}.4343.tmp`);
+    writeFileSync(killed, 'half');
+    writeFileSync(writing, 'half');
+    utimesSync(killed, new Date(Date.now() - 3600_000), new Date(Date.now() - 3600_000));
     const r = await run(['--help']);
     assert.equal(r.exitCode, 0, r.stderr);
     const now = caches();
     assert.ok(now.length >= 1 && now.every((n) => !old.includes(n)), `old ${old}, now ${now}`);
+    assert.ok(!existsSync(killed) && existsSync(writing), "the killed run's temp file is gone, not the fresh one");
   });
 
   it('a cache folder other users may write is not used: no cache is read from it or written to it', async () => {
