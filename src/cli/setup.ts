@@ -8,7 +8,7 @@
 // terminal, or --yes); it is tried once, then put in the AWS config file as Add Remote puts it.
 // Each new remote is tried by listing its buckets. A remote already there is left as it is (how it
 // differs from the team's is `doctor`'s to say). Secrets never reach argv, the output or the log.
-import { join, relative, resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import * as l10n from '@vscode/l10n';
 import { profileFor, setCredentialProcess, tryCredentialProcess } from '../core/awsConfig';
 import { checkRemoteName, RcloneConfig, type Remote } from '../core/config';
@@ -172,7 +172,7 @@ class Setup {
         const expires = kind === 'session' && this.asked.terminal ? await this.expiry(name) : undefined;
         await config.setRemote(name, 's3', { ...values, ...keyValues(kind, { keyId, secret, token }) }, io.signal);
         // What the editor goes by to stop this remote's mounts, uploads done, 2 minutes before.
-        await new ExpiryStore(join(defaultStateDir(), 'expiry')).set(config.path, name, expires);
+        await ExpiryStore.in(defaultStateDir()).set(config.path, name, expires);
         io.log.info(`Added remote ${name} in ${config.path}.`);
       }
     } catch (e) {

@@ -5,13 +5,12 @@
 // passed through, Ctrl-C or SIGTERM ends the app's whole process tree and leaves the mount up.
 // Meanwhile, a mount whose session token expires (the time given in Edit Remote or `setup`) is
 // stopped 2 minutes before, uploads done first, as an editor window does; the app is left running.
-import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import * as l10n from '@vscode/l10n';
 import { stopApp } from '../core/app';
 import { bringUp, planOf, remoteNameOf, SAY, teamRemoteMissing } from '../core/bringup';
 import { RcloneConfig } from '../core/config';
-import { ExpiryStore, STOP_BEFORE_MS, stopBeforeExpiry } from '../core/expiry';
+import { ExpiryStore, MAX_TIMER_MS, STOP_BEFORE_MS, stopBeforeExpiry } from '../core/expiry';
 import { OutputUploads } from '../core/localCopy';
 import { type Mount, MountRegistry } from '../core/mounts';
 import type { Rclone } from '../core/rclone';
@@ -108,9 +107,6 @@ export async function upCommand(o: Options, v: Values, locate: () => Promise<Rcl
   }
 }
 
-/** setTimeout's longest wait (about 24 days): a later expiry is never reached by a running `up`. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /**
  * Stops `mount` 2 minutes before its remote's session token expires, if one is known: uploads
  * done first (until 10 s before), what is left stays in the VFS cache for the next mount. Says
@@ -124,13 +120,13 @@ async function stopAtExpiry(
   signal: AbortSignal,
 ): Promise<boolean> {
   try {
-    const store = new ExpiryStore(join(registry.stateDir, 'expiry'));
+    const store = ExpiryStore.in(registry.stateDir);
     if (await store.empty()) return false; // the common case: no rclone run to find the config file
     const remote = mount.remote.slice(0, mount.remote.indexOf(':'));
     const expires = await store.get((await RcloneConfig.open(await locate(), signal)).path, remote);
     if (!expires) return false;
     const wait = expires.getTime() - STOP_BEFORE_MS - Date.now();
-    if (wait > MAX_TIMER_MS) return false;
+    if (wait > MAX_TIMER_MS) return false; // about 24 days: not reached by a running `up`
     await delay(Math.max(wait, 0), undefined, { signal });
     const at = mount.mountPoint;
     const { left } = await stopBeforeExpiry(registry, at, expires, { signal });

@@ -62,9 +62,17 @@ interface Entry {
   expires: string;
 }
 
+/** setTimeout's longest wait (about 24 days): a later expiry is planned again, or not at all, by whoever waits. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** The expiry of each remote's pasted session token: one small file per remote (any window or the CLI may write). */
 export class ExpiryStore {
   constructor(readonly dir: string) {}
+
+  /** The store every window and the CLI share: `expiry/` in the state dir (MountRegistry.stateDir). */
+  static in(stateDir: string): ExpiryStore {
+    return new ExpiryStore(join(stateDir, 'expiry'));
+  }
 
   private file(configFile: string, remote: string): string {
     return join(this.dir, `${createHash('sha256').update(`${configFile}\0${remote}`).digest('hex').slice(0, 16)}.json`);

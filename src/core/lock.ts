@@ -16,7 +16,7 @@
 // than the same calls awaited, on the CLI's path to a mount); only waiting for a holder is async.
 import { createHash, randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import * as l10n from '@vscode/l10n';
@@ -69,20 +69,13 @@ export async function withLock<T>(dir: string, key: string, timeoutMs: number, w
   try {
     return await work();
   } finally {
-    if (parse(readOrEmpty(file))?.token === me.token && claimSync(tombstoneOf(file, me.token)))
+    if (parse(readOrEmpty(file))?.token === me.token && claim(tombstoneOf(file, me.token)))
       rmSync(file, { force: true });
     void sweepTombstones(file);
   }
 }
 
 const tombstoneOf = (file: string, token: string) => `${file}.${token}.broken`;
-
-/** Takes the right to remove the lock a tombstone names; false when another process has it. */
-const claim = (tombstone: string) =>
-  writeFile(tombstone, '', { flag: 'wx', mode: 0o600 }).then(
-    () => true,
-    () => false,
-  );
 
 function tryCreate(file: string, me: Holder): boolean {
   const tmp = `${file}.${me.token}.new`;
@@ -106,7 +99,8 @@ const readOrEmpty = (file: string) => {
   }
 };
 
-const claimSync = (tombstone: string) => {
+/** Takes the right to remove the lock a tombstone names; false when another process has it. */
+const claim = (tombstone: string) => {
   try {
     writeFileSync(tombstone, '', { flag: 'wx', mode: 0o600 });
     return true;
@@ -129,7 +123,7 @@ async function breakIfDead(file: string): Promise<Holder | 'broken' | undefined>
   if (!dead) return holder;
   const tombstone = tombstoneOf(file, holder?.token ?? createHash('sha256').update(text).digest('hex').slice(0, 16));
   // Lost: another waiter is breaking this very lock, or its holder released it meanwhile.
-  if (!(await claim(tombstone))) return holder;
+  if (!claim(tombstone)) return holder;
   // Only the winner gets here, and nobody else can remove that lock now, so `file` is still it:
   // moved aside in one step (waiters see it or its absence, never half of it), then deleted.
   const aside = `${tombstone}.dead`;

@@ -83,7 +83,8 @@ async function wait(rclone: Rclone, m: Starting, opts: WaitOptions, diagnose: Ab
     // stays cheap while rclone starts (on a 2-core box it competes with rclone for the CPU).
     if (classifiedAt !== m.log.position) {
       classifiedAt = m.log.position;
-      early = errorLines(m.log.text()) ? await failure(rclone, m, '') : undefined;
+      const relevant = errorLines(m.log.text());
+      early = relevant ? await failure(rclone, m, '', relevant) : undefined;
     }
     if (early && early.kind !== 'Unknown') throw early;
     if (diagnosis) throw diagnosis;
@@ -152,8 +153,12 @@ const errorLines = (text: string): string =>
     .join('\n');
 
 /** Classifies what rclone wrote since this mount started; `fallback` is the message of an unclassified failure. */
-async function failure(rclone: Rclone, m: Starting, fallback: string): Promise<RcloneError> {
-  const relevant = errorLines(m.log.text());
+async function failure(
+  rclone: Rclone,
+  m: Starting,
+  fallback: string,
+  relevant = errorLines(m.log.text()),
+): Promise<RcloneError> {
   const error = classify({ stderr: relevant, target: m.remote, mountPoint: m.mountPoint, secrets: m.secrets });
   if (error.kind === 'NotFound') return explainNotFound(rclone, m.remote, error);
   if (error.kind === 'Unknown' && fallback) {

@@ -4,16 +4,13 @@
 // come here (rclone renews them itself).
 import * as vscode from 'vscode';
 import { RcloneError } from '../core/errors';
-import { STOP_BEFORE_MS, stopBeforeExpiry } from '../core/expiry';
+import { MAX_TIMER_MS, STOP_BEFORE_MS, stopBeforeExpiry } from '../core/expiry';
 import type { Mount } from '../core/mounts';
 import type { MountProfile } from '../core/profile';
 import { abortOn } from './cancel';
 import { showFailure } from './failures';
 import { askKeys, saveRemote } from './remoteCommands';
 import type { Services } from './services';
-
-/** setTimeout's longest wait (about 24 days); a later expiry is planned again when it ends. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 interface Due {
   mount: Mount;
@@ -52,7 +49,7 @@ class ExpiryWatch implements vscode.Disposable {
     if (!due) return;
     const wait = due.expires.getTime() - STOP_BEFORE_MS - Date.now();
     this.timer = setTimeout(
-      () => (wait > MAX_TIMER_MS ? this.plan() : void this.stop(due)),
+      () => (wait > MAX_TIMER_MS ? this.plan() : void this.stop(due)), // a later expiry: planned again
       Math.min(Math.max(wait, 0), MAX_TIMER_MS),
     );
   }

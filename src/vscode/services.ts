@@ -56,7 +56,7 @@ export class Services implements vscode.Disposable {
   constructor(readonly context: vscode.ExtensionContext) {
     this.settings = new Settings(context.globalState);
     this.registry = new MountRegistry(() => this.rclone(), { log: this.log });
-    this.expiry = new ExpiryStore(join(this.registry.stateDir, 'expiry'));
+    this.expiry = ExpiryStore.in(this.registry.stateDir);
     this.models = new ModelState(this);
     this.apps = new AppState(this);
     this.outputs = new OutputsState(this);
