@@ -146,27 +146,30 @@ async function expand(row: Locator, label: string, timeoutMs: number): Promise<v
 /**
  * Expands a group row until `child` shows under it. VS Code drops an expand that lands while the
  * group's parent row is being refreshed (mounting repaints the bucket row a few times): its
- * extension host logs "No tree item with id … found" and the group stays open and empty until it
- * is closed and opened again, which is what a user does, and what this does once.
+ * extension host logs "No tree item with id … found" and the group stays open and empty. A user
+ * closes and opens it again, and if it is still empty, presses the view's Refresh: this does both,
+ * once each. (Seen in about one run in eight; the extension's side of it is an open problem.)
  */
-async function expandTo(row: Locator, label: string, child: Locator, timeoutMs: number): Promise<void> {
-  await expand(row, label, timeoutMs);
-  if (
-    await child
+async function expandTo(page: Page, row: Locator, label: string, child: Locator, timeoutMs: number): Promise<void> {
+  const shows = (ms: number) =>
+    child
       .first()
-      .waitFor({ state: 'visible', timeout: 5_000 })
+      .waitFor({ state: 'visible', timeout: ms })
       .then(
         () => true,
         () => false,
-      )
-  )
-    return;
+      );
+  await expand(row, label, timeoutMs);
+  if (await shows(5_000)) return;
   await row.first().locator('.monaco-tl-twistie').click({ timeout: 5_000 });
   await waitUntil(
     async () => (await row.first().getAttribute('aria-expanded')) === 'false',
     5_000,
     `row "${label}" to close`,
   );
+  await expand(row, label, timeoutMs);
+  if (await shows(5_000)) return;
+  await page.locator('.part.sidebar a.codicon-refresh').first().click({ timeout: 5_000 });
   await expand(row, label, timeoutMs);
   await child.first().waitFor({ state: 'visible', timeout: timeoutMs });
 }
@@ -586,10 +589,10 @@ function steps(page: Page, opts: UiSmokeOptions, port: number, slow: SlowRemote)
     ],
     [
       `with ${BUCKET} mounted, its row shows the "${VERSIONS}" group: cache_hub, ${VERSION}`,
-      30_000,
+      60_000,
       async () => {
         await sideBarRow(page, VERSIONS).first().waitFor({ state: 'visible', timeout: 20_000 });
-        await expandTo(sideBarRow(page, VERSIONS), VERSIONS, versionRow(page, VERSION), 10_000);
+        await expandTo(page, sideBarRow(page, VERSIONS), VERSIONS, versionRow(page, VERSION), 10_000);
         for (const v of [FOLDER, VERSION])
           await versionRow(page, v).first().waitFor({ state: 'visible', timeout: 10_000 });
       },
@@ -915,11 +918,11 @@ export function runChineseSmoke(page: Page, opts: Omit<UiSmokeOptions, 'serverPi
     ],
     [
       'the mounted bucket shows its "模型版本" (model versions) group; screenshot',
-      30_000,
+      60_000,
       async () => {
         await expand(sideBarRow(page, BUCKET), BUCKET, 10_000);
         await sideBarRow(page, '模型版本').first().waitFor({ state: 'visible', timeout: 20_000 });
-        await expandTo(sideBarRow(page, '模型版本'), '模型版本', versionRow(page, VERSION), 10_000);
+        await expandTo(page, sideBarRow(page, '模型版本'), '模型版本', versionRow(page, VERSION), 10_000);
         mkdirSync(dirname(opts.screenshot), { recursive: true });
         await page.screenshot({ path: opts.screenshot, timeout: 15_000 });
       },
